@@ -1,0 +1,89 @@
+//! Library errors. Every I/O error names its path.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Exit codes, documented in README and `--help`.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const REFUSED: i32 = 3;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+
+    #[error("{}: database error: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+
+    #[error("no session matches `{query}` (searched: {searched})")]
+    UnknownSession { query: String, searched: String },
+
+    #[error("`{query}` matches {} sessions; use a longer prefix:\n{}", candidates.len(), candidates.join("\n"))]
+    AmbiguousSession {
+        query: String,
+        candidates: Vec<String>,
+    },
+
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn parse(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
+        Error::Parse {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn sqlite(path: impl Into<PathBuf>, source: rusqlite::Error) -> Error {
+        Error::Sqlite {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The process exit code this error maps to.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::UnknownSession { .. } | Error::AmbiguousSession { .. } | Error::Usage(_) => {
+                exit::USAGE
+            }
+            Error::Refused(_) => exit::REFUSED,
+            _ => exit::ERROR,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Adds the path to an `io::Result`.
+pub trait IoContext<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|e| Error::io(path, e))
+    }
+}

@@ -1,0 +1,178 @@
+//! sharegen's own files: `$SHAREGEN_HOME`, else the platform's config and
+//! cache directories. Also the salt and share IDs.
+
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil::write_atomic;
+use crate::model::Agent;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// Where sharegen keeps its files.
+#[derive(Debug, Clone)]
+pub struct Home {
+    /// Config, salt, and (later) the share list.
+    pub config_dir: PathBuf,
+    /// Caches that can be deleted at any time.
+    pub cache_dir: PathBuf,
+}
+
+impl Home {
+    /// Resolves from `$SHAREGEN_HOME`, else the platform directories.
+    pub fn from_env() -> Result<Home> {
+        if let Some(h) = std::env::var_os("SHAREGEN_HOME").filter(|v| !v.is_empty()) {
+            let h = PathBuf::from(h);
+            return Ok(Home {
+                cache_dir: h.join("cache"),
+                config_dir: h,
+            });
+        }
+        let config = dirs::config_dir()
+            .ok_or_else(|| Error::Usage("cannot find a config directory; set SHAREGEN_HOME".into()))?;
+        let cache = dirs::cache_dir().unwrap_or_else(|| config.clone());
+        Ok(Home {
+            config_dir: config.join("sharegen"),
+            cache_dir: cache.join("sharegen"),
+        })
+    }
+
+    /// A home rooted at one directory.
+    pub fn at(dir: impl Into<PathBuf>) -> Home {
+        let dir = dir.into();
+        Home {
+            cache_dir: dir.join("cache"),
+            config_dir: dir,
+        }
+    }
+
+    pub fn salt_path(&self) -> PathBuf {
+        self.config_dir.join("salt")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+
+    /// The salt for share IDs: `$SHAREGEN_SALT`, else `salt` in
+    /// `config.toml`, else the `salt` file (32 random bytes, created once).
+    pub fn salt(&self) -> Result<Vec<u8>> {
+        if let Some(s) = std::env::var_os("SHAREGEN_SALT").filter(|v| !v.is_empty()) {
+            return Ok(s.to_string_lossy().into_owned().into_bytes());
+        }
+        if let Some(s) = self.config_salt()? {
+            return Ok(s.into_bytes());
+        }
+        let path = self.salt_path();
+        match std::fs::read(&path) {
+            Ok(bytes) if bytes.len() >= 16 => return Ok(bytes),
+            Ok(_) => {
+                return Err(Error::parse(
+                    &path,
+                    "salt file is shorter than 16 bytes; delete it to create a new one (share IDs will change)",
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&path, e)),
+        }
+        let mut salt = vec![0u8; 32];
+        getrandom::fill(&mut salt)
+            .map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
+        // Another process may have created it meanwhile: keep the first.
+        let tmp_dir = &self.config_dir;
+        std::fs::create_dir_all(tmp_dir).at(tmp_dir)?;
+        let tmp = tmp_dir.join(format!(".salt-{}.tmp", std::process::id()));
+        write_atomic(&tmp, &salt, Some(0o600))?;
+        match std::fs::hard_link(&tmp, &path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(Error::io(&path, e));
+            }
+        }
+        let _ = std::fs::remove_file(&tmp);
+        std::fs::read(&path).at(&path)
+    }
+
+    fn config_salt(&self) -> Result<Option<String>> {
+        let path = self.config_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| Error::parse(&path, e.to_string()))?;
+        match table.get("salt") {
+            None => Ok(None),
+            Some(toml::Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            Some(_) => Err(Error::parse(&path, "`salt` must be a non-empty string")),
+        }
+    }
+}
+
+/// The share ID: 10 characters of lowercase base32 of
+/// sha256(salt ‖ agent ‖ ":" ‖ session id).
+pub fn share_id(salt: &[u8], agent: Agent, session_id: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(agent.as_str().as_bytes());
+    h.update(b":");
+    h.update(session_id.as_bytes());
+    let digest = h.finalize();
+    let mut s = data_encoding::BASE32_NOPAD.encode(&digest);
+    s.truncate(10);
+    s.make_ascii_lowercase();
+    s
+}
+
+/// The user's home directory, for display as `~`.
+pub fn user_home() -> Option<PathBuf> {
+    dirs::home_dir()
+}
+
+/// Shows `path` with the home directory as `~`.
+pub fn tilde(path: &str) -> String {
+    if let Some(home) = user_home() {
+        let home = home.to_string_lossy();
+        let home = home.trim_end_matches('/');
+        if !home.is_empty() {
+            if path == home {
+                return "~".into();
+            }
+            if let Some(rest) = path.strip_prefix(home)
+                && rest.starts_with('/')
+            {
+                return format!("~{rest}");
+            }
+        }
+    }
+    path.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_id_is_ten_lowercase_base32_chars_and_salted() {
+        let a = share_id(b"salt-one-salt-one", Agent::ClaudeCode, "abc");
+        let b = share_id(b"salt-two-salt-two", Agent::ClaudeCode, "abc");
+        let c = share_id(b"salt-one-salt-one", Agent::Opencode, "abc");
+        assert_eq!(a.len(), 10);
+        assert!(a.chars().all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c)));
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a, share_id(b"salt-one-salt-one", Agent::ClaudeCode, "abc"));
+    }
+
+    #[test]
+    fn share_id_matches_manual_computation() {
+        let mut h = Sha256::new();
+        h.update(b"S");
+        h.update(b"opencode:ses_1");
+        let d = h.finalize();
+        let want = data_encoding::BASE32_NOPAD.encode(&d)[..10].to_ascii_lowercase();
+        assert_eq!(share_id(b"S", Agent::Opencode, "ses_1"), want);
+    }
+}

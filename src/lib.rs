@@ -1,0 +1,12 @@
+//! sharegen: share AI coding-agent sessions as self-contained static pages.
+//!
+//! The data flows sources → model → render → site → publish.
+
+pub mod diag;
+pub mod error;
+pub mod fsutil;
+pub mod home;
+pub mod model;
+pub mod sources;
+
+pub use error::{Error, Result};

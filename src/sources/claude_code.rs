@@ -1,0 +1,123 @@
+//! Claude Code: `$CLAUDE_CONFIG_DIR` or `~/.claude`, sessions at
+//! `projects/<dir>/<uuid>.jsonl`, subagents beside them (`agent-*.jsonl`)
+//! or under `<uuid>/subagents/` (at any depth, workflows included).
+
+mod harness;
+mod list;
+mod parse;
+
+pub use harness::{is_real_prompt, split_user_text};
+
+use super::{SessionRef, Source};
+use crate::diag::Diag;
+use crate::error::Result;
+use crate::model::{Agent, Session, SessionSummary};
+use std::path::{Path, PathBuf};
+
+pub struct ClaudeCode {
+    root: PathBuf,
+    cache_dir: Option<PathBuf>,
+}
+
+impl ClaudeCode {
+    pub fn new(root: PathBuf) -> ClaudeCode {
+        ClaudeCode {
+            root,
+            cache_dir: None,
+        }
+    }
+
+    /// Keeps the listing cache in `dir`.
+    pub fn with_cache(mut self, dir: Option<PathBuf>) -> ClaudeCode {
+        self.cache_dir = dir;
+        self
+    }
+
+    pub fn projects_dir(&self) -> PathBuf {
+        self.root.join("projects")
+    }
+}
+
+impl Source for ClaudeCode {
+    fn agent(&self) -> Agent {
+        Agent::ClaudeCode
+    }
+
+    fn location(&self) -> String {
+        self.projects_dir().display().to_string()
+    }
+
+    fn exists(&self) -> bool {
+        self.projects_dir().is_dir()
+    }
+
+    fn discover(&self, diag: &Diag) -> Result<Vec<SessionSummary>> {
+        let dir = self.projects_dir();
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut project_dirs = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(|e| crate::error::Error::io(&dir, e))? {
+            let entry = entry.map_err(|e| crate::error::Error::io(&dir, e))?;
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                project_dirs.push(entry.path());
+            }
+        }
+        project_dirs.sort();
+        list::scan_dirs(&project_dirs, self.cache_dir.as_deref(), diag)
+    }
+
+    fn load(&self, r: &SessionRef, diag: &Diag) -> Result<Session> {
+        load_file(&r.path, diag)
+    }
+}
+
+/// Loads the session in one main transcript file, with its subagents.
+pub fn load_file(path: &Path, diag: &Diag) -> Result<Session> {
+    parse::load_session(path, diag)
+}
+
+/// Recognises a Claude Code session file, project folder, per-session
+/// folder or store root given as a path.
+pub fn refs_for_path(
+    path: &Path,
+    diag: &Diag,
+) -> Result<Option<(Box<dyn Source>, Vec<SessionSummary>)>> {
+    let source = |root: &Path| -> Box<dyn Source> { Box::new(ClaudeCode::new(root.to_path_buf())) };
+    if path.is_file() {
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            let summary = list::scan_file(path, diag)?;
+            let summary = summary.unwrap_or_else(|| list::empty_summary(path));
+            return Ok(Some((source(path), vec![summary])));
+        }
+        return Ok(None);
+    }
+    if !path.is_dir() {
+        return Ok(None);
+    }
+    // A store root.
+    if path.join("projects").is_dir() {
+        let cc = ClaudeCode::new(path.to_path_buf());
+        let found = cc.discover(diag)?;
+        return Ok(Some((Box::new(cc), found)));
+    }
+    // A per-session folder `<uuid>/` beside `<uuid>.jsonl`.
+    if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+        let mut file = name.to_os_string();
+        file.push(".jsonl");
+        let sibling = parent.join(file);
+        if sibling.is_file() {
+            return refs_for_path(&sibling, diag);
+        }
+    }
+    // A project folder holding transcripts.
+    let has_jsonl = std::fs::read_dir(path)
+        .map_err(|e| crate::error::Error::io(path, e))?
+        .filter_map(|e| e.ok())
+        .any(|e| e.path().extension().is_some_and(|x| x == "jsonl"));
+    if has_jsonl {
+        let found = list::scan_dirs(&[path.to_path_buf()], None, diag)?;
+        return Ok(Some((source(path), found)));
+    }
+    Ok(None)
+}

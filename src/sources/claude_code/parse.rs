@@ -1,0 +1,1178 @@
+//! Parsing a Claude Code transcript into the model.
+//!
+//! Lines become compact records first (so the raw JSON of a line is dropped
+//! as soon as it is read), then records are ordered by the `parentUuid`
+//! graph and folded into messages.
+
+use super::harness::split_user_text;
+use crate::diag::Diag;
+use crate::error::Result;
+use crate::model::*;
+use crate::sources::jsonl;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Line types that are bookkeeping: read, then deliberately not shown.
+const SKIPPED_TYPES: &[&str] = &[
+    "file-history-snapshot",
+    "queue-operation",
+    "last-prompt",
+    "permission-mode",
+    "pr-link",
+    "agent-setting",
+    "file-history-delta",
+    "relocated",
+    "worktree-state",
+    "atis-latch",
+    "cost-state",
+    "teleported-from",
+    "agent-name",
+    "agent-color",
+    "mode",
+];
+
+/// A tool result waiting for its call.
+#[derive(Debug)]
+pub(super) struct ToolResult {
+    pub output: String,
+    pub is_error: bool,
+    pub extras: ToolExtras,
+    pub time: Option<DateTime<Utc>>,
+    pub raw_result: Option<Value>,
+}
+
+#[derive(Debug)]
+pub(super) enum Body {
+    User {
+        parts: Vec<Part>,
+        results: Vec<(String, ToolResult)>,
+        meta: bool,
+        compact_summary: bool,
+    },
+    Assistant {
+        msg_id: Option<String>,
+        request_id: Option<String>,
+        model: Option<String>,
+        usage: Option<Usage>,
+        parts: Vec<Part>,
+    },
+    /// A system-side message (compaction, command output, hook notices,
+    /// unknown records).
+    System(Vec<Part>),
+    /// A chain member that shows nothing (progress, most attachments).
+    Chain,
+}
+
+#[derive(Debug)]
+pub(super) struct Rec {
+    pub uuid: Option<String>,
+    pub parent: Option<String>,
+    pub time: Option<DateTime<Utc>>,
+    pub sidechain: bool,
+    pub body: Body,
+}
+
+/// What a file says about its session besides messages.
+#[derive(Debug, Default)]
+pub(super) struct FileMeta {
+    pub session_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub cwd: Option<String>,
+    pub branch: Option<String>,
+    pub version: Option<String>,
+    pub custom_title: Option<String>,
+    pub ai_title: Option<String>,
+    /// Legacy summaries: leafUuid → text.
+    pub summaries: Vec<(Option<String>, String)>,
+    pub first_time: Option<DateTime<Utc>>,
+    pub last_time: Option<DateTime<Utc>>,
+}
+
+pub(super) struct ParsedFile {
+    pub recs: Vec<Rec>,
+    pub meta: FileMeta,
+}
+
+pub(super) fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
+    let s = v.as_str()?;
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+fn str_of(v: &Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn u64_of(v: &Value, key: &str) -> u64 {
+    v.get(key).and_then(Value::as_u64).unwrap_or(0)
+}
+
+pub(super) fn parse_file(path: &Path, diag: &Diag) -> Result<ParsedFile> {
+    let mut recs = Vec::new();
+    let mut meta = FileMeta::default();
+    jsonl::read_lines(path, diag, |lineno, text, complete| {
+        let Some(v) = jsonl::parse_line::<Value>(path, lineno, text, complete, diag) else {
+            return;
+        };
+        if !v.is_object() {
+            diag.warn(path, Some(lineno), "not-object", "skipped a line that is not a JSON object");
+            return;
+        }
+        if let Some(rec) = line_to_rec(path, lineno, v, &mut meta, diag) {
+            recs.push(rec);
+        }
+    })?;
+    Ok(ParsedFile { recs, meta })
+}
+
+fn note_envelope(v: &Value, meta: &mut FileMeta, time: Option<DateTime<Utc>>) {
+    if meta.session_id.is_none() {
+        meta.session_id = str_of(v, "sessionId");
+    }
+    if meta.agent_id.is_none() {
+        meta.agent_id = str_of(v, "agentId");
+    }
+    if meta.cwd.is_none() {
+        meta.cwd = str_of(v, "cwd");
+    }
+    if let Some(b) = str_of(v, "gitBranch") {
+        meta.branch = Some(b);
+    }
+    if let Some(ver) = str_of(v, "version") {
+        meta.version = Some(ver);
+    }
+    if let Some(t) = time {
+        if meta.first_time.is_none_or(|f| t < f) {
+            meta.first_time = Some(t);
+        }
+        if meta.last_time.is_none_or(|l| t > l) {
+            meta.last_time = Some(t);
+        }
+    }
+}
+
+fn line_to_rec(path: &Path, lineno: u64, mut v: Value, meta: &mut FileMeta, diag: &Diag) -> Option<Rec> {
+    let kind = v.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    let time = v.get("timestamp").and_then(parse_time);
+    match kind.as_str() {
+        "summary" => {
+            if let Some(s) = str_of(&v, "summary") {
+                meta.summaries.push((str_of(&v, "leafUuid"), s));
+            }
+            return None;
+        }
+        "custom-title" => {
+            meta.custom_title = str_of(&v, "customTitle").or(meta.custom_title.take());
+            return None;
+        }
+        "ai-title" => {
+            meta.ai_title = str_of(&v, "aiTitle").or(meta.ai_title.take());
+            return None;
+        }
+        k if SKIPPED_TYPES.contains(&k) => return None,
+        _ => {}
+    }
+    note_envelope(&v, meta, time);
+    let uuid = str_of(&v, "uuid");
+    let parent = str_of(&v, "parentUuid").or_else(|| str_of(&v, "logicalParentUuid"));
+    let sidechain = v.get("isSidechain").and_then(Value::as_bool).unwrap_or(false);
+    let body = match kind.as_str() {
+        "user" => user_body(path, lineno, &mut v, diag),
+        "assistant" => assistant_body(path, lineno, &mut v, diag),
+        "system" => Body::System(system_parts(&v)),
+        "progress" => Body::Chain,
+        "attachment" => attachment_body(&v),
+        _ => {
+            let label = if kind.is_empty() { "(no type)" } else { kind.as_str() };
+            diag.warn(
+                path,
+                Some(lineno),
+                &format!("unknown-line:{kind}"),
+                format!("unknown line type `{label}` kept as an unknown part"),
+            );
+            Body::System(vec![Part::Unknown {
+                kind: format!("line:{label}"),
+                raw: v,
+            }])
+        }
+    };
+    Some(Rec {
+
+        uuid,
+        parent,
+        time,
+        sidechain,
+        body,
+    })
+}
+
+fn user_body(path: &Path, lineno: u64, v: &mut Value, diag: &Diag) -> Body {
+    let meta = v.get("isMeta").and_then(Value::as_bool).unwrap_or(false);
+    let compact_summary = v.get("isCompactSummary").and_then(Value::as_bool).unwrap_or(false);
+    let mut tool_use_result = v.get_mut("toolUseResult").map(Value::take);
+    let time = v.get("timestamp").and_then(parse_time);
+    let content = v
+        .get_mut("message")
+        .and_then(|m| m.get_mut("content"))
+        .map(Value::take)
+        .unwrap_or(Value::Null);
+    let mut parts = Vec::new();
+    let mut results = Vec::new();
+    let push_text = |parts: &mut Vec<Part>, text: &str| {
+        if meta {
+            if !text.trim().is_empty() {
+                parts.push(Part::notice(NoticeKind::Injected, text));
+            }
+        } else if compact_summary {
+            parts.push(Part::Compaction {
+                summary: Some(text.to_string()),
+                trigger: None,
+                pre_tokens: None,
+            });
+        } else {
+            parts.extend(split_user_text(text));
+        }
+    };
+    match content {
+        Value::String(s) => push_text(&mut parts, &s),
+        Value::Array(blocks) => {
+            for block in blocks {
+                let btype = block.get("type").and_then(Value::as_str).unwrap_or("");
+                match btype {
+                    "text" => push_text(&mut parts, block.get("text").and_then(Value::as_str).unwrap_or("")),
+                    "image" | "document" => parts.push(Part::File(file_from_block(&block))),
+                    "tool_result" => {
+                        let id = str_of(&block, "tool_use_id").unwrap_or_default();
+                        let r = tool_result(block, tool_use_result.take(), time);
+                        results.push((id, r));
+                    }
+                    _ => {
+                        diag.warn(
+                            path,
+                            Some(lineno),
+                            &format!("unknown-block:{btype}"),
+                            format!("unknown user content block `{btype}` kept as an unknown part"),
+                        );
+                        parts.push(Part::Unknown {
+                            kind: format!("block:{btype}"),
+                            raw: block,
+                        });
+                    }
+                }
+            }
+        }
+        Value::Null => {}
+        other => parts.push(Part::Unknown {
+            kind: "user-content".into(),
+            raw: other,
+        }),
+    }
+    Body::User {
+        parts,
+        results,
+        meta,
+        compact_summary,
+    }
+}
+
+fn file_from_block(block: &Value) -> FilePart {
+    let source = block.get("source").cloned().unwrap_or(Value::Null);
+    let kind = source.get("type").and_then(Value::as_str).unwrap_or("");
+    FilePart {
+        mime: str_of(&source, "media_type"),
+        name: str_of(block, "title"),
+        data: if kind == "base64" { str_of(&source, "data") } else { None },
+        url: if kind == "url" { str_of(&source, "url") } else { None },
+    }
+}
+
+fn tool_result(mut block: Value, structured: Option<Value>, time: Option<DateTime<Utc>>) -> ToolResult {
+    let is_error = block.get("is_error").and_then(Value::as_bool).unwrap_or(false);
+    let mut extras = ToolExtras::default();
+    let mut output = String::new();
+    match block.get_mut("content").map(Value::take) {
+        Some(Value::String(s)) => output = s,
+        Some(Value::Array(items)) => {
+            for item in items {
+                match item.get("type").and_then(Value::as_str) {
+                    Some("text") => {
+                        if !output.is_empty() {
+                            output.push('\n');
+                        }
+                        output.push_str(item.get("text").and_then(Value::as_str).unwrap_or(""));
+                    }
+                    Some("image") | Some("document") => extras.attachments.push(file_from_block(&item)),
+                    Some("tool_reference") => {
+                        if !output.is_empty() {
+                            output.push('\n');
+                        }
+                        output.push_str(&format!(
+                            "(tool reference: {})",
+                            item.get("tool_name").and_then(Value::as_str).unwrap_or("?")
+                        ));
+                    }
+                    _ => {
+                        if !output.is_empty() {
+                            output.push('\n');
+                        }
+                        output.push_str(&item.to_string());
+                    }
+                }
+            }
+        }
+        Some(Value::Null) | None => {}
+        Some(other) => output = other.to_string(),
+    }
+    if let Some(id) = agent_id_in_text(&output) {
+        extras.child_session = Some(id);
+    }
+    let raw_result = structured.filter(|s| s.is_object());
+    if let Some(s) = &raw_result {
+        apply_structured(s, &mut extras);
+    }
+    ToolResult {
+        output,
+        is_error,
+        extras,
+        time,
+        raw_result,
+    }
+}
+
+/// Finds `agentId: <id>` in a Task/Agent result text.
+pub(super) fn agent_id_in_text(text: &str) -> Option<String> {
+    let i = text.find("agentId: ")?;
+    let id: String = text[i + 9..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    (!id.is_empty()).then_some(id)
+}
+
+fn hunks_of(v: &Value) -> Vec<Hunk> {
+    let Some(arr) = v.as_array() else {
+        return Vec::new();
+    };
+    arr.iter()
+        .filter_map(|h| {
+            Some(Hunk {
+                old_start: h.get("oldStart")?.as_u64()?,
+                old_lines: u64_of(h, "oldLines"),
+                new_start: h.get("newStart")?.as_u64()?,
+                new_lines: u64_of(h, "newLines"),
+                lines: h
+                    .get("lines")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|l| l.as_str().map(str::to_string))
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+fn todos_of(v: &Value) -> Option<Vec<Todo>> {
+    let arr = v.as_array()?;
+    Some(
+        arr.iter()
+            .map(|t| Todo {
+                content: str_of(t, "content").unwrap_or_default(),
+                status: str_of(t, "status").unwrap_or_else(|| "pending".into()),
+                priority: str_of(t, "priority"),
+            })
+            .collect(),
+    )
+}
+
+/// Copies what `toolUseResult` knows into the extras.
+fn apply_structured(s: &Value, extras: &mut ToolExtras) {
+    if let Some(patch) = s.get("structuredPatch") {
+        let hunks = hunks_of(patch);
+        let path = str_of(s, "filePath").unwrap_or_default();
+        let (adds, dels) = hunks.iter().flat_map(|h| &h.lines).fold((0, 0), |(a, d), l| {
+            match l.as_bytes().first() {
+                Some(b'+') => (a + 1, d),
+                Some(b'-') => (a, d + 1),
+                _ => (a, d),
+            }
+        });
+        let status = match s.get("type").and_then(Value::as_str) {
+            Some("create") => Some("added".to_string()),
+            Some("update") => Some("modified".to_string()),
+            _ => None,
+        };
+        extras.diffs.push(FileDiff {
+            path: path.clone(),
+            status,
+            hunks,
+            additions: Some(adds),
+            deletions: Some(dels),
+            ..FileDiff::default()
+        });
+        if let Some(content) = str_of(s, "content") {
+            extras.file = Some(FileContent {
+                path,
+                content,
+                start_line: None,
+                total_lines: None,
+            });
+        }
+    }
+    if let Some(file) = s.get("file").filter(|f| f.is_object())
+        && let (Some(path), Some(content)) = (str_of(file, "filePath"), file.get("content").and_then(Value::as_str))
+    {
+        extras.file = Some(FileContent {
+            path,
+            content: content.to_string(),
+            start_line: file.get("startLine").and_then(Value::as_u64),
+            total_lines: file.get("totalLines").and_then(Value::as_u64),
+        });
+    }
+    if s.get("stdout").is_some() || s.get("stderr").is_some() {
+        extras.stdout = s.get("stdout").and_then(Value::as_str).map(str::to_string);
+        extras.stderr = s.get("stderr").and_then(Value::as_str).map(str::to_string);
+        extras.interrupted = s.get("interrupted").and_then(Value::as_bool);
+    }
+    if let Some(code) = s.get("exitCode").and_then(Value::as_i64) {
+        extras.exit_code = Some(code);
+    }
+    if let Some(t) = s.get("newTodos").and_then(todos_of) {
+        extras.todos = Some(t);
+    }
+    if let Some(id) = str_of(s, "agentId") {
+        extras.child_session = Some(id);
+    }
+}
+
+fn assistant_body(path: &Path, lineno: u64, v: &mut Value, diag: &Diag) -> Body {
+    let request_id = str_of(v, "requestId");
+    let mut msg = v.get_mut("message").map(Value::take).unwrap_or(Value::Null);
+    let msg_id = str_of(&msg, "id");
+    let model = str_of(&msg, "model").filter(|m| m != "<synthetic>");
+    let usage = msg.get("usage").filter(|u| u.is_object()).map(|u| Usage {
+        input: u64_of(u, "input_tokens"),
+        output: u64_of(u, "output_tokens"),
+        cache_read: u64_of(u, "cache_read_input_tokens"),
+        cache_write: u64_of(u, "cache_creation_input_tokens"),
+        reasoning: 0,
+        cost: None,
+    });
+    let mut parts = Vec::new();
+    match msg.get_mut("content").map(Value::take) {
+        Some(Value::Array(blocks)) => {
+            for block in blocks {
+                if let Some(p) = assistant_block(path, lineno, block, diag) {
+                    parts.push(p);
+                }
+            }
+        }
+        Some(Value::String(s)) if !s.is_empty() => parts.push(Part::text(s)),
+        _ => {}
+    }
+    Body::Assistant {
+        msg_id,
+        request_id,
+        model,
+        usage,
+        parts,
+    }
+}
+
+fn assistant_block(path: &Path, lineno: u64, mut block: Value, diag: &Diag) -> Option<Part> {
+    let btype = block.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    Some(match btype.as_str() {
+        "text" => {
+            let t = block.get("text").and_then(Value::as_str).unwrap_or("");
+            if t.is_empty() {
+                return None;
+            }
+            Part::text(t)
+        }
+        "thinking" => {
+            let t = block.get("thinking").and_then(Value::as_str).unwrap_or("");
+            Part::Reasoning {
+                text: t.to_string(),
+                state: if t.trim().is_empty() {
+                    ReasoningState::Empty
+                } else {
+                    ReasoningState::Recorded
+                },
+            }
+        }
+        "redacted_thinking" => Part::Reasoning {
+            text: String::new(),
+            state: ReasoningState::Redacted,
+        },
+        "tool_use" => Part::ToolCall(ToolCall {
+            id: str_of(&block, "id").unwrap_or_default(),
+            name: str_of(&block, "name").unwrap_or_else(|| "unknown".into()),
+            input: block.get_mut("input").map(Value::take).unwrap_or(Value::Null),
+            output: None,
+            status: ToolStatus::Pending,
+            title: None,
+            duration_ms: None,
+            extras: ToolExtras::default(),
+        }),
+        "image" | "document" => Part::File(file_from_block(&block)),
+        _ => {
+            diag.warn(
+                path,
+                Some(lineno),
+                &format!("unknown-block:{btype}"),
+                format!("assistant content block `{btype}` kept as an unknown part"),
+            );
+            Part::Unknown {
+                kind: format!("block:{btype}"),
+                raw: block,
+            }
+        }
+    })
+}
+
+fn system_parts(v: &Value) -> Vec<Part> {
+    let subtype = v.get("subtype").and_then(Value::as_str).unwrap_or("");
+    let content = v.get("content").and_then(Value::as_str).unwrap_or("").trim().to_string();
+    match subtype {
+        "compact_boundary" => {
+            let m = v.get("compactMetadata");
+            vec![Part::Compaction {
+                summary: None,
+                trigger: m.and_then(|m| str_of(m, "trigger")),
+                pre_tokens: m.and_then(|m| m.get("preTokens")).and_then(Value::as_u64),
+            }]
+        }
+        "turn_duration" => Vec::new(),
+        "local_command" => {
+            let parts: Vec<Part> = split_user_text(&content)
+                .into_iter()
+                .map(|p| match p {
+                    Part::Text { text } => Part::notice(NoticeKind::CommandOutput, text),
+                    other => other,
+                })
+                .collect();
+            parts
+        }
+        "stop_hook_summary" => {
+            let mut text = String::new();
+            if let Some(errs) = v.get("hookErrors").and_then(Value::as_array) {
+                for e in errs {
+                    text.push_str(e.as_str().map_or_else(|| e.to_string(), str::to_string).as_str());
+                    text.push('\n');
+                }
+            }
+            if let Some(r) = str_of(v, "stopReason") {
+                text.push_str(&r);
+            }
+            if text.trim().is_empty() {
+                Vec::new()
+            } else {
+                vec![Part::notice(NoticeKind::Hook, text.trim())]
+            }
+        }
+        _ if content.is_empty() => Vec::new(),
+        "away_summary" => vec![Part::notice(NoticeKind::Other, content)],
+        _ => {
+            let kind = match v.get("level").and_then(Value::as_str) {
+                Some("error") | Some("warning") => NoticeKind::Error,
+                _ if content.starts_with("Running ") || content.contains("hook") => NoticeKind::Hook,
+                _ => NoticeKind::Other,
+            };
+            vec![Part::notice(kind, content)]
+        }
+    }
+}
+
+fn attachment_body(v: &Value) -> Body {
+    let Some(a) = v.get("attachment") else {
+        return Body::Chain;
+    };
+    match a.get("type").and_then(Value::as_str).unwrap_or("") {
+        "queued_command" => {
+            let prompt = a.get("prompt").map_or(String::new(), |p| match p {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+            if prompt.trim().is_empty() {
+                return Body::Chain;
+            }
+            Body::User {
+                parts: split_user_text(&prompt),
+                results: Vec::new(),
+                meta: false,
+                compact_summary: false,
+            }
+        }
+        "hook_blocking_error" | "hook_non_blocking_error" | "hook_system_message" => {
+            let text = ["blockingError", "stderr", "content", "message"]
+                .iter()
+                .find_map(|k| a.get(*k).and_then(|x| x.as_str().map(str::to_string).or_else(|| (!x.is_null()).then(|| x.to_string()))))
+                .unwrap_or_default();
+            if text.trim().is_empty() {
+                Body::Chain
+            } else {
+                Body::System(vec![Part::notice(NoticeKind::Hook, text)])
+            }
+        }
+        _ => Body::Chain,
+    }
+}
+
+/// Orders records by the parent graph: a depth-first walk from the roots,
+/// children in timestamp order (file order breaks ties). Duplicated uuids
+/// keep their first copy; orphans become roots; cycles are broken; every
+/// record appears exactly once.
+pub(super) fn order(recs: Vec<Rec>) -> Vec<Rec> {
+    let n = recs.len();
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(n);
+    let mut dup = vec![false; n];
+    for (i, r) in recs.iter().enumerate() {
+        if let Some(u) = r.uuid.as_deref() {
+            if index.contains_key(u) {
+                dup[i] = true;
+            } else {
+                index.insert(u, i);
+            }
+        }
+    }
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut roots = Vec::new();
+    for (i, r) in recs.iter().enumerate() {
+        if dup[i] {
+            continue;
+        }
+        match r.parent.as_deref().and_then(|p| index.get(p)) {
+            Some(&p) if p != i => children[p].push(i),
+            _ => roots.push(i),
+        }
+    }
+    let key = |i: &usize| (recs[*i].time, *i);
+    for c in &mut children {
+        c.sort_by_key(key);
+    }
+    roots.sort_by_key(key);
+    let mut seen = vec![false; n];
+    let mut out_idx = Vec::with_capacity(n);
+    let mut stack: Vec<usize> = Vec::new();
+    let visit = |start: usize, stack: &mut Vec<usize>, seen: &mut Vec<bool>, out: &mut Vec<usize>| {
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            if seen[i] {
+                continue;
+            }
+            seen[i] = true;
+            out.push(i);
+            for &c in children[i].iter().rev() {
+                if !seen[c] {
+                    stack.push(c);
+                }
+            }
+        }
+    };
+    for &r in &roots {
+        visit(r, &mut stack, &mut seen, &mut out_idx);
+    }
+    // Records only reachable through a cycle, in file order.
+    for i in 0..n {
+        if !seen[i] && !dup[i] {
+            visit(i, &mut stack, &mut seen, &mut out_idx);
+        }
+    }
+    let mut slots: Vec<Option<Rec>> = recs.into_iter().map(Some).collect();
+    out_idx.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+/// Everything needed to build one session from ordered records.
+pub(super) struct Built {
+    pub session: Session,
+}
+
+fn usage_max(into: &mut Usage, u: &Usage) {
+    into.input = into.input.max(u.input);
+    into.output = into.output.max(u.output);
+    into.cache_read = into.cache_read.max(u.cache_read);
+    into.cache_write = into.cache_write.max(u.cache_write);
+}
+
+/// Folds ordered records into messages.
+pub(super) fn build(id: String, recs: Vec<Rec>, meta: &FileMeta, path: &Path) -> Built {
+    let mut session = Session::new(Agent::ClaudeCode, id);
+    session.project = meta.cwd.clone();
+    session.git_branch = meta.branch.clone();
+    session.agent_version = meta.version.clone();
+    session.source_paths.push(path.to_path_buf());
+    let uuids: HashSet<&str> = recs.iter().filter_map(|r| r.uuid.as_deref()).collect();
+    let summary_title = meta
+        .summaries
+        .iter()
+        .rev()
+        .find(|(leaf, _)| leaf.as_deref().is_some_and(|l| uuids.contains(l)))
+        .map(|(_, s)| s.clone());
+    drop(uuids);
+
+    let recs = order(recs);
+    let mut messages: Vec<Message> = Vec::new();
+    let mut by_msg_id: HashMap<String, usize> = HashMap::new();
+    let mut usage_by_req: HashMap<String, Usage> = HashMap::new();
+    let mut req_order: Vec<String> = Vec::new();
+    let mut msg_req: Vec<(usize, String)> = Vec::new();
+    let mut results: HashMap<String, ToolResult> = HashMap::new();
+    let mut result_pos: Vec<(usize, String)> = Vec::new();
+    let mut call_time: HashMap<String, DateTime<Utc>> = HashMap::new();
+
+    for rec in recs {
+        match rec.body {
+            Body::Assistant {
+                msg_id,
+                request_id,
+                model,
+                usage,
+                parts,
+            } => {
+                if let Some(m) = &model {
+                    session.note_model(m);
+                }
+                if let Some(t) = rec.time {
+                    for p in &parts {
+                        if let Part::ToolCall(c) = p {
+                            call_time.entry(c.id.clone()).or_insert(t);
+                        }
+                    }
+                }
+                let key = request_id.clone().or_else(|| msg_id.clone());
+                if let (Some(k), Some(u)) = (&key, &usage) {
+                    match usage_by_req.get_mut(k) {
+                        Some(have) => usage_max(have, u),
+                        None => {
+                            usage_by_req.insert(k.clone(), u.clone());
+                            req_order.push(k.clone());
+                        }
+                    }
+                }
+                let existing = msg_id.as_ref().and_then(|id| by_msg_id.get(id)).copied();
+                match existing {
+                    Some(i) => {
+                        let m = &mut messages[i];
+                        for p in parts {
+                            if !m.parts.contains(&p) {
+                                m.parts.push(p);
+                            }
+                        }
+                        if m.model.is_none() {
+                            m.model = model;
+                        }
+                    }
+                    None => {
+                        let mut m = Message::new(Role::Assistant);
+                        m.id = msg_id.clone().or(rec.uuid);
+                        m.time = rec.time;
+                        m.model = model;
+                        m.parts = parts;
+                        let i = messages.len();
+                        if let Some(id) = msg_id {
+                            by_msg_id.insert(id, i);
+                        }
+                        if let Some(k) = key {
+                            msg_req.push((i, k));
+                        }
+                        messages.push(m);
+                    }
+                }
+            }
+            Body::User {
+                parts,
+                results: rs,
+                meta: is_meta,
+                compact_summary,
+            } => {
+                for (id, r) in rs {
+                    result_pos.push((messages.len(), id.clone()));
+                    results.entry(id).or_insert(r);
+                }
+                if parts.is_empty() {
+                    continue;
+                }
+                if compact_summary {
+                    // Attach the summary to the boundary just before it.
+                    let summary = parts.iter().find_map(|p| match p {
+                        Part::Compaction { summary, .. } => summary.clone(),
+                        _ => None,
+                    });
+                    let slot = messages.iter_mut().rev().take(3).find_map(|m| {
+                        m.parts.iter_mut().find_map(|p| match p {
+                            Part::Compaction { summary: s @ None, .. } => Some(s),
+                            _ => None,
+                        })
+                    });
+                    if let Some(slot) = slot {
+                        *slot = summary;
+                        continue;
+                    }
+                }
+                let real = !is_meta && parts.iter().any(|p| matches!(p, Part::Text { .. } | Part::File(_)));
+                let mut m = Message::new(if real { Role::User } else { Role::System });
+                m.id = rec.uuid;
+                m.time = rec.time;
+                m.parts = parts;
+                messages.push(m);
+            }
+            Body::System(parts) => {
+                if parts.is_empty() {
+                    continue;
+                }
+                let mut m = Message::new(Role::System);
+                m.id = rec.uuid;
+                m.time = rec.time;
+                m.parts = parts;
+                messages.push(m);
+            }
+            Body::Chain => {}
+        }
+    }
+
+    // Pair tool calls with their results.
+    for m in &mut messages {
+        for p in &mut m.parts {
+            let Part::ToolCall(call) = p else { continue };
+            if let Some(r) = results.remove(&call.id) {
+                finish_call(call, r, call_time.get(&call.id).copied());
+            }
+        }
+    }
+    // Usage once per request, on the first message of that request.
+    let mut given: HashSet<&str> = HashSet::new();
+    for (i, k) in &msg_req {
+        if given.insert(k.as_str())
+            && let Some(u) = usage_by_req.get(k)
+        {
+            messages[*i].usage = Some(u.clone());
+        }
+    }
+    for k in &req_order {
+        if let Some(u) = usage_by_req.get(k) {
+            session.totals.add(u);
+        }
+    }
+    // Results whose call is not in this file: keep them where they were.
+    let mut orphans: Vec<(usize, Message)> = Vec::new();
+    for (pos, id) in result_pos {
+        if let Some(r) = results.remove(&id) {
+            let mut m = Message::new(Role::System);
+            m.time = r.time;
+            m.parts.push(Part::Unknown {
+                kind: "orphan-tool-result".into(),
+                raw: serde_json::json!({
+                    "tool_use_id": id,
+                    "is_error": r.is_error,
+                    "content": r.output,
+                }),
+            });
+            orphans.push((pos, m));
+        }
+    }
+    for (pos, m) in orphans.into_iter().rev() {
+        messages.insert(pos.min(messages.len()), m);
+    }
+    session.created = meta.first_time;
+    session.updated = meta.last_time;
+    session.messages = messages;
+    session.title = meta
+        .custom_title
+        .clone()
+        .or_else(|| meta.ai_title.clone())
+        .or(summary_title)
+        .or_else(|| session.first_prompt().map(title_from_prompt));
+    Built { session }
+}
+
+/// The first line of a prompt, shortened to a title.
+pub fn title_from_prompt(p: &str) -> String {
+    let line = p.trim().lines().next().unwrap_or("").trim();
+    let mut t: String = line.chars().take(100).collect();
+    if line.chars().count() > 100 {
+        t.push('…');
+    }
+    t
+}
+
+fn finish_call(call: &mut ToolCall, r: ToolResult, started: Option<DateTime<Utc>>) {
+    call.status = if r.is_error {
+        ToolStatus::Error
+    } else {
+        ToolStatus::Completed
+    };
+    if let (Some(s), Some(e)) = (started, r.time) {
+        let ms = (e - s).num_milliseconds();
+        if ms >= 0 {
+            call.duration_ms = Some(ms as u64);
+        }
+    }
+    let mut extras = r.extras;
+    let is_shell = matches!(call.name.as_str(), "Bash" | "BashOutput");
+    if is_shell && extras.exit_code.is_none() {
+        if r.is_error {
+            extras.exit_code = r
+                .output
+                .strip_prefix("Exit code ")
+                .and_then(|s| s.split_whitespace().next())
+                .and_then(|n| n.parse().ok());
+        } else if call.name == "Bash" && extras.interrupted != Some(true) {
+            extras.exit_code = Some(0);
+        }
+    }
+    if extras.todos.is_none() && call.name == "TodoWrite" {
+        extras.todos = call.input.get("todos").and_then(todos_of);
+    }
+    if !matches!(call.name.as_str(), "Task" | "Agent") {
+        // `agentId:` in other tools' output is just text.
+        if r.raw_result.as_ref().and_then(|s| s.get("agentId")).is_none() {
+            extras.child_session = None;
+        }
+    }
+    call.output = Some(r.output);
+    call.extras = extras;
+}
+
+/// Splits records of a main file into its own and the in-file sidechains.
+pub(super) fn split_sidechains(recs: Vec<Rec>) -> (Vec<Rec>, Vec<Rec>) {
+    if recs.iter().all(|r| r.sidechain) {
+        return (recs, Vec::new());
+    }
+    recs.into_iter().partition(|r| !r.sidechain)
+}
+
+/// Groups in-file sidechain records into one chain per root.
+pub(super) fn sidechain_groups(recs: Vec<Rec>) -> Vec<Vec<Rec>> {
+    let ordered = order(recs);
+    let mut groups: Vec<Vec<Rec>> = Vec::new();
+    let mut known: HashSet<String> = HashSet::new();
+    for r in ordered {
+        let joins = r.parent.as_deref().is_some_and(|p| known.contains(p));
+        if let Some(u) = &r.uuid {
+            known.insert(u.clone());
+        }
+        if joins && let Some(g) = groups.last_mut() {
+            g.push(r);
+            continue;
+        }
+        groups.push(vec![r]);
+    }
+    groups
+}
+
+/// Loads a main transcript with all its subagents.
+pub(super) fn load_session(path: &Path, diag: &Diag) -> Result<Session> {
+    let id = file_id(path);
+    let parsed = parse_file(path, diag)?;
+    let (own, side) = split_sidechains(parsed.recs);
+    let mut main = build(id.clone(), own, &parsed.meta, path).session;
+
+    let mut agents: Vec<(Session, Option<String>, Option<String>)> = Vec::new();
+    for (i, group) in sidechain_groups(side).into_iter().enumerate() {
+        let sid = group
+            .first()
+            .and_then(|r| r.uuid.clone())
+            .map(|u| format!("sidechain-{}", &u[..u.len().min(8)]))
+            .unwrap_or_else(|| format!("sidechain-{i}"));
+        let s = build(sid, group, &parsed.meta, path).session;
+        agents.push((s, None, None));
+    }
+    for file in subagent_files(path, &id, diag) {
+        match parse_file(&file, diag) {
+            Ok(p) => {
+                let aid = agent_file_id(&file);
+                let (agent_type, description) = read_agent_meta(&file, diag);
+                let s = build(aid, p.recs, &p.meta, &file).session;
+                agents.push((s, agent_type, description));
+            }
+            Err(e) => diag.warn(&file, None, "unreadable", format!("subagent skipped: {e}")),
+        }
+    }
+    link_subagents(&mut main, agents);
+    Ok(main)
+}
+
+/// The session id of a transcript: its file stem.
+pub(super) fn file_id(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn agent_file_id(path: &Path) -> String {
+    let stem = file_id(path);
+    stem.strip_prefix("agent-").map(str::to_string).unwrap_or(stem)
+}
+
+fn read_agent_meta(path: &Path, diag: &Diag) -> (Option<String>, Option<String>) {
+    let meta_path = path.with_extension("meta.json");
+    let Ok(text) = std::fs::read_to_string(&meta_path) else {
+        return (None, None);
+    };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(v) => (str_of(&v, "agentType"), str_of(&v, "description")),
+        Err(e) => {
+            diag.warn(&meta_path, None, "malformed", format!("invalid JSON: {e}"));
+            (None, None)
+        }
+    }
+}
+
+/// Subagent transcripts of the session `id` whose file is `path`: the
+/// `<id>/subagents/` tree (any depth), and sibling `agent-*.jsonl` files
+/// whose lines name `id` as their session.
+pub(super) fn subagent_files(path: &Path, id: &str, diag: &Diag) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let Some(dir) = path.parent() else {
+        return files;
+    };
+    let sub = dir.join(id).join("subagents");
+    if sub.is_dir() {
+        for e in walkdir::WalkDir::new(&sub).sort_by_file_name().into_iter().filter_map(|e| e.ok()) {
+            let p = e.path();
+            if e.file_type().is_file() && is_agent_file(p) {
+                files.push(p.to_path_buf());
+            }
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        let mut sib: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| is_agent_file(p) && p.is_file())
+            .collect();
+        sib.sort();
+        for p in sib {
+            if p == path {
+                continue;
+            }
+            if agent_parent_session(&p, diag).as_deref() == Some(id) {
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
+pub(super) fn is_agent_file(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "jsonl")
+        && p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("agent-"))
+}
+
+/// The parent session id named by the first lines of an old-style
+/// `agent-*.jsonl` file.
+pub(super) fn agent_parent_session(path: &Path, _diag: &Diag) -> Option<String> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(path).ok()?;
+    let r = std::io::BufReader::new(f);
+    for line in r.split(b'\n').take(20) {
+        let line = line.ok()?;
+        #[derive(serde::Deserialize)]
+        struct Head {
+            #[serde(rename = "sessionId")]
+            session_id: Option<String>,
+        }
+        if let Ok(h) = serde_json::from_slice::<Head>(&line)
+            && let Some(s) = h.session_id
+        {
+            return Some(s);
+        }
+    }
+    None
+}
+
+/// The prompt a subagent was given: its first user text.
+fn first_user_text(s: &Session) -> Option<String> {
+    s.messages
+        .iter()
+        .filter(|m| m.role == Role::User)
+        .flat_map(|m| &m.parts)
+        .find_map(|p| match p {
+            Part::Text { text } => Some(text.trim().to_string()),
+            _ => None,
+        })
+}
+
+/// Attaches subagent sessions to the tool calls that spawned them, at any
+/// depth. Links by agent id first, then by prompt text; what cannot be
+/// linked hangs off the main session.
+pub(super) fn link_subagents(main: &mut Session, agents: Vec<(Session, Option<String>, Option<String>)>) {
+    let mut pool: HashMap<String, (Session, Option<String>, Option<String>)> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for a in agents {
+        let id = a.0.id.clone();
+        if !pool.contains_key(&id) {
+            order.push(id.clone());
+            pool.insert(id, a);
+        }
+    }
+    // Prompt matching for calls that did not record an agent id.
+    let mut by_prompt: HashMap<String, String> = HashMap::new();
+    for id in &order {
+        if let Some(p) = first_user_text(&pool[id].0) {
+            by_prompt.entry(p).or_insert_with(|| id.clone());
+        }
+    }
+    let mut linked: HashSet<String> = HashSet::new();
+    link_calls(main, &mut pool, &by_prompt, &mut linked);
+    for id in order {
+        if let Some((mut s, agent_type, description)) = pool.remove(&id) {
+            link_calls(&mut s, &mut pool, &by_prompt, &mut linked);
+            main.subagents.push(Subagent {
+                tool_call_id: None,
+                agent_type,
+                description,
+                session: Box::new(s),
+            });
+        }
+    }
+}
+
+fn link_calls(
+    s: &mut Session,
+    pool: &mut HashMap<String, (Session, Option<String>, Option<String>)>,
+    by_prompt: &HashMap<String, String>,
+    linked: &mut HashSet<String>,
+) {
+    let mut found: Vec<(String, String, Option<String>, Option<String>)> = Vec::new();
+    for m in &mut s.messages {
+        for p in &mut m.parts {
+            let Part::ToolCall(call) = p else { continue };
+            if !matches!(call.name.as_str(), "Task" | "Agent") {
+                continue;
+            }
+            let target = call.extras.child_session.clone().filter(|id| pool.contains_key(id)).or_else(|| {
+                let prompt = call.input.get("prompt")?.as_str()?.trim();
+                by_prompt.get(prompt).filter(|id| pool.contains_key(*id) && !linked.contains(*id)).cloned()
+            });
+            if let Some(t) = target {
+                call.extras.child_session = Some(t.clone());
+                linked.insert(t.clone());
+                found.push((
+                    call.id.clone(),
+                    t,
+                    call.input.get("subagent_type").and_then(Value::as_str).map(str::to_string),
+                    call.input.get("description").and_then(Value::as_str).map(str::to_string),
+                ));
+            }
+        }
+    }
+    for (call_id, agent_id, call_type, call_desc) in found {
+        if let Some((mut child, agent_type, description)) = pool.remove(&agent_id) {
+            link_calls(&mut child, pool, by_prompt, linked);
+            s.subagents.push(Subagent {
+                tool_call_id: Some(call_id),
+                agent_type: agent_type.or(call_type),
+                description: description.or(call_desc),
+                session: Box::new(child),
+            });
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Agent stores. One module per agent, behind the [`Source`] trait.
+
+pub mod claude_code;
+pub mod jsonl;
+
+
+use crate::diag::Diag;
+use crate::error::Result;
+use crate::model::{Agent, Session, SessionSummary};
+use std::path::{Path, PathBuf};
+
+/// Points at one session in a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRef {
+    pub agent: Agent,
+    pub id: String,
+    /// The file, database or export the session is read from.
+    pub path: PathBuf,
+}
+
+/// One agent's store.
+pub trait Source: Send + Sync {
+    fn agent(&self) -> Agent;
+
+    /// Where the store lives, for messages.
+    fn location(&self) -> String;
+
+    /// Whether the store exists on disk.
+    fn exists(&self) -> bool;
+
+    /// Lists the main sessions (subagents are folded into their parents),
+    /// reading only what a listing needs.
+    fn discover(&self, diag: &Diag) -> Result<Vec<SessionSummary>>;
+
+    /// Loads one session, with its subagents.
+    fn load(&self, r: &SessionRef, diag: &Diag) -> Result<Session>;
+}
+
+/// Where the agents' stores are.
+#[derive(Debug, Clone, Default)]
+pub struct Stores {
+    /// Claude Code root (`$CLAUDE_CONFIG_DIR` or `~/.claude`).
+    pub claude_root: Option<PathBuf>,
+    /// OpenCode data directory (`$XDG_DATA_HOME/opencode` or
+    /// `~/.local/share/opencode`).
+    pub opencode_data: Option<PathBuf>,
+    /// `$OPENCODE_DB`, when set.
+    pub opencode_db: Option<PathBuf>,
+}
+
+impl Stores {
+    /// Resolves the store locations from the environment.
+    pub fn from_env() -> Stores {
+        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let home = dirs::home_dir();
+        let claude_root = env("CLAUDE_CONFIG_DIR").or_else(|| home.as_ref().map(|h| h.join(".claude")));
+        let opencode_data = env("XDG_DATA_HOME")
+            .map(|d| d.join("opencode"))
+            .or_else(|| home.as_ref().map(|h| h.join(".local/share/opencode")));
+        let opencode_db = env("OPENCODE_DB").map(|p| match &opencode_data {
+            Some(data) if p.is_relative() => data.join(p),
+            _ => p,
+        });
+        Stores {
+            claude_root,
+            opencode_data,
+            opencode_db,
+        }
+    }
+
+    /// The sources for these stores, in a fixed order.
+    pub fn sources(&self) -> Vec<Box<dyn Source>> {
+        let mut v: Vec<Box<dyn Source>> = Vec::new();
+        if let Some(r) = &self.claude_root {
+            v.push(Box::new(claude_code::ClaudeCode::new(r.clone())));
+        }
+        v
+    }
+}
+
+/// Loads a session given as a path, without a store: a Claude Code
+/// `.jsonl` file, an OpenCode database, data directory, JSON store or
+/// `opencode export` file. Returns `None` when the path is not a session
+/// sharegen recognises.
+pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<(Box<dyn Source>, Vec<SessionSummary>)>> {
+    if let Some(found) = claude_code::refs_for_path(path, diag)? {
+        return Ok(Some(found));
+    }
+    Ok(None)
+}

@@ -1,0 +1,1 @@
+//! OpenCode (placeholder module replaced by the OpenCode reader).
