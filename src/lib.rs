@@ -10,3 +10,7 @@ pub mod model;
 pub mod sources;
 
 pub use error::{Error, Result};
+pub mod cli;
+pub mod cmd;
+pub mod select;
+pub mod timeutil;

@@ -2,6 +2,7 @@
 
 pub mod claude_code;
 pub mod jsonl;
+pub mod opencode;
 
 
 use crate::diag::Diag;
@@ -46,6 +47,8 @@ pub struct Stores {
     pub opencode_data: Option<PathBuf>,
     /// `$OPENCODE_DB`, when set.
     pub opencode_db: Option<PathBuf>,
+    /// Where listing caches live (sharegen's cache dir).
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Stores {
@@ -65,6 +68,7 @@ impl Stores {
             claude_root,
             opencode_data,
             opencode_db,
+            cache_dir: None,
         }
     }
 
@@ -72,7 +76,9 @@ impl Stores {
     pub fn sources(&self) -> Vec<Box<dyn Source>> {
         let mut v: Vec<Box<dyn Source>> = Vec::new();
         if let Some(r) = &self.claude_root {
-            v.push(Box::new(claude_code::ClaudeCode::new(r.clone())));
+            v.push(Box::new(
+                claude_code::ClaudeCode::new(r.clone()).with_cache(self.cache_dir.clone()),
+            ));
         }
         v
     }

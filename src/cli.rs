@@ -1,0 +1,90 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  error (I/O, unreadable input, …)
+  2  usage error, or an unknown or ambiguous session
+  3  refused for safety";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sharegen",
+    version,
+    about = "Share AI coding-agent sessions as self-contained, self-hosted pages",
+    after_help = EXIT_CODES,
+)]
+pub struct Cli {
+    /// Say more (which stores were found, …).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List sessions found in the agents' local stores, newest first.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  sharegen list\n",
+        "  sharegen list --agent claude-code --since 7d\n",
+        "  sharegen list --project myrepo --limit 5 --json\n\n",
+        "Exit codes: 0 success, 1 error, 2 usage error"
+    ))]
+    List(ListArgs),
+    /// Export one session (as JSON for now).
+    #[command(after_help = concat!(
+        "SESSION is a full id, a unique id prefix, a path to a session file, folder,\n",
+        "database or export, or `latest`. Without it, $CLAUDE_SESSION_ID or\n",
+        "$OPENCODE_SESSION_ID is used.\n\n",
+        "Examples:\n",
+        "  sharegen export latest --format json -o session.json\n",
+        "  sharegen export 3f2a --format json -o -\n",
+        "  sharegen export ~/.claude/projects/-home-me-app/3f2a….jsonl -o out/\n\n",
+        "Exit codes: 0 success, 1 error, 2 usage error or unknown/ambiguous session"
+    ))]
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Only this agent (claude-code, opencode).
+    #[arg(long, value_name = "NAME")]
+    pub agent: Option<String>,
+    /// Only sessions whose project directory contains SUBSTR.
+    #[arg(long, value_name = "SUBSTR")]
+    pub project: Option<String>,
+    /// Only sessions updated since then: 30m, 12h, 7d, 2w, or a date.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// At most N sessions.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The session: id, id prefix, path, or `latest`.
+    pub session: Option<String>,
+    /// Output file, directory, or `-` for standard output.
+    #[arg(short, long, value_name = "FILE|DIR|-")]
+    pub output: Option<PathBuf>,
+    /// Output format (inferred from the extension of -o when not given).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}

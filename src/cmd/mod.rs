@@ -1,0 +1,56 @@
+//! Command implementations. Each returns `anyhow::Result`; `main` maps
+//! errors to exit codes through [`crate::Error::exit_code`].
+
+mod export;
+mod list;
+
+use crate::cli::{Cli, Command};
+use crate::diag::{Diag, Verbosity};
+use crate::home::Home;
+use crate::sources::Stores;
+use std::io::Write;
+
+/// What every command needs.
+pub struct Ctx {
+    pub diag: Diag,
+    pub home: Home,
+    pub stores: Stores,
+}
+
+impl Ctx {
+    pub fn from_env(verbosity: Verbosity) -> anyhow::Result<Ctx> {
+        let home = Home::from_env()?;
+        let mut stores = Stores::from_env();
+        stores.cache_dir = Some(home.cache_dir.clone());
+        Ok(Ctx {
+            diag: Diag::new(verbosity),
+            home,
+            stores,
+        })
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let verbosity = if cli.quiet {
+        Verbosity::Quiet
+    } else if cli.verbose > 0 {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let ctx = Ctx::from_env(verbosity)?;
+    match cli.command {
+        Command::List(args) => list::run(&ctx, args),
+        Command::Export(args) => export::run(&ctx, args),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`sharegen list | head`) is not an error.
+pub fn emit(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context("writing to standard output")),
+    }
+}

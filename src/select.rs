@@ -1,0 +1,156 @@
+//! Choosing a session: a full id, a unique id prefix, a path, `latest`, or
+//! nothing (then `$CLAUDE_SESSION_ID` or `$OPENCODE_SESSION_ID`).
+
+use crate::diag::Diag;
+use crate::error::{Error, Result};
+use crate::model::SessionSummary;
+use crate::sources::{self, SessionRef, Source, Stores};
+use std::path::Path;
+
+/// A session found in a store, with the source that loads it.
+pub struct Found {
+    pub source: Box<dyn Source>,
+    pub summary: SessionSummary,
+}
+
+impl Found {
+    pub fn session_ref(&self) -> SessionRef {
+        SessionRef {
+            agent: self.summary.agent,
+            id: self.summary.id.clone(),
+            path: self.summary.path.clone(),
+        }
+    }
+}
+
+/// Every main session of every store, newest first.
+pub fn list_all(stores: &Stores, diag: &Diag) -> Result<Vec<(usize, SessionSummary)>> {
+    let mut all = Vec::new();
+    for (i, s) in stores.sources().iter().enumerate() {
+        if !s.exists() {
+            diag.info(format!("{}: {} (not found)", s.agent(), s.location()));
+            continue;
+        }
+        let found = s.discover(diag)?;
+        diag.info(format!("{}: {} ({} sessions)", s.agent(), s.location(), found.len()));
+        all.extend(found.into_iter().map(|f| (i, f)));
+    }
+    sort_newest_first(&mut all);
+    Ok(all)
+}
+
+fn sort_newest_first(v: &mut [(usize, SessionSummary)]) {
+    v.sort_by(|a, b| {
+        b.1.updated
+            .cmp(&a.1.updated)
+            .then_with(|| a.1.agent.cmp(&b.1.agent))
+            .then_with(|| a.1.id.cmp(&b.1.id))
+    });
+}
+
+fn describe(s: &SessionSummary) -> String {
+    format!(
+        "  {} {}  {}  {}",
+        s.agent,
+        s.id,
+        s.updated.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
+        s.title.as_deref().unwrap_or("")
+    )
+}
+
+/// Resolves `query` to one session.
+pub fn resolve(query: Option<&str>, stores: &Stores, diag: &Diag) -> Result<Found> {
+    let query = match query {
+        Some(q) if !q.is_empty() => q.to_string(),
+        _ => ["CLAUDE_SESSION_ID", "OPENCODE_SESSION_ID"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+            .ok_or_else(|| {
+                Error::Usage(
+                    "no session given: pass an id, an id prefix, a path or `latest` \
+                     (or set CLAUDE_SESSION_ID / OPENCODE_SESSION_ID)"
+                        .into(),
+                )
+            })?,
+    };
+    let path = Path::new(&query);
+    if path.exists() {
+        return resolve_path(&query, path, diag);
+    }
+    let sources = stores.sources();
+    let all = list_all(stores, diag)?;
+    let searched = || {
+        sources
+            .iter()
+            .map(|s| {
+                let state = if s.exists() { "" } else { " (not found)" };
+                format!("{} at {}{state}", s.agent(), s.location())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let pick = |i: usize, summary: SessionSummary| -> Found {
+        let source = stores.sources().into_iter().nth(i).expect("source index is valid");
+        Found { source, summary }
+    };
+    if query == "latest" {
+        return match all.into_iter().next() {
+            Some((i, s)) => Ok(pick(i, s)),
+            None => Err(Error::UnknownSession {
+                query,
+                searched: searched(),
+            }),
+        };
+    }
+    let exact: Vec<_> = all.iter().filter(|(_, s)| s.id == query).cloned().collect();
+    let matches = if exact.is_empty() {
+        all.into_iter().filter(|(_, s)| s.id.starts_with(&query)).collect::<Vec<_>>()
+    } else {
+        exact
+    };
+    match matches.len() {
+        0 => Err(Error::UnknownSession {
+            query,
+            searched: searched(),
+        }),
+        1 => {
+            let (i, s) = matches.into_iter().next().expect("one match");
+            Ok(pick(i, s))
+        }
+        _ => Err(Error::AmbiguousSession {
+            query,
+            candidates: matches.iter().map(|(_, s)| describe(s)).collect(),
+        }),
+    }
+}
+
+fn resolve_path(query: &str, path: &Path, diag: &Diag) -> Result<Found> {
+    let Some((source, mut found)) = sources::refs_for_path(path, diag)? else {
+        return Err(Error::UnknownSession {
+            query: query.to_string(),
+            searched: format!(
+                "{} is not a Claude Code transcript, project folder or store, \
+                 nor an OpenCode database, data folder, storage folder or export",
+                path.display()
+            ),
+        });
+    };
+    match found.len() {
+        0 => Err(Error::UnknownSession {
+            query: query.to_string(),
+            searched: format!("{} holds no session", path.display()),
+        }),
+        1 => Ok(Found {
+            source,
+            summary: found.pop().expect("one session"),
+        }),
+        _ => {
+            let mut v: Vec<(usize, SessionSummary)> = found.into_iter().map(|s| (0, s)).collect();
+            sort_newest_first(&mut v);
+            Err(Error::AmbiguousSession {
+                query: query.to_string(),
+                candidates: v.iter().map(|(_, s)| describe(s)).collect(),
+            })
+        }
+    }
+}
