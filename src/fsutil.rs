@@ -28,6 +28,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> 
     let _ = mode;
     tmp.write_all(bytes).at(path)?;
     tmp.as_file().sync_all().at(path)?;
-    tmp.persist(path).map_err(|e| crate::error::Error::io(path, e.error))?;
+    tmp.persist(path)
+        .map_err(|e| crate::error::Error::io(path, e.error))?;
     Ok(())
 }

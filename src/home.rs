@@ -26,8 +26,9 @@ impl Home {
                 config_dir: h,
             });
         }
-        let config = dirs::config_dir()
-            .ok_or_else(|| Error::Usage("cannot find a config directory; set SHAREGEN_HOME".into()))?;
+        let config = dirs::config_dir().ok_or_else(|| {
+            Error::Usage("cannot find a config directory; set SHAREGEN_HOME".into())
+        })?;
         let cache = dirs::cache_dir().unwrap_or_else(|| config.clone());
         Ok(Home {
             config_dir: config.join("sharegen"),
@@ -160,7 +161,10 @@ mod tests {
         let b = share_id(b"salt-two-salt-two", Agent::ClaudeCode, "abc");
         let c = share_id(b"salt-one-salt-one", Agent::Opencode, "abc");
         assert_eq!(a.len(), 10);
-        assert!(a.chars().all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c)));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c))
+        );
         assert_ne!(a, b);
         assert_ne!(a, c);
         assert_eq!(a, share_id(b"salt-one-salt-one", Agent::ClaudeCode, "abc"));

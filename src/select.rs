@@ -32,7 +32,12 @@ pub fn list_all(stores: &Stores, diag: &Diag) -> Result<Vec<(usize, SessionSumma
             continue;
         }
         let found = s.discover(diag)?;
-        diag.info(format!("{}: {} ({} sessions)", s.agent(), s.location(), found.len()));
+        diag.info(format!(
+            "{}: {} ({} sessions)",
+            s.agent(),
+            s.location(),
+            found.len()
+        ));
         all.extend(found.into_iter().map(|f| (i, f)));
     }
     sort_newest_first(&mut all);
@@ -53,7 +58,9 @@ fn describe(s: &SessionSummary) -> String {
         "  {} {}  {}  {}",
         s.agent,
         s.id,
-        s.updated.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
+        s.updated
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default(),
         s.title.as_deref().unwrap_or("")
     )
 }
@@ -90,7 +97,11 @@ pub fn resolve(query: Option<&str>, stores: &Stores, diag: &Diag) -> Result<Foun
             .join(", ")
     };
     let pick = |i: usize, summary: SessionSummary| -> Found {
-        let source = stores.sources().into_iter().nth(i).expect("source index is valid");
+        let source = stores
+            .sources()
+            .into_iter()
+            .nth(i)
+            .expect("source index is valid");
         Found { source, summary }
     };
     if query == "latest" {
@@ -104,7 +115,9 @@ pub fn resolve(query: Option<&str>, stores: &Stores, diag: &Diag) -> Result<Foun
     }
     let exact: Vec<_> = all.iter().filter(|(_, s)| s.id == query).cloned().collect();
     let matches = if exact.is_empty() {
-        all.into_iter().filter(|(_, s)| s.id.starts_with(&query)).collect::<Vec<_>>()
+        all.into_iter()
+            .filter(|(_, s)| s.id.starts_with(&query))
+            .collect::<Vec<_>>()
     } else {
         exact
     };

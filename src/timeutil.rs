@@ -43,9 +43,17 @@ mod tests {
 
     #[test]
     fn durations_and_dates() {
-        let now = DateTime::parse_from_rfc3339("2026-02-10T12:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(parse_since("7d", now).unwrap().to_rfc3339(), "2026-02-03T12:00:00+00:00");
-        assert_eq!(parse_since("2026-01-31", now).unwrap().to_rfc3339(), "2026-01-31T00:00:00+00:00");
+        let now = DateTime::parse_from_rfc3339("2026-02-10T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            parse_since("7d", now).unwrap().to_rfc3339(),
+            "2026-02-03T12:00:00+00:00"
+        );
+        assert_eq!(
+            parse_since("2026-01-31", now).unwrap().to_rfc3339(),
+            "2026-01-31T00:00:00+00:00"
+        );
         assert!(parse_since("soon", now).is_err());
         assert!(parse_since("-3d", now).is_err());
     }

@@ -27,7 +27,9 @@ struct Row<'a> {
 pub fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
     let agent = match &args.agent {
         Some(a) => Some(Agent::parse(a).ok_or_else(|| {
-            Error::Usage(format!("unknown agent `{a}` (known: claude-code, opencode)"))
+            Error::Usage(format!(
+                "unknown agent `{a}` (known: claude-code, opencode)"
+            ))
         })?),
         None => None,
     };
@@ -38,7 +40,10 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
     let mut all = select::list_all(&ctx.stores, &ctx.diag)?;
     all.retain(|(_, s)| {
         agent.is_none_or(|a| s.agent == a)
-            && args.project.as_deref().is_none_or(|p| s.project.as_deref().is_some_and(|sp| sp.contains(p)))
+            && args
+                .project
+                .as_deref()
+                .is_none_or(|p| s.project.as_deref().is_some_and(|sp| sp.contains(p)))
             && since.is_none_or(|t| s.updated.is_some_and(|u| u >= t))
     });
     if let Some(n) = args.limit {
@@ -92,7 +97,11 @@ fn table(rows: &[Row], tty: bool) -> String {
                 r.updated
                     .as_deref()
                     .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
-                    .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string())
+                    .map(|t| {
+                        t.with_timezone(&chrono::Local)
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
                     .unwrap_or_default(),
                 r.messages.to_string(),
             ]

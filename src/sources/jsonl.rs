@@ -15,11 +15,7 @@ use std::path::Path;
 /// each non-blank line. `complete` is false for a last line with no trailing
 /// newline. Returns the number of bytes consumed up to the end of the last
 /// complete line.
-pub fn read_lines(
-    path: &Path,
-    diag: &Diag,
-    mut f: impl FnMut(u64, &str, bool),
-) -> Result<u64> {
+pub fn read_lines(path: &Path, diag: &Diag, mut f: impl FnMut(u64, &str, bool)) -> Result<u64> {
     let file = std::fs::File::open(path).at(path)?;
     read_lines_from(path, file, diag, &mut f)
 }
@@ -68,8 +64,14 @@ pub fn read_lines_from(
 }
 
 fn trim_ascii_ws(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &b[start..end.max(start)]
 }
 
@@ -106,7 +108,13 @@ pub fn parse_line<T: serde::de::DeserializeOwned>(
 }
 
 /// Reports a line that could not be parsed.
-pub fn report_bad_line(path: &Path, lineno: u64, complete: bool, e: &serde_json::Error, diag: &Diag) {
+pub fn report_bad_line(
+    path: &Path,
+    lineno: u64,
+    complete: bool,
+    e: &serde_json::Error,
+    diag: &Diag,
+) {
     if !complete && e.is_eof() {
         diag.warn(
             path,
@@ -183,7 +191,10 @@ mod tests {
     #[test]
     fn lone_surrogates_are_replaced_and_pairs_kept() {
         assert_eq!(replace_lone_surrogates(r#""a\udcb2b""#), r#""a\ufffdb""#);
-        assert_eq!(replace_lone_surrogates(r#""\ud83d\ude00""#), r#""\ud83d\ude00""#);
+        assert_eq!(
+            replace_lone_surrogates(r#""\ud83d\ude00""#),
+            r#""\ud83d\ude00""#
+        );
         assert_eq!(replace_lone_surrogates(r#""\ud83dx""#), r#""\ufffdx""#);
         assert_eq!(replace_lone_surrogates(r#""\\udcb2""#), r#""\\udcb2""#);
         let v: serde_json::Value =

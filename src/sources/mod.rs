@@ -4,7 +4,6 @@ pub mod claude_code;
 pub mod jsonl;
 pub mod opencode;
 
-
 use crate::diag::Diag;
 use crate::error::Result;
 use crate::model::{Agent, Session, SessionSummary};
@@ -54,9 +53,14 @@ pub struct Stores {
 impl Stores {
     /// Resolves the store locations from the environment.
     pub fn from_env() -> Stores {
-        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let env = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         let home = dirs::home_dir();
-        let claude_root = env("CLAUDE_CONFIG_DIR").or_else(|| home.as_ref().map(|h| h.join(".claude")));
+        let claude_root =
+            env("CLAUDE_CONFIG_DIR").or_else(|| home.as_ref().map(|h| h.join(".claude")));
         let opencode_data = env("XDG_DATA_HOME")
             .map(|d| d.join("opencode"))
             .or_else(|| home.as_ref().map(|h| h.join(".local/share/opencode")));
@@ -88,7 +92,10 @@ impl Stores {
 /// `.jsonl` file, an OpenCode database, data directory, JSON store or
 /// `opencode export` file. Returns `None` when the path is not a session
 /// sharegen recognises.
-pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<(Box<dyn Source>, Vec<SessionSummary>)>> {
+pub fn refs_for_path(
+    path: &Path,
+    diag: &Diag,
+) -> Result<Option<(Box<dyn Source>, Vec<SessionSummary>)>> {
     if let Some(found) = claude_code::refs_for_path(path, diag)? {
         return Ok(Some(found));
     }

@@ -54,6 +54,8 @@ struct LightMessage<'a> {
     #[serde(borrow, default)]
     id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
+    role: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
     content: Option<&'a RawValue>,
 }
 
@@ -132,90 +134,110 @@ struct ScanState {
 
 impl ScanState {
     fn take(&mut self, l: Light<'_>) {
-    let kind = l.kind.as_deref().unwrap_or("");
-    match kind {
-        "custom-title" => {
-            if let Some(t) = l.custom_title.filter(|t| !t.is_empty()) {
-                self.custom = Some(t.into_owned());
-            }
-            return;
-        }
-        "ai-title" => {
-            if let Some(t) = l.ai_title.filter(|t| !t.is_empty()) {
-                self.ai = Some(t.into_owned());
-            }
-            return;
-        }
-        "summary" => {
-            if let (Some(leaf), Some(s)) = (l.leaf_uuid, l.summary) {
-                self.summaries.push((leaf.into_owned(), s.into_owned()));
-            }
-            return;
-        }
-        _ => {}
-    }
-    if let Some(u) = &l.uuid
-        && !self.uuids.insert(u.to_string())
-    {
-        return;
-    }
-    if let Some(t) = l.timestamp.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
-        let t = t.with_timezone(&Utc);
-        self.first = Some(self.first.map_or(t, |f| f.min(t)));
-        self.last = Some(self.last.map_or(t, |x| x.max(t)));
-    }
-    if self.cwd.is_none() && kind != "summary" {
-        self.cwd = l.cwd.as_deref().filter(|c| !c.is_empty()).map(str::to_string);
-    }
-    let c = if l.is_sidechain == Some(true) { &mut self.side } else { &mut self.main };
-    match kind {
-        "assistant" => {
-            let id = l
+        let mut kind = l.kind.as_deref().unwrap_or("");
+        if kind == "message" {
+            kind = l
                 .message
                 .as_ref()
-                .and_then(|m| m.id.as_deref())
-                .map(str::to_string)
-                .or_else(|| l.uuid.as_deref().map(|u| format!("uuid:{u}")));
-            match id {
-                Some(id) => {
-                    if c.assistant_ids.insert(id) {
-                        c.messages += 1;
-                    }
-                }
-                None => c.messages += 1,
-            }
+                .and_then(|m| m.role.as_deref())
+                .unwrap_or("message");
         }
-        "user" => {
-            if l.is_meta == Some(true) || l.is_compact_summary == Some(true) {
+        match kind {
+            "custom-title" => {
+                if let Some(t) = l.custom_title.filter(|t| !t.is_empty()) {
+                    self.custom = Some(t.into_owned());
+                }
                 return;
             }
-            if let Some(content) = l.message.as_ref().and_then(|m| m.content) {
-                let (real, text) = user_has_prompt(content);
-                if real {
-                    c.messages += 1;
-                    if c.first_prompt.is_none() {
-                        c.first_prompt = text;
+            "ai-title" => {
+                if let Some(t) = l.ai_title.filter(|t| !t.is_empty()) {
+                    self.ai = Some(t.into_owned());
+                }
+                return;
+            }
+            "summary" => {
+                if let (Some(leaf), Some(s)) = (l.leaf_uuid, l.summary) {
+                    self.summaries.push((leaf.into_owned(), s.into_owned()));
+                }
+                return;
+            }
+            _ => {}
+        }
+        if let Some(u) = &l.uuid
+            && !self.uuids.insert(u.to_string())
+        {
+            return;
+        }
+        if let Some(t) = l
+            .timestamp
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        {
+            let t = t.with_timezone(&Utc);
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |x| x.max(t)));
+        }
+        if self.cwd.is_none() && kind != "summary" {
+            self.cwd = l
+                .cwd
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(str::to_string);
+        }
+        let c = if l.is_sidechain == Some(true) {
+            &mut self.side
+        } else {
+            &mut self.main
+        };
+        match kind {
+            "assistant" => {
+                let id = l
+                    .message
+                    .as_ref()
+                    .and_then(|m| m.id.as_deref())
+                    .map(str::to_string)
+                    .or_else(|| l.uuid.as_deref().map(|u| format!("uuid:{u}")));
+                match id {
+                    Some(id) => {
+                        if c.assistant_ids.insert(id) {
+                            c.messages += 1;
+                        }
+                    }
+                    None => c.messages += 1,
+                }
+            }
+            "user" => {
+                if l.is_meta == Some(true) || l.is_compact_summary == Some(true) {
+                    return;
+                }
+                if let Some(content) = l.message.as_ref().and_then(|m| m.content) {
+                    let (real, text) = user_has_prompt(content);
+                    if real {
+                        c.messages += 1;
+                        if c.first_prompt.is_none() {
+                            c.first_prompt = text;
+                        }
                     }
                 }
             }
-        }
-        "attachment" => {
-            if let Some(a) = &l.attachment
-                && a.kind.as_deref() == Some("queued_command")
-                && let Some(p) = a.prompt
-            {
-                let s: String = serde_json::from_str(p.get()).unwrap_or_else(|_| p.get().to_string());
-                let (real, text) = prompt_of(&s);
-                if real {
-                    c.messages += 1;
-                    if c.first_prompt.is_none() {
-                        c.first_prompt = text;
+            "attachment" => {
+                if let Some(a) = &l.attachment
+                    && a.kind.as_deref() == Some("queued_command")
+                    && let Some(p) = a.prompt
+                {
+                    let s: String =
+                        serde_json::from_str(p.get()).unwrap_or_else(|_| p.get().to_string());
+                    let (real, text) = prompt_of(&s);
+                    if real {
+                        c.messages += 1;
+                        if c.first_prompt.is_none() {
+                            c.first_prompt = text;
+                        }
                     }
                 }
             }
+            _ => {}
         }
-        _ => {}
-    }
     }
 }
 
@@ -227,21 +249,28 @@ pub fn scan_file(path: &Path, diag: &Diag) -> Result<Option<SessionSummary>> {
         return Ok(None);
     }
     let mut st = ScanState::default();
-    jsonl::read_lines(path, diag, |lineno, text, complete| {
-        match serde_json::from_str::<Light>(text) {
+    jsonl::read_lines(
+        path,
+        diag,
+        |lineno, text, complete| match serde_json::from_str::<Light>(text) {
             Ok(l) => st.take(l),
             Err(e) => {
                 let fixed = jsonl::replace_lone_surrogates(text);
                 match serde_json::from_str::<Light>(&fixed) {
                     Ok(l) if matches!(fixed, Cow::Owned(_)) => {
-                        diag.warn(path, Some(lineno), "lone-surrogate", "lone UTF-16 surrogate replaced with U+FFFD");
+                        diag.warn(
+                            path,
+                            Some(lineno),
+                            "lone-surrogate",
+                            "lone UTF-16 surrogate replaced with U+FFFD",
+                        );
                         st.take(l)
                     }
                     _ => jsonl::report_bad_line(path, lineno, complete, &e, diag),
                 }
             }
-        }
-    })?;
+        },
+    )?;
     let ScanState {
         uuids,
         main,
@@ -315,12 +344,19 @@ struct CacheEntry {
 
 fn stamp(path: &Path) -> Option<(u64, u128)> {
     let m = std::fs::metadata(path).ok()?;
-    let mt = m.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+    let mt = m
+        .modified()
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
     Some((m.len(), mt))
 }
 
 fn load_cache(dir: Option<&Path>) -> Cache {
-    let Some(dir) = dir else { return Cache::default() };
+    let Some(dir) = dir else {
+        return Cache::default();
+    };
     let Ok(bytes) = std::fs::read(dir.join(CACHE_FILE)) else {
         return Cache::default();
     };
@@ -331,7 +367,11 @@ fn load_cache(dir: Option<&Path>) -> Cache {
 }
 
 /// Lists the main sessions in project folders, folding subagents in.
-pub fn scan_dirs(dirs: &[PathBuf], cache_dir: Option<&Path>, diag: &Diag) -> Result<Vec<SessionSummary>> {
+pub fn scan_dirs(
+    dirs: &[PathBuf],
+    cache_dir: Option<&Path>,
+    diag: &Diag,
+) -> Result<Vec<SessionSummary>> {
     let old = load_cache(cache_dir);
     let mut new = Cache {
         version: CACHE_VERSION,
@@ -355,7 +395,9 @@ pub fn scan_dirs(dirs: &[PathBuf], cache_dir: Option<&Path>, diag: &Diag) -> Res
         let mut agent_parents: HashMap<String, u64> = HashMap::new();
         let mut mains = Vec::new();
         for f in files {
-            let Some((size, mtime_ns)) = stamp(&f) else { continue };
+            let Some((size, mtime_ns)) = stamp(&f) else {
+                continue;
+            };
             let cached = old
                 .entries
                 .get(&f)
@@ -378,7 +420,11 @@ pub fn scan_dirs(dirs: &[PathBuf], cache_dir: Option<&Path>, diag: &Diag) -> Res
                     None => CacheEntry {
                         size,
                         mtime_ns,
-                        summary: if size == 0 { None } else { scan_file(&f, diag)? },
+                        summary: if size == 0 {
+                            None
+                        } else {
+                            scan_file(&f, diag)?
+                        },
                         parent: None,
                     },
                 };
@@ -389,7 +435,8 @@ pub fn scan_dirs(dirs: &[PathBuf], cache_dir: Option<&Path>, diag: &Diag) -> Res
             }
         }
         for mut s in mains {
-            s.subagents = agent_parents.get(&s.id).copied().unwrap_or(0) + count_subagent_dir(dir, &s.id);
+            s.subagents =
+                agent_parents.get(&s.id).copied().unwrap_or(0) + count_subagent_dir(dir, &s.id);
             out.push(s);
         }
     }
@@ -400,7 +447,9 @@ pub fn scan_dirs(dirs: &[PathBuf], cache_dir: Option<&Path>, diag: &Diag) -> Res
         let mut merged = old;
         merged.version = CACHE_VERSION;
         for d in dirs {
-            merged.entries.retain(|p, _| p.parent() != Some(d.as_path()));
+            merged
+                .entries
+                .retain(|p, _| p.parent() != Some(d.as_path()));
         }
         merged.entries.extend(new.entries);
         if let Ok(bytes) = serde_json::to_vec(&merged)

@@ -121,7 +121,12 @@ pub(super) fn parse_file(path: &Path, diag: &Diag) -> Result<ParsedFile> {
             return;
         };
         if !v.is_object() {
-            diag.warn(path, Some(lineno), "not-object", "skipped a line that is not a JSON object");
+            diag.warn(
+                path,
+                Some(lineno),
+                "not-object",
+                "skipped a line that is not a JSON object",
+            );
             return;
         }
         if let Some(rec) = line_to_rec(path, lineno, v, &mut meta, diag) {
@@ -157,8 +162,18 @@ fn note_envelope(v: &Value, meta: &mut FileMeta, time: Option<DateTime<Utc>>) {
     }
 }
 
-fn line_to_rec(path: &Path, lineno: u64, mut v: Value, meta: &mut FileMeta, diag: &Diag) -> Option<Rec> {
-    let kind = v.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+fn line_to_rec(
+    path: &Path,
+    lineno: u64,
+    mut v: Value,
+    meta: &mut FileMeta,
+    diag: &Diag,
+) -> Option<Rec> {
+    let kind = v
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let time = v.get("timestamp").and_then(parse_time);
     match kind.as_str() {
         "summary" => {
@@ -181,7 +196,19 @@ fn line_to_rec(path: &Path, lineno: u64, mut v: Value, meta: &mut FileMeta, diag
     note_envelope(&v, meta, time);
     let uuid = str_of(&v, "uuid");
     let parent = str_of(&v, "parentUuid").or_else(|| str_of(&v, "logicalParentUuid"));
-    let sidechain = v.get("isSidechain").and_then(Value::as_bool).unwrap_or(false);
+    let sidechain = v
+        .get("isSidechain")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    // Some writers use `type: message` with the role inside.
+    let kind = if kind == "message" {
+        v.pointer("/message/role")
+            .and_then(Value::as_str)
+            .unwrap_or("message")
+            .to_string()
+    } else {
+        kind
+    };
     let body = match kind.as_str() {
         "user" => user_body(path, lineno, &mut v, diag),
         "assistant" => assistant_body(path, lineno, &mut v, diag),
@@ -189,7 +216,11 @@ fn line_to_rec(path: &Path, lineno: u64, mut v: Value, meta: &mut FileMeta, diag
         "progress" => Body::Chain,
         "attachment" => attachment_body(&v),
         _ => {
-            let label = if kind.is_empty() { "(no type)" } else { kind.as_str() };
+            let label = if kind.is_empty() {
+                "(no type)"
+            } else {
+                kind.as_str()
+            };
             diag.warn(
                 path,
                 Some(lineno),
@@ -203,7 +234,6 @@ fn line_to_rec(path: &Path, lineno: u64, mut v: Value, meta: &mut FileMeta, diag
         }
     };
     Some(Rec {
-
         uuid,
         parent,
         time,
@@ -214,7 +244,10 @@ fn line_to_rec(path: &Path, lineno: u64, mut v: Value, meta: &mut FileMeta, diag
 
 fn user_body(path: &Path, lineno: u64, v: &mut Value, diag: &Diag) -> Body {
     let meta = v.get("isMeta").and_then(Value::as_bool).unwrap_or(false);
-    let compact_summary = v.get("isCompactSummary").and_then(Value::as_bool).unwrap_or(false);
+    let compact_summary = v
+        .get("isCompactSummary")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let mut tool_use_result = v.get_mut("toolUseResult").map(Value::take);
     let time = v.get("timestamp").and_then(parse_time);
     let content = v
@@ -245,7 +278,10 @@ fn user_body(path: &Path, lineno: u64, v: &mut Value, diag: &Diag) -> Body {
             for block in blocks {
                 let btype = block.get("type").and_then(Value::as_str).unwrap_or("");
                 match btype {
-                    "text" => push_text(&mut parts, block.get("text").and_then(Value::as_str).unwrap_or("")),
+                    "text" => push_text(
+                        &mut parts,
+                        block.get("text").and_then(Value::as_str).unwrap_or(""),
+                    ),
                     "image" | "document" => parts.push(Part::File(file_from_block(&block))),
                     "tool_result" => {
                         let id = str_of(&block, "tool_use_id").unwrap_or_default();
@@ -287,13 +323,28 @@ fn file_from_block(block: &Value) -> FilePart {
     FilePart {
         mime: str_of(&source, "media_type"),
         name: str_of(block, "title"),
-        data: if kind == "base64" { str_of(&source, "data") } else { None },
-        url: if kind == "url" { str_of(&source, "url") } else { None },
+        data: if kind == "base64" {
+            str_of(&source, "data")
+        } else {
+            None
+        },
+        url: if kind == "url" {
+            str_of(&source, "url")
+        } else {
+            None
+        },
     }
 }
 
-fn tool_result(mut block: Value, structured: Option<Value>, time: Option<DateTime<Utc>>) -> ToolResult {
-    let is_error = block.get("is_error").and_then(Value::as_bool).unwrap_or(false);
+fn tool_result(
+    mut block: Value,
+    structured: Option<Value>,
+    time: Option<DateTime<Utc>>,
+) -> ToolResult {
+    let is_error = block
+        .get("is_error")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let mut extras = ToolExtras::default();
     let mut output = String::new();
     match block.get_mut("content").map(Value::take) {
@@ -307,7 +358,9 @@ fn tool_result(mut block: Value, structured: Option<Value>, time: Option<DateTim
                         }
                         output.push_str(item.get("text").and_then(Value::as_str).unwrap_or(""));
                     }
-                    Some("image") | Some("document") => extras.attachments.push(file_from_block(&item)),
+                    Some("image") | Some("document") => {
+                        extras.attachments.push(file_from_block(&item))
+                    }
                     Some("tool_reference") => {
                         if !output.is_empty() {
                             output.push('\n');
@@ -395,13 +448,14 @@ fn apply_structured(s: &Value, extras: &mut ToolExtras) {
     if let Some(patch) = s.get("structuredPatch") {
         let hunks = hunks_of(patch);
         let path = str_of(s, "filePath").unwrap_or_default();
-        let (adds, dels) = hunks.iter().flat_map(|h| &h.lines).fold((0, 0), |(a, d), l| {
-            match l.as_bytes().first() {
+        let (adds, dels) = hunks
+            .iter()
+            .flat_map(|h| &h.lines)
+            .fold((0, 0), |(a, d), l| match l.as_bytes().first() {
                 Some(b'+') => (a + 1, d),
                 Some(b'-') => (a, d + 1),
                 _ => (a, d),
-            }
-        });
+            });
         let status = match s.get("type").and_then(Value::as_str) {
             Some("create") => Some("added".to_string()),
             Some("update") => Some("modified".to_string()),
@@ -425,7 +479,10 @@ fn apply_structured(s: &Value, extras: &mut ToolExtras) {
         }
     }
     if let Some(file) = s.get("file").filter(|f| f.is_object())
-        && let (Some(path), Some(content)) = (str_of(file, "filePath"), file.get("content").and_then(Value::as_str))
+        && let (Some(path), Some(content)) = (
+            str_of(file, "filePath"),
+            file.get("content").and_then(Value::as_str),
+        )
     {
         extras.file = Some(FileContent {
             path,
@@ -485,7 +542,11 @@ fn assistant_body(path: &Path, lineno: u64, v: &mut Value, diag: &Diag) -> Body 
 }
 
 fn assistant_block(path: &Path, lineno: u64, mut block: Value, diag: &Diag) -> Option<Part> {
-    let btype = block.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    let btype = block
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     Some(match btype.as_str() {
         "text" => {
             let t = block.get("text").and_then(Value::as_str).unwrap_or("");
@@ -512,7 +573,10 @@ fn assistant_block(path: &Path, lineno: u64, mut block: Value, diag: &Diag) -> O
         "tool_use" => Part::ToolCall(ToolCall {
             id: str_of(&block, "id").unwrap_or_default(),
             name: str_of(&block, "name").unwrap_or_else(|| "unknown".into()),
-            input: block.get_mut("input").map(Value::take).unwrap_or(Value::Null),
+            input: block
+                .get_mut("input")
+                .map(Value::take)
+                .unwrap_or(Value::Null),
             output: None,
             status: ToolStatus::Pending,
             title: None,
@@ -537,7 +601,12 @@ fn assistant_block(path: &Path, lineno: u64, mut block: Value, diag: &Diag) -> O
 
 fn system_parts(v: &Value) -> Vec<Part> {
     let subtype = v.get("subtype").and_then(Value::as_str).unwrap_or("");
-    let content = v.get("content").and_then(Value::as_str).unwrap_or("").trim().to_string();
+    let content = v
+        .get("content")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_string();
     match subtype {
         "compact_boundary" => {
             let m = v.get("compactMetadata");
@@ -562,7 +631,11 @@ fn system_parts(v: &Value) -> Vec<Part> {
             let mut text = String::new();
             if let Some(errs) = v.get("hookErrors").and_then(Value::as_array) {
                 for e in errs {
-                    text.push_str(e.as_str().map_or_else(|| e.to_string(), str::to_string).as_str());
+                    text.push_str(
+                        e.as_str()
+                            .map_or_else(|| e.to_string(), str::to_string)
+                            .as_str(),
+                    );
                     text.push('\n');
                 }
             }
@@ -580,7 +653,9 @@ fn system_parts(v: &Value) -> Vec<Part> {
         _ => {
             let kind = match v.get("level").and_then(Value::as_str) {
                 Some("error") | Some("warning") => NoticeKind::Error,
-                _ if content.starts_with("Running ") || content.contains("hook") => NoticeKind::Hook,
+                _ if content.starts_with("Running ") || content.contains("hook") => {
+                    NoticeKind::Hook
+                }
                 _ => NoticeKind::Other,
             };
             vec![Part::notice(kind, content)]
@@ -611,7 +686,13 @@ fn attachment_body(v: &Value) -> Body {
         "hook_blocking_error" | "hook_non_blocking_error" | "hook_system_message" => {
             let text = ["blockingError", "stderr", "content", "message"]
                 .iter()
-                .find_map(|k| a.get(*k).and_then(|x| x.as_str().map(str::to_string).or_else(|| (!x.is_null()).then(|| x.to_string()))))
+                .find_map(|k| {
+                    a.get(*k).and_then(|x| {
+                        x.as_str()
+                            .map(str::to_string)
+                            .or_else(|| (!x.is_null()).then(|| x.to_string()))
+                    })
+                })
                 .unwrap_or_default();
             if text.trim().is_empty() {
                 Body::Chain
@@ -659,21 +740,22 @@ pub(super) fn order(recs: Vec<Rec>) -> Vec<Rec> {
     let mut seen = vec![false; n];
     let mut out_idx = Vec::with_capacity(n);
     let mut stack: Vec<usize> = Vec::new();
-    let visit = |start: usize, stack: &mut Vec<usize>, seen: &mut Vec<bool>, out: &mut Vec<usize>| {
-        stack.push(start);
-        while let Some(i) = stack.pop() {
-            if seen[i] {
-                continue;
-            }
-            seen[i] = true;
-            out.push(i);
-            for &c in children[i].iter().rev() {
-                if !seen[c] {
-                    stack.push(c);
+    let visit =
+        |start: usize, stack: &mut Vec<usize>, seen: &mut Vec<bool>, out: &mut Vec<usize>| {
+            stack.push(start);
+            while let Some(i) = stack.pop() {
+                if seen[i] {
+                    continue;
+                }
+                seen[i] = true;
+                out.push(i);
+                for &c in children[i].iter().rev() {
+                    if !seen[c] {
+                        stack.push(c);
+                    }
                 }
             }
-        }
-    };
+        };
     for &r in &roots {
         visit(r, &mut stack, &mut seen, &mut out_idx);
     }
@@ -684,7 +766,10 @@ pub(super) fn order(recs: Vec<Rec>) -> Vec<Rec> {
         }
     }
     let mut slots: Vec<Option<Rec>> = recs.into_iter().map(Some).collect();
-    out_idx.into_iter().filter_map(|i| slots[i].take()).collect()
+    out_idx
+        .into_iter()
+        .filter_map(|i| slots[i].take())
+        .collect()
 }
 
 /// Everything needed to build one session from ordered records.
@@ -805,7 +890,9 @@ pub(super) fn build(id: String, recs: Vec<Rec>, meta: &FileMeta, path: &Path) ->
                     });
                     let slot = messages.iter_mut().rev().take(3).find_map(|m| {
                         m.parts.iter_mut().find_map(|p| match p {
-                            Part::Compaction { summary: s @ None, .. } => Some(s),
+                            Part::Compaction {
+                                summary: s @ None, ..
+                            } => Some(s),
                             _ => None,
                         })
                     });
@@ -814,7 +901,10 @@ pub(super) fn build(id: String, recs: Vec<Rec>, meta: &FileMeta, path: &Path) ->
                         continue;
                     }
                 }
-                let real = !is_meta && parts.iter().any(|p| matches!(p, Part::Text { .. } | Part::File(_)));
+                let real = !is_meta
+                    && parts
+                        .iter()
+                        .any(|p| matches!(p, Part::Text { .. } | Part::File(_)));
                 let mut m = Message::new(if real { Role::User } else { Role::System });
                 m.id = rec.uuid;
                 m.time = rec.time;
@@ -930,7 +1020,11 @@ fn finish_call(call: &mut ToolCall, r: ToolResult, started: Option<DateTime<Utc>
     }
     if !matches!(call.name.as_str(), "Task" | "Agent") {
         // `agentId:` in other tools' output is just text.
-        if r.raw_result.as_ref().and_then(|s| s.get("agentId")).is_none() {
+        if r.raw_result
+            .as_ref()
+            .and_then(|s| s.get("agentId"))
+            .is_none()
+        {
             extras.child_session = None;
         }
     }
@@ -1006,7 +1100,9 @@ pub(super) fn file_id(path: &Path) -> String {
 
 fn agent_file_id(path: &Path) -> String {
     let stem = file_id(path);
-    stem.strip_prefix("agent-").map(str::to_string).unwrap_or(stem)
+    stem.strip_prefix("agent-")
+        .map(str::to_string)
+        .unwrap_or(stem)
 }
 
 fn read_agent_meta(path: &Path, diag: &Diag) -> (Option<String>, Option<String>) {
@@ -1033,7 +1129,11 @@ pub(super) fn subagent_files(path: &Path, id: &str, diag: &Diag) -> Vec<PathBuf>
     };
     let sub = dir.join(id).join("subagents");
     if sub.is_dir() {
-        for e in walkdir::WalkDir::new(&sub).sort_by_file_name().into_iter().filter_map(|e| e.ok()) {
+        for e in walkdir::WalkDir::new(&sub)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(|e| e.ok())
+        {
             let p = e.path();
             if e.file_type().is_file() && is_agent_file(p) {
                 files.push(p.to_path_buf());
@@ -1088,14 +1188,19 @@ pub(super) fn agent_parent_session(path: &Path, _diag: &Diag) -> Option<String> 
     None
 }
 
-/// The prompt a subagent was given: its first user text.
+/// The prompt a subagent was given: its first user text, or the body of
+/// the teammate message that started it.
 fn first_user_text(s: &Session) -> Option<String> {
     s.messages
         .iter()
-        .filter(|m| m.role == Role::User)
+        .filter(|m| m.role != Role::Assistant)
         .flat_map(|m| &m.parts)
         .find_map(|p| match p {
             Part::Text { text } => Some(text.trim().to_string()),
+            Part::Notice {
+                kind: NoticeKind::Other,
+                text,
+            } => Some(text.trim().to_string()),
             _ => None,
         })
 }
@@ -1103,7 +1208,10 @@ fn first_user_text(s: &Session) -> Option<String> {
 /// Attaches subagent sessions to the tool calls that spawned them, at any
 /// depth. Links by agent id first, then by prompt text; what cannot be
 /// linked hangs off the main session.
-pub(super) fn link_subagents(main: &mut Session, agents: Vec<(Session, Option<String>, Option<String>)>) {
+pub(super) fn link_subagents(
+    main: &mut Session,
+    agents: Vec<(Session, Option<String>, Option<String>)>,
+) {
     let mut pool: HashMap<String, (Session, Option<String>, Option<String>)> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     for a in agents {
@@ -1148,18 +1256,32 @@ fn link_calls(
             if !matches!(call.name.as_str(), "Task" | "Agent") {
                 continue;
             }
-            let target = call.extras.child_session.clone().filter(|id| pool.contains_key(id)).or_else(|| {
-                let prompt = call.input.get("prompt")?.as_str()?.trim();
-                by_prompt.get(prompt).filter(|id| pool.contains_key(*id) && !linked.contains(*id)).cloned()
-            });
+            let target = call
+                .extras
+                .child_session
+                .clone()
+                .filter(|id| pool.contains_key(id))
+                .or_else(|| {
+                    let prompt = call.input.get("prompt")?.as_str()?.trim();
+                    by_prompt
+                        .get(prompt)
+                        .filter(|id| pool.contains_key(*id) && !linked.contains(*id))
+                        .cloned()
+                });
             if let Some(t) = target {
                 call.extras.child_session = Some(t.clone());
                 linked.insert(t.clone());
                 found.push((
                     call.id.clone(),
                     t,
-                    call.input.get("subagent_type").and_then(Value::as_str).map(str::to_string),
-                    call.input.get("description").and_then(Value::as_str).map(str::to_string),
+                    call.input
+                        .get("subagent_type")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    call.input
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
                 ));
             }
         }

@@ -1,0 +1,611 @@
+//! Claude Code: `export --format json` against the real fixtures, checked by
+//! an oracle that reads the fixture files on its own (plain serde_json, no
+//! sharegen code), and `list` against a HOME laid out like the real store.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code")
+}
+
+fn sharegen(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("sharegen").unwrap();
+    c.env("HOME", home)
+        .env("SHAREGEN_HOME", home.join("sg"))
+        .env("SHAREGEN_SALT", "test-salt")
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("OPENCODE_DB")
+        .env_remove("CLAUDE_SESSION_ID")
+        .env_remove("OPENCODE_SESSION_ID");
+    c
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    let bytes = std::fs::read(path).unwrap();
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.is_object())
+        .collect()
+}
+
+fn role_of(v: &Value) -> &str {
+    match v["type"].as_str().unwrap_or("") {
+        "message" => v["message"]["role"].as_str().unwrap_or(""),
+        t => t,
+    }
+}
+
+/// Text of a tool_result's content, the way the agent stored it.
+fn result_text(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| (i["type"] == "text").then(|| i["text"].as_str().unwrap_or("").to_string()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// What the oracle expects of one transcript file.
+#[derive(Default, Debug)]
+struct Expected {
+    prompts: Vec<String>,
+    assistant_texts: Vec<String>,
+    thinking: Vec<String>,
+    /// tool_use id → (name, result text if any, is_error)
+    calls: BTreeMap<String, (String, Option<(String, bool)>)>,
+    tokens: [u64; 4],
+}
+
+fn expected(path: &Path, only_sidechain: Option<bool>) -> Expected {
+    let mut e = Expected::default();
+    let all = lines(path);
+    let mut usage: HashMap<String, [u64; 4]> = HashMap::new();
+    let mut seen_uuid = BTreeSet::new();
+    for v in &all {
+        if let Some(want) = only_sidechain
+            && v["isSidechain"].as_bool().unwrap_or(false) != want
+        {
+            continue;
+        }
+        if let Some(u) = v["uuid"].as_str()
+            && !seen_uuid.insert(u.to_string())
+        {
+            continue;
+        }
+        let content = &v["message"]["content"];
+        match role_of(v) {
+            "user" => {
+                let meta = v["isMeta"].as_bool().unwrap_or(false);
+                let mut texts = Vec::new();
+                match content {
+                    Value::String(s) => texts.push(s.clone()),
+                    Value::Array(blocks) => {
+                        for b in blocks {
+                            if b["type"] == "text" {
+                                texts.push(b["text"].as_str().unwrap_or("").to_string());
+                            }
+                            if b["type"] == "tool_result" {
+                                let id = b["tool_use_id"].as_str().unwrap_or("").to_string();
+                                let err = b["is_error"].as_bool().unwrap_or(false);
+                                e.calls.entry(id).or_insert((String::new(), None)).1 =
+                                    Some((result_text(&b["content"]), err));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                if !meta {
+                    e.prompts.extend(texts.into_iter().filter(|t| !t.trim().is_empty()));
+                }
+            }
+            "assistant" => {
+                if let Value::Array(blocks) = content {
+                    for b in blocks {
+                        match b["type"].as_str() {
+                            Some("text") if !b["text"].as_str().unwrap_or("").is_empty() => {
+                                e.assistant_texts.push(b["text"].as_str().unwrap().to_string())
+                            }
+                            Some("thinking") if !b["thinking"].as_str().unwrap_or("").trim().is_empty() => {
+                                e.thinking.push(b["thinking"].as_str().unwrap().to_string())
+                            }
+                            Some("tool_use") => {
+                                let id = b["id"].as_str().unwrap_or("").to_string();
+                                e.calls.entry(id).or_insert((String::new(), None)).0 =
+                                    b["name"].as_str().unwrap_or("").to_string();
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                let key = v["requestId"].as_str().or(v["message"]["id"].as_str());
+                let u = &v["message"]["usage"];
+                if let (Some(k), true) = (key, u.is_object()) {
+                    let now = [
+                        u["input_tokens"].as_u64().unwrap_or(0),
+                        u["output_tokens"].as_u64().unwrap_or(0),
+                        u["cache_read_input_tokens"].as_u64().unwrap_or(0),
+                        u["cache_creation_input_tokens"].as_u64().unwrap_or(0),
+                    ];
+                    let slot = usage.entry(k.to_string()).or_insert([0; 4]);
+                    for i in 0..4 {
+                        // Streaming lines repeat usage with growing counts:
+                        // a request counts once, at its largest.
+                        slot[i] = slot[i].max(now[i]);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for u in usage.values() {
+        for i in 0..4 {
+            e.tokens[i] += u[i];
+        }
+    }
+    // Results without a call in this file are not calls of this session.
+    e.calls.retain(|_, (name, _)| !name.is_empty());
+    e
+}
+
+/// Every text-bearing string in a session's own messages.
+fn texts_of(session: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in session["messages"].as_array().unwrap() {
+        for p in m["parts"].as_array().unwrap() {
+            for k in ["text", "summary"] {
+                if let Some(t) = p[k].as_str() {
+                    out.push(t.to_string());
+                }
+            }
+            if p["type"] == "unknown" {
+                out.push(p["raw"].to_string());
+            }
+        }
+    }
+    out
+}
+
+fn calls_of(session: &Value) -> HashMap<String, Value> {
+    let mut out = HashMap::new();
+    for m in session["messages"].as_array().unwrap() {
+        for p in m["parts"].as_array().unwrap() {
+            if p["type"] == "tool_call" {
+                out.insert(p["id"].as_str().unwrap().to_string(), p.clone());
+            }
+        }
+    }
+    out
+}
+
+fn check_session(file: &Path, session: &Value, only_sidechain: Option<bool>) {
+    let e = expected(file, only_sidechain);
+    let texts = texts_of(session);
+    let hay = texts.join("\n");
+    for p in &e.prompts {
+        for line in p.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            // Markup tags are split off; the words inside stay.
+            let words = line.trim_start_matches(|c| c != '>' && line.starts_with('<'));
+            let words = words.trim_start_matches('>');
+            let probe: String = words.chars().take(60).collect();
+            let probe = probe.split('<').next().unwrap_or("").trim();
+            if probe.is_empty() {
+                continue;
+            }
+            assert!(
+                hay.contains(probe),
+                "{}: prompt line missing from export: {probe:?}",
+                file.display()
+            );
+        }
+    }
+    for t in &e.assistant_texts {
+        assert!(
+            texts.iter().any(|x| x == t),
+            "{}: assistant text missing: {:?}",
+            file.display(),
+            t.chars().take(80).collect::<String>()
+        );
+    }
+    for t in &e.thinking {
+        assert!(texts.iter().any(|x| x == t), "{}: thinking missing", file.display());
+    }
+    let calls = calls_of(session);
+    for (id, (name, result)) in &e.calls {
+        let c = calls
+            .get(id)
+            .unwrap_or_else(|| panic!("{}: tool call {id} ({name}) missing", file.display()));
+        assert_eq!(c["name"], name.as_str(), "{}: tool name of {id}", file.display());
+        match result {
+            Some((text, err)) => {
+                let output = c["output"].as_str().unwrap_or("");
+                assert!(
+                    output == text || output.contains(text.as_str()),
+                    "{}: output of {id}: {output:?} vs {text:?}",
+                    file.display()
+                );
+                let want = if *err { "error" } else { "completed" };
+                assert_eq!(c["status"], want, "{}: status of {id}", file.display());
+            }
+            None => assert_eq!(c["status"], "pending", "{}: {id} has no result", file.display()),
+        }
+    }
+    let t = &session["totals"];
+    let got = [
+        t["input"].as_u64().unwrap(),
+        t["output"].as_u64().unwrap(),
+        t["cache_read"].as_u64().unwrap(),
+        t["cache_write"].as_u64().unwrap(),
+    ];
+    assert_eq!(got, e.tokens, "{}: token totals", file.display());
+}
+
+fn export(file: &Path) -> Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sharegen(tmp.path())
+        .args(["export", "--format", "json", "-o", "-"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["share_id"].as_str().unwrap().len(), 10);
+    doc["session"].clone()
+}
+
+/// The agent files that belong to a main transcript, by layout.
+fn agent_files(main: &Path) -> Vec<PathBuf> {
+    let id = main.file_stem().unwrap().to_str().unwrap();
+    let dir = main.parent().unwrap();
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir.join(id).join("subagents")).into_iter().flatten() {
+        let p = entry.path();
+        let name = p.file_name().unwrap().to_string_lossy();
+        if name.starts_with("agent-") && name.ends_with(".jsonl") {
+            out.push(p.to_path_buf());
+        }
+    }
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("agent-") && name.ends_with(".jsonl") {
+            let first = lines(&p).into_iter().find_map(|v| v["sessionId"].as_str().map(String::from));
+            if first.as_deref() == Some(id) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn find_subagent<'a>(session: &'a Value, id: &str) -> Option<&'a Value> {
+    for s in session["subagents"].as_array().unwrap() {
+        if s["session"]["id"] == id {
+            return Some(&s["session"]);
+        }
+        if let Some(f) = find_subagent(&s["session"], id) {
+            return Some(f);
+        }
+    }
+    None
+}
+
+fn main_transcripts() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(fixtures()).into_iter().flatten() {
+        let p = entry.path();
+        let name = p.file_name().unwrap().to_string_lossy();
+        let in_subagents = p.components().any(|c| c.as_os_str() == "subagents");
+        if name.ends_with(".jsonl")
+            && !name.starts_with("agent-")
+            && !in_subagents
+            && name != "journal.jsonl"
+            && std::fs::metadata(p).unwrap().len() > 0
+            && lines(p).iter().any(|v| matches!(role_of(v), "user" | "assistant"))
+        {
+            out.push(p.to_path_buf());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_fixture_session_exports_completely() {
+    let files = main_transcripts();
+    assert!(files.len() > 60, "found only {} fixture sessions", files.len());
+    for file in files {
+        let session = export(&file);
+        let has_main = lines(&file)
+            .iter()
+            .any(|v| matches!(role_of(v), "user" | "assistant") && !v["isSidechain"].as_bool().unwrap_or(false));
+        check_session(&file, &session, has_main.then_some(false));
+        for agent in agent_files(&file) {
+            let aid = agent.file_stem().unwrap().to_str().unwrap().trim_start_matches("agent-");
+            let sub = find_subagent(&session, aid)
+                .unwrap_or_else(|| panic!("{}: subagent {aid} missing", file.display()));
+            check_session(&agent, sub, None);
+        }
+    }
+}
+
+#[test]
+fn subagents_link_to_their_spawning_calls() {
+    let file = fixtures().join("projects/-experiments-worktrees/ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl");
+    let session = export(&file);
+    let subs = session["subagents"].as_array().unwrap();
+    assert_eq!(subs.len(), 6);
+    let calls = calls_of(&session);
+    for s in subs {
+        let call_id = s["tool_call_id"].as_str().expect("linked to a call");
+        let call = &calls[call_id];
+        assert!(matches!(call["name"].as_str(), Some("Agent" | "Task")));
+        assert_eq!(call["extras"]["child_session"], s["session"]["id"]);
+        assert_eq!(s["agent_type"], "general-purpose");
+    }
+    // The documented de-duplicated output total of this transcript.
+    assert_eq!(session["totals"]["output"], 22901);
+}
+
+#[test]
+fn old_layout_and_teammates_link_by_id_or_prompt() {
+    let team = fixtures().join("focused/claude-code-log/teammates/ef000000-0000-4000-8000-000000000001.jsonl");
+    let session = export(&team);
+    let subs = session["subagents"].as_array().unwrap();
+    assert_eq!(subs.len(), 2);
+    assert!(subs.iter().all(|s| s["tool_call_id"].is_string()), "{subs:#?}");
+
+    let inline = fixtures().join("focused/cclogviewer/valid/with_sidechain.jsonl");
+    let session = export(&inline);
+    let subs = session["subagents"].as_array().unwrap();
+    assert!(!subs.is_empty());
+}
+
+#[test]
+fn harness_markup_is_classified_not_shown_as_prompts() {
+    let file = fixtures().join("message-kinds/user/user_slash_command.jsonl");
+    let session = export(&file);
+    let kinds: Vec<(String, String)> = session["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["parts"].as_array().unwrap().iter().map(move |p| (m["role"].to_string(), p["type"].to_string())))
+        .collect();
+    assert!(
+        kinds.iter().all(|(role, ty)| role != "\"user\"" || ty != "\"text\""),
+        "a slash command became a user prompt: {kinds:?}"
+    );
+}
+
+#[test]
+fn compaction_summary_is_attached_to_its_boundary() {
+    // No fixture transcript holds a compaction; this follows the documented
+    // shape (session-formats.md §1.8).
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("c.jsonl");
+    std::fs::write(
+        &f,
+        concat!(
+            r#"{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"2026-01-01T10:00:00Z","message":{"role":"user","content":"first"}}"#,
+            "\n",
+            r#"{"type":"system","subtype":"compact_boundary","uuid":"b1","parentUuid":null,"logicalParentUuid":"u1","timestamp":"2026-01-01T11:00:00Z","content":"Conversation compacted","compactMetadata":{"trigger":"auto","preTokens":150000}}"#,
+            "\n",
+            r#"{"type":"user","uuid":"u2","parentUuid":"b1","isCompactSummary":true,"timestamp":"2026-01-01T11:00:01Z","message":{"role":"user","content":"This session is being continued from a previous conversation. Summary: did things."}}"#,
+            "\n",
+            r#"{"type":"user","uuid":"u3","parentUuid":"u2","timestamp":"2026-01-01T11:00:02Z","message":{"role":"user","content":"second"}}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let session = export(&f);
+    let msgs = session["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 3, "{msgs:#?}");
+    assert_eq!(msgs[0]["parts"][0]["text"], "first");
+    assert_eq!(msgs[1]["role"], "system");
+    let c = &msgs[1]["parts"][0];
+    assert_eq!(c["type"], "compaction");
+    assert_eq!(c["trigger"], "auto");
+    assert_eq!(c["pre_tokens"], 150000);
+    assert!(c["summary"].as_str().unwrap().contains("Summary: did things."));
+    assert_eq!(msgs[2]["parts"][0]["text"], "second");
+    assert_eq!(session["title"], "first");
+}
+
+#[test]
+fn lone_surrogates_and_malformed_lines_do_not_lose_the_session() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("s.jsonl");
+    std::fs::write(
+        &f,
+        concat!(
+            r#"{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"2026-01-01T10:00:00Z","message":{"role":"user","content":"bytes: \udcb2 end"}}"#,
+            "\nnot json at all\n",
+            r#"{"type":"brand-new-kind","uuid":"x1","parentUuid":"u1"}"#,
+            "\n",
+            r#"{"type":"assistant","uuid":"a1","parentUuid":"u1","timestamp":"2026-01-01T10:00:01Z","message":{"id":"m1","role":"assistant","content":[{"type":"text","text":"ok"}]}}"#,
+            "\n",
+            r#"{"type":"assistant","uuid":"a2","parentUuid":"a1","timestamp":"2026-01-01T10:00:02Z","message":{"id":"m2","ro"#,
+        ),
+    )
+    .unwrap();
+    let out = sharegen(tmp.path())
+        .args(["export", "--format", "json", "-o", "-"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("s.jsonl:1: lone UTF-16 surrogate"), "{stderr}");
+    assert!(stderr.contains("s.jsonl:2: skipped a line that is not valid JSON"), "{stderr}");
+    assert!(stderr.contains("s.jsonl:3: unknown line type `brand-new-kind`"), "{stderr}");
+    assert!(stderr.contains("s.jsonl:5: last line is incomplete"), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msgs = doc["session"]["messages"].as_array().unwrap();
+    assert_eq!(msgs[0]["parts"][0]["text"], "bytes: \u{fffd} end");
+    assert!(msgs.iter().any(|m| m["parts"][0]["type"] == "unknown"));
+    assert!(msgs.iter().any(|m| m["parts"][0]["text"] == "ok"));
+}
+
+fn claude_home() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let dst = tmp.path().join(".claude/projects");
+    for entry in walkdir::WalkDir::new(fixtures().join("projects")).into_iter().flatten() {
+        let rel = entry.path().strip_prefix(fixtures().join("projects")).unwrap();
+        let to = dst.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+    tmp
+}
+
+#[test]
+fn list_shows_every_non_empty_main_session_once() {
+    let home = claude_home();
+    let out = sharegen(home.path()).args(["list", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut want = BTreeSet::new();
+    for entry in walkdir::WalkDir::new(home.path().join(".claude/projects")).max_depth(2).into_iter().flatten() {
+        let p = entry.path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if entry.depth() == 2
+            && name.ends_with(".jsonl")
+            && !name.starts_with("agent-")
+            && lines(p).iter().any(|v| matches!(role_of(v), "user" | "assistant"))
+        {
+            want.insert(name.trim_end_matches(".jsonl").to_string());
+        }
+    }
+    let got: BTreeSet<String> = rows.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(got, want);
+    assert_eq!(rows.len(), want.len(), "a session is listed twice");
+    for r in &rows {
+        assert_eq!(r["agent"], "claude-code");
+        for k in ["title", "project", "created", "updated", "messages", "path", "share_id"] {
+            assert!(!r[k].is_null(), "{k} missing in {r}");
+        }
+        assert!(chrono::DateTime::parse_from_rfc3339(r["updated"].as_str().unwrap()).is_ok());
+    }
+    // Newest first.
+    let times: Vec<&str> = rows.iter().map(|r| r["updated"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted);
+    // The listing's message count agrees with the full parse.
+    for r in &rows {
+        let session = export(Path::new(r["path"].as_str().unwrap()));
+        let n = session["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] == "user" || m["role"] == "assistant")
+            .count() as u64;
+        assert_eq!(r["messages"].as_u64().unwrap(), n, "message count of {}", r["id"]);
+        assert_eq!(r["title"], session["title"], "title of {}", r["id"]);
+    }
+    // Subagents are folded in, not listed.
+    let ef = rows.iter().find(|r| r["id"] == "ef958aa1-0e93-49f0-bb71-150f63befcd1").unwrap();
+    assert_eq!(ef["subagents"], 6);
+}
+
+#[test]
+fn selection_by_prefix_latest_env_and_errors() {
+    let home = claude_home();
+    // Unique prefix.
+    let out = sharegen(home.path()).args(["export", "ef958", "-o", "-"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["session"]["id"], "ef958aa1-0e93-49f0-bb71-150f63befcd1");
+    // latest = the newest in the listing.
+    let out = sharegen(home.path()).args(["export", "latest", "-o", "-"]).output().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["session"]["id"], "ef958aa1-0e93-49f0-bb71-150f63befcd1");
+    // The environment variable, when no argument is given.
+    let out = sharegen(home.path())
+        .env("CLAUDE_SESSION_ID", "03eb5929-52b3-4b13-ada3-b93ae35806b8")
+        .args(["export", "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["session"]["id"], "03eb5929-52b3-4b13-ada3-b93ae35806b8");
+    // Ambiguous prefix: exit 2 with the candidates.
+    let out = sharegen(home.path()).args(["export", "a", "-o", "-"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("a7da6a22-facc-4fcd-8bab-f83c87862004") && err.contains("aa5c5ada"), "{err}");
+    // Unknown: exit 2, naming what was searched.
+    let out = sharegen(home.path()).args(["export", "zzz", "-o", "-"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("zzz") && err.contains(".claude/projects"), "{err}");
+    // No argument and no env: usage error.
+    let out = sharegen(home.path()).args(["export", "-o", "-"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn export_writes_share_id_file_atomically_and_ids_are_stable() {
+    let home = claude_home();
+    let work = tempfile::tempdir().unwrap();
+    let out = sharegen(home.path())
+        .current_dir(work.path())
+        .args(["export", "03eb5929", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let name = printed.trim();
+    assert!(name.ends_with(".json") && name.len() == 15, "{name}");
+    let doc: Value = serde_json::from_slice(&std::fs::read(work.path().join(name)).unwrap()).unwrap();
+    assert_eq!(format!("{}.json", doc["share_id"].as_str().unwrap()), name);
+    // Same salt, same id; no temp files left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(work.path()).unwrap().flatten().collect();
+    assert_eq!(leftovers.len(), 1);
+    let out = sharegen(home.path()).args(["list", "--json"]).output().unwrap();
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let row = rows.iter().find(|r| r["id"] == "03eb5929-52b3-4b13-ada3-b93ae35806b8").unwrap();
+    assert_eq!(row["share_id"], doc["share_id"]);
+    // A different salt gives a different id.
+    let out = sharegen(home.path()).env("SHAREGEN_SALT", "other").args(["list", "--json"]).output().unwrap();
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let row2 = rows.iter().find(|r| r["id"] == row["id"]).unwrap();
+    assert_ne!(row2["share_id"], row["share_id"]);
+}
+
+#[test]
+fn sharegen_never_writes_into_the_store() {
+    let home = claude_home();
+    let snapshot = |root: &Path| -> BTreeMap<PathBuf, (u64, Vec<u8>)> {
+        walkdir::WalkDir::new(root)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let m = e.metadata().unwrap();
+                (e.path().to_path_buf(), (m.len(), std::fs::read(e.path()).unwrap()))
+            })
+            .collect()
+    };
+    let store = home.path().join(".claude");
+    let before = snapshot(&store);
+    sharegen(home.path()).args(["list", "--json"]).assert().success();
+    sharegen(home.path()).args(["export", "latest", "-o", "-"]).assert().success();
+    assert_eq!(before, snapshot(&store));
+}
