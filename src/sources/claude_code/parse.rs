@@ -1071,7 +1071,7 @@ pub(super) fn load_session(path: &Path, diag: &Diag) -> Result<Session> {
         let sid = group
             .first()
             .and_then(|r| r.uuid.clone())
-            .map(|u| format!("sidechain-{}", &u[..u.len().min(8)]))
+            .map(|u| format!("sidechain-{}", u.chars().take(8).collect::<String>()))
             .unwrap_or_else(|| format!("sidechain-{i}"));
         let s = build(sid, group, &parsed.meta, path).session;
         agents.push((s, None, None));
