@@ -8,7 +8,7 @@ mod parse;
 
 pub use harness::{is_real_prompt, split_user_text};
 
-use super::{SessionRef, Source};
+use super::{PathMatch, SessionRef, Source};
 use crate::diag::Diag;
 use crate::error::Result;
 use crate::model::{Agent, Session, SessionSummary};
@@ -82,7 +82,7 @@ pub fn load_file(path: &Path, diag: &Diag) -> Result<Session> {
 pub fn refs_for_path(
     path: &Path,
     diag: &Diag,
-) -> Result<Option<(Box<dyn Source>, Vec<SessionSummary>)>> {
+) -> Result<Option<PathMatch>> {
     let source = |root: &Path| -> Box<dyn Source> { Box::new(ClaudeCode::new(root.to_path_buf())) };
     if path.is_file() {
         if path.extension().is_some_and(|e| e == "jsonl") {

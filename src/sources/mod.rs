@@ -88,6 +88,9 @@ impl Stores {
     }
 }
 
+/// A source and the sessions found at a path the user gave.
+pub type PathMatch = (Box<dyn Source>, Vec<SessionSummary>);
+
 /// Loads a session given as a path, without a store: a Claude Code
 /// `.jsonl` file, an OpenCode database, data directory, JSON store or
 /// `opencode export` file. Returns `None` when the path is not a session

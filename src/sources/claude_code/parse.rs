@@ -318,18 +318,18 @@ fn user_body(path: &Path, lineno: u64, v: &mut Value, diag: &Diag) -> Body {
 }
 
 fn file_from_block(block: &Value) -> FilePart {
-    let source = block.get("source").cloned().unwrap_or(Value::Null);
+    let source = block.get("source").unwrap_or(&Value::Null);
     let kind = source.get("type").and_then(Value::as_str).unwrap_or("");
     FilePart {
-        mime: str_of(&source, "media_type"),
+        mime: str_of(source, "media_type"),
         name: str_of(block, "title"),
         data: if kind == "base64" {
-            str_of(&source, "data")
+            str_of(source, "data")
         } else {
             None
         },
         url: if kind == "url" {
-            str_of(&source, "url")
+            str_of(source, "url")
         } else {
             None
         },
@@ -1216,9 +1216,9 @@ pub(super) fn link_subagents(
     let mut order: Vec<String> = Vec::new();
     for a in agents {
         let id = a.0.id.clone();
-        if !pool.contains_key(&id) {
-            order.push(id.clone());
-            pool.insert(id, a);
+        if let std::collections::hash_map::Entry::Vacant(slot) = pool.entry(id.clone()) {
+            order.push(id);
+            slot.insert(a);
         }
     }
     // Prompt matching for calls that did not record an agent id.
