@@ -406,7 +406,7 @@ pub enum Part {
         text: String,
         state: ReasoningState,
     },
-    ToolCall(ToolCall),
+    ToolCall(Box<ToolCall>),
     File(FilePart),
     Diff(FileDiff),
     /// The agent compacted its context here.

@@ -84,6 +84,12 @@ impl Stores {
                 claude_code::ClaudeCode::new(r.clone()).with_cache(self.cache_dir.clone()),
             ));
         }
+        if let Some(d) = &self.opencode_data {
+            v.push(Box::new(opencode::OpenCode::new(
+                d.clone(),
+                self.opencode_db.clone(),
+            )));
+        }
         v
     }
 }
@@ -100,6 +106,9 @@ pub fn refs_for_path(
     diag: &Diag,
 ) -> Result<Option<(Box<dyn Source>, Vec<SessionSummary>)>> {
     if let Some(found) = claude_code::refs_for_path(path, diag)? {
+        return Ok(Some(found));
+    }
+    if let Some(found) = opencode::refs_for_path(path, diag)? {
         return Ok(Some(found));
     }
     Ok(None)

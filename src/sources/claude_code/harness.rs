@@ -51,6 +51,7 @@ pub fn split_user_text(text: &str) -> Vec<Part> {
             return parts;
         }
     }
+    let has_name = text.contains("<command-name>");
     let mut rest = text;
     loop {
         let Some((start, tag, kind)) = next_tag(rest) else {
@@ -73,7 +74,10 @@ pub fn split_user_text(text: &str) -> Vec<Part> {
             None => (&rest[open_end..], ""),
         };
         push_text(&mut parts, &rest[..start]);
-        push_notice(&mut parts, kind, tag, inner);
+        // `<command-message>` repeats the name without the slash.
+        if !(tag == "command-message" && has_name) {
+            push_notice(&mut parts, kind, tag, inner);
+        }
         rest = after;
     }
     parts

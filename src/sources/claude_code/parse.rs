@@ -570,7 +570,7 @@ fn assistant_block(path: &Path, lineno: u64, mut block: Value, diag: &Diag) -> O
             text: String::new(),
             state: ReasoningState::Redacted,
         },
-        "tool_use" => Part::ToolCall(ToolCall {
+        "tool_use" => Part::ToolCall(Box::new(ToolCall {
             id: str_of(&block, "id").unwrap_or_default(),
             name: str_of(&block, "name").unwrap_or_else(|| "unknown".into()),
             input: block
@@ -582,7 +582,7 @@ fn assistant_block(path: &Path, lineno: u64, mut block: Value, diag: &Diag) -> O
             title: None,
             duration_ms: None,
             extras: ToolExtras::default(),
-        }),
+        })),
         "image" | "document" => Part::File(file_from_block(&block)),
         _ => {
             diag.warn(

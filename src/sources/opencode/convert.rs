@@ -1,0 +1,749 @@
+//! OpenCode records → the normalized model.
+//!
+//! Two vocabularies are read: MessageV2 (`{info, parts}`; the JSON store,
+//! the 1.2+ `message`/`part` tables and `opencode export`) and the 2.x
+//! event-style messages of `session_message`. Both become the same model:
+//!
+//! - user text → `Text`; synthetic text → `Notice{Injected}`; `@agent`
+//!   mentions and subtasks → `Notice`; files → `File`.
+//! - reasoning → `Reasoning` (blank text: `Redacted` when the provider
+//!   metadata holds encrypted content, `Empty` otherwise).
+//! - tools → `ToolCall` (see [`super::tools`]).
+//! - `step-finish` → `StepStats`; `step-start` and `snapshot` are skipped;
+//!   `patch` → a `Notice` listing the changed files; `retry` → an error
+//!   `Notice`.
+//! - a `compaction` part → `Compaction` (its message becomes a system
+//!   message); the summary the following `summary: true` assistant writes
+//!   fills that marker's `summary`.
+//! - message errors → a `Notice` at the end of the message: `Interrupted`
+//!   for `MessageAbortedError`, `Error` otherwise.
+//! - the session's file changes (`session_diff`, or the session summary's
+//!   `diffs`) → one trailing `System` message of `Diff` parts.
+//!
+//! Per-turn `summary.diffs` on user messages are not copied: the same
+//! changes are on the tool calls that made them.
+
+use super::tools::{self, file_diff, file_part};
+use super::value::{as_i64, display, str_at, text_at, time_field, time_ms, usage};
+use crate::diag::Diag;
+use crate::model::{
+    Agent, Message, NoticeKind, Part, ReasoningState, Role, Session, ToolCall, ToolStatus,
+};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// One message as read from a store, before conversion.
+#[derive(Debug, Clone)]
+pub(super) enum RawMessage {
+    /// A MessageV2 record and its parts (parts in id order).
+    Classic { info: Value, parts: Vec<Value> },
+    /// A 2.x `session_message` row: `data` with `id` and `type` from the row.
+    Event {
+        id: String,
+        kind: String,
+        data: Value,
+    },
+}
+
+/// One session as read from a store, before conversion.
+#[derive(Debug, Clone)]
+pub(super) struct RawSession {
+    pub id: String,
+    /// Session.Info in its JSON shape (G1 file, export `info`, or rebuilt
+    /// from a row).
+    pub info: Value,
+    /// Messages, oldest first.
+    pub messages: Vec<RawMessage>,
+    /// `session_diff/<id>.json`, when found.
+    pub diffs: Option<Value>,
+    /// Where it was read from (for warnings and `source_paths`).
+    pub origin: PathBuf,
+    pub source_paths: Vec<PathBuf>,
+}
+
+/// A `task` call that names a child session.
+#[derive(Debug, Clone)]
+pub(super) struct TaskLink {
+    pub call_id: String,
+    pub child: String,
+    pub agent_type: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A converted session and what linking its subagents needs.
+pub(super) struct Built {
+    pub session: Session,
+    /// The agent of its first assistant message (`build`, `general`, …).
+    pub agent: Option<String>,
+    pub tasks: Vec<TaskLink>,
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    diag: &'a Diag,
+}
+
+impl Ctx<'_> {
+    fn unknown(&self, kind: String, raw: &Value) -> Part {
+        self.diag.warn(
+            self.path,
+            None,
+            &format!("unknown-{}", kind.split(':').next().unwrap_or("record")),
+            format!("kept a record sharegen does not know ({kind})"),
+        );
+        Part::Unknown {
+            kind,
+            raw: raw.clone(),
+        }
+    }
+}
+
+/// Converts a raw session into the model.
+pub(super) fn build(raw: RawSession, diag: &Diag) -> Built {
+    let ctx = Ctx {
+        path: &raw.origin,
+        diag,
+    };
+    let info = &raw.info;
+    let mut s = Session::new(Agent::Opencode, raw.id.clone());
+    s.title = text_at(info, "title").map(str::to_string);
+    s.project = text_at(info, "directory").map(str::to_string);
+    s.created = time_field(info, "created").and_then(time_ms);
+    s.updated = time_field(info, "updated").and_then(time_ms);
+    s.agent_version = text_at(info, "version").map(str::to_string);
+    s.source_paths = raw.source_paths.clone();
+
+    let mut agent = None;
+    // The last compaction marker still waiting for its summary.
+    let mut open_compaction: Option<(usize, usize)> = None;
+    for m in &raw.messages {
+        let converted = match m {
+            RawMessage::Classic { info, parts } => classic(info, parts, &ctx),
+            RawMessage::Event { id, kind, data } => event(id, kind, data, &ctx),
+        };
+        let Some(Converted {
+            mut message,
+            agent: msg_agent,
+            summary,
+        }) = converted
+        else {
+            continue;
+        };
+        if message.role == Role::Assistant {
+            if agent.is_none() {
+                agent = msg_agent;
+            }
+            if let Some(model) = &message.model {
+                s.note_model(model);
+            }
+            if let Some(u) = &message.usage {
+                s.totals.add(u);
+            }
+        }
+        if let Some(text) = summary {
+            match open_compaction
+                .take()
+                .and_then(|(mi, pi)| s.messages.get_mut(mi).and_then(|m| m.parts.get_mut(pi)))
+            {
+                Some(Part::Compaction { summary, .. }) => *summary = Some(text),
+                _ => message.parts.insert(
+                    0,
+                    Part::Compaction {
+                        summary: Some(text),
+                        trigger: None,
+                        pre_tokens: None,
+                    },
+                ),
+            }
+        }
+        if let Some(pi) = message
+            .parts
+            .iter()
+            .rposition(|p| matches!(p, Part::Compaction { summary: None, .. }))
+        {
+            open_compaction = Some((s.messages.len(), pi));
+        }
+        s.messages.push(message);
+    }
+
+    let diffs = session_diffs(raw.diffs.as_ref(), info);
+    if !diffs.is_empty() {
+        let mut m = Message::new(Role::System);
+        m.time = s
+            .updated
+            .or_else(|| s.messages.iter().rev().find_map(|m| m.time));
+        m.parts = diffs;
+        s.messages.push(m);
+    }
+    if s.created.is_none() {
+        s.created = s.messages.iter().find_map(|m| m.time);
+    }
+    if s.updated.is_none() {
+        s.updated = s.messages.iter().rev().find_map(|m| m.time).or(s.created);
+    }
+
+    let tasks = task_links(&s);
+    Built {
+        agent,
+        tasks,
+        session: s,
+    }
+}
+
+fn session_diffs(file: Option<&Value>, info: &Value) -> Vec<Part> {
+    let list = match file {
+        Some(Value::Array(items)) => Some(items),
+        _ => match info.get("summary").and_then(|s| s.get("diffs")) {
+            Some(Value::Array(items)) => Some(items),
+            _ => None,
+        },
+    };
+    list.into_iter()
+        .flatten()
+        .filter_map(|d| file_diff(d, None))
+        .map(Part::Diff)
+        .collect()
+}
+
+fn task_links(s: &Session) -> Vec<TaskLink> {
+    s.messages
+        .iter()
+        .flat_map(|m| &m.parts)
+        .filter_map(|p| match p {
+            Part::ToolCall(c) if c.name == "task" => Some(c.as_ref()),
+            _ => None,
+        })
+        .filter_map(|c: &ToolCall| {
+            Some(TaskLink {
+                call_id: c.id.clone(),
+                child: c.extras.child_session.clone()?,
+                agent_type: text_at(&c.input, "subagent_type").map(str::to_string),
+                description: text_at(&c.input, "description").map(str::to_string),
+            })
+        })
+        .collect()
+}
+
+struct Converted {
+    message: Message,
+    agent: Option<String>,
+    /// Text of a compaction summary this message carries.
+    summary: Option<String>,
+}
+
+/// A MessageV2 record with its parts.
+fn classic(info: &Value, parts: &[Value], ctx: &Ctx) -> Option<Converted> {
+    let role = match str_at(info, "role") {
+        Some("user") => Role::User,
+        Some("assistant") => Role::Assistant,
+        other => {
+            let mut m = Message::new(Role::System);
+            m.id = str_at(info, "id").map(str::to_string);
+            let kind = format!("message:{}", other.unwrap_or("?"));
+            m.parts.push(ctx.unknown(kind, info));
+            return Some(Converted {
+                message: m,
+                agent: None,
+                summary: None,
+            });
+        }
+    };
+    let mut m = Message::new(role);
+    m.id = str_at(info, "id").map(str::to_string);
+    m.time = time_field(info, "created").and_then(time_ms);
+    let error = info.get("error").filter(|e| !e.is_null());
+    let ended = error.is_some() || time_field(info, "completed").is_some();
+    let is_summary = role == Role::Assistant && info.get("summary") == Some(&Value::Bool(true));
+    if role == Role::Assistant {
+        m.model = text_at(info, "modelID")
+            .or_else(|| info.get("model").and_then(|v| text_at(v, "modelID")))
+            .map(str::to_string);
+        m.usage = usage(info.get("tokens"), info.get("cost"));
+    }
+    let mut summary_texts = Vec::new();
+    for p in parts {
+        if is_summary
+            && str_at(p, "type") == Some("text")
+            && p.get("synthetic") != Some(&Value::Bool(true))
+        {
+            summary_texts.extend(text_at(p, "text").map(str::to_string));
+            continue;
+        }
+        m.parts.extend(classic_part(p, ended, ctx));
+    }
+    if let Some(e) = error {
+        m.parts.push(error_notice(e));
+    }
+    if role == Role::User && is_machinery_only(&m.parts) {
+        m.role = Role::System;
+    }
+    let agent = text_at(info, "agent")
+        .or_else(|| text_at(info, "mode"))
+        .map(str::to_string);
+    Some(Converted {
+        message: m,
+        agent,
+        summary: (!summary_texts.is_empty()).then(|| summary_texts.join("\n\n")),
+    })
+}
+
+/// Whether a user message holds only harness records (a compaction
+/// marker), so it is a system message rather than a prompt.
+fn is_machinery_only(parts: &[Part]) -> bool {
+    parts.iter().any(|p| matches!(p, Part::Compaction { .. }))
+        && parts
+            .iter()
+            .all(|p| matches!(p, Part::Compaction { .. } | Part::Notice { .. }))
+}
+
+fn is_abort(error: &Value) -> bool {
+    let name = str_at(error, "name").or_else(|| str_at(error, "type"));
+    matches!(name, Some("MessageAbortedError" | "AbortedError"))
+}
+
+fn error_notice(error: &Value) -> Part {
+    let message = error
+        .get("data")
+        .and_then(|d| text_at(d, "message"))
+        .or_else(|| text_at(error, "message"))
+        .map(str::to_string);
+    if is_abort(error) {
+        return Part::notice(
+            NoticeKind::Interrupted,
+            message.unwrap_or_else(|| "Interrupted".to_string()),
+        );
+    }
+    let name = str_at(error, "name").or_else(|| str_at(error, "type"));
+    let text = match (name, message) {
+        (Some(n), Some(msg)) => format!("{n}: {msg}"),
+        (Some(n), None) => n.to_string(),
+        (None, Some(msg)) => msg,
+        (None, None) => display(error).unwrap_or_default(),
+    };
+    Part::notice(NoticeKind::Error, text)
+}
+
+fn reasoning(text: Option<&str>, metadata: Option<&Value>) -> Part {
+    match text.filter(|t| !t.trim().is_empty()) {
+        Some(t) => Part::Reasoning {
+            text: t.to_string(),
+            state: ReasoningState::Recorded,
+        },
+        None => Part::Reasoning {
+            text: String::new(),
+            state: if metadata.is_some_and(has_encrypted) {
+                ReasoningState::Redacted
+            } else {
+                ReasoningState::Empty
+            },
+        },
+    }
+}
+
+/// Whether provider metadata carries encrypted or redacted reasoning
+/// (`openai.reasoningEncryptedContent`, `anthropic.redactedData`,
+/// OpenRouter `reasoning.encrypted` details, …).
+fn has_encrypted(v: &Value) -> bool {
+    fn walk(v: &Value, depth: u32) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        match v {
+            Value::Object(map) => map.iter().any(|(k, v)| {
+                let k = k.to_ascii_lowercase();
+                ((k.contains("encrypted") || k.contains("redacted"))
+                    && v.as_str().is_some_and(|s| !s.is_empty()))
+                    || (k == "type"
+                        && v.as_str()
+                            .is_some_and(|s| s.contains("encrypted") || s.contains("redacted")))
+                    || walk(v, depth + 1)
+            }),
+            Value::Array(items) => items.iter().any(|i| walk(i, depth + 1)),
+            _ => false,
+        }
+    }
+    walk(v, 0)
+}
+
+/// One MessageV2 part (`ended`: whether its message has ended). Returns
+/// nothing for parts that only mark steps.
+fn classic_part(p: &Value, ended: bool, ctx: &Ctx) -> Option<Part> {
+    let kind = str_at(p, "type").unwrap_or("");
+    match kind {
+        "text" => {
+            let text = text_at(p, "text")?;
+            Some(if p.get("synthetic") == Some(&Value::Bool(true)) {
+                Part::notice(NoticeKind::Injected, text)
+            } else {
+                Part::text(text)
+            })
+        }
+        "reasoning" => Some(reasoning(str_at(p, "text"), p.get("metadata"))),
+        "tool" => Some(Part::ToolCall(Box::new(tools::from_part(p, ended)))),
+        "file" => file_part(p).map(Part::File),
+        "step-start" | "snapshot" => None,
+        "step-finish" => Some(Part::StepStats {
+            usage: usage(p.get("tokens"), p.get("cost")).unwrap_or_default(),
+            finish: text_at(p, "reason").map(str::to_string),
+        }),
+        "patch" => {
+            let files: Vec<&str> = match p.get("files") {
+                Some(Value::Array(f)) => f.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            (!files.is_empty()).then(|| {
+                Part::notice(
+                    NoticeKind::Other,
+                    format!("Files changed:\n{}", files.join("\n")),
+                )
+            })
+        }
+        "agent" => text_at(p, "name").map(|n| Part::notice(NoticeKind::Other, format!("@{n}"))),
+        "subtask" => Some(subtask(p)),
+        "retry" => {
+            let err = p.get("error");
+            let msg = err
+                .and_then(|e| e.get("data"))
+                .and_then(|d| text_at(d, "message"))
+                .or_else(|| err.and_then(|e| text_at(e, "message")))
+                .map(str::to_string)
+                .or_else(|| err.and_then(display));
+            let attempt = p.get("attempt").and_then(as_i64);
+            let text = match (attempt, msg) {
+                (Some(a), Some(m)) => format!("Retry {a}: {m}"),
+                (Some(a), None) => format!("Retry {a}"),
+                (None, Some(m)) => format!("Retry: {m}"),
+                (None, None) => "Retry".to_string(),
+            };
+            Some(Part::notice(NoticeKind::Error, text))
+        }
+        "compaction" => {
+            let trigger = if p.get("overflow") == Some(&Value::Bool(true)) {
+                "overflow"
+            } else if p.get("auto") == Some(&Value::Bool(true)) {
+                "auto"
+            } else {
+                "manual"
+            };
+            Some(Part::Compaction {
+                summary: None,
+                trigger: Some(trigger.to_string()),
+                pre_tokens: None,
+            })
+        }
+        other => Some(ctx.unknown(format!("part:{other}"), p)),
+    }
+}
+
+fn subtask(p: &Value) -> Part {
+    let agent = text_at(p, "agent").unwrap_or("subagent");
+    let mut text = format!("Subtask for @{agent}");
+    if let Some(d) = text_at(p, "description") {
+        text.push_str(": ");
+        text.push_str(d);
+    }
+    if let Some(prompt) = text_at(p, "prompt") {
+        text.push_str("\n\n");
+        text.push_str(prompt);
+    }
+    let kind = if text_at(p, "command").is_some() {
+        NoticeKind::Command
+    } else {
+        NoticeKind::Other
+    };
+    Part::notice(kind, text)
+}
+
+/// The text of a 2.x message: `text`, or the text items of `content`.
+fn event_text(data: &Value) -> Option<String> {
+    if let Some(t) = text_at(data, "text") {
+        return Some(t.to_string());
+    }
+    let Some(Value::Array(items)) = data.get("content") else {
+        return None;
+    };
+    let texts: Vec<&str> = items.iter().filter_map(|i| text_at(i, "text")).collect();
+    (!texts.is_empty()).then(|| texts.join("\n"))
+}
+
+/// One 2.x `session_message` row.
+fn event(id: &str, kind: &str, data: &Value, ctx: &Ctx) -> Option<Converted> {
+    let role = match kind {
+        "user" | "synthetic" | "shell" => Role::User,
+        "assistant" => Role::Assistant,
+        "idle" => return None,
+        _ => Role::System,
+    };
+    let mut m = Message::new(role);
+    m.id = Some(id.to_string());
+    m.time = time_field(data, "created").and_then(time_ms);
+    let mut agent = None;
+    match kind {
+        "user" => {
+            m.parts.extend(event_text(data).map(Part::text));
+            if let Some(Value::Array(files)) = data.get("files") {
+                m.parts
+                    .extend(files.iter().filter_map(file_part).map(Part::File));
+            }
+            if let Some(Value::Array(agents)) = data.get("agents") {
+                m.parts.extend(
+                    agents
+                        .iter()
+                        .filter_map(|a| a.as_str().or_else(|| text_at(a, "name")))
+                        .map(|n| Part::notice(NoticeKind::Other, format!("@{n}"))),
+                );
+            }
+        }
+        "synthetic" => {
+            m.parts
+                .extend(event_text(data).map(|t| Part::notice(NoticeKind::Injected, t)));
+        }
+        "system" => {
+            m.parts
+                .extend(event_text(data).map(|t| Part::notice(NoticeKind::Other, t)));
+        }
+        "shell" => m.parts.push(Part::ToolCall(Box::new(shell_call(id, data)))),
+        "compaction" => m.parts.push(Part::Compaction {
+            summary: text_at(data, "summary").map(str::to_string),
+            trigger: text_at(data, "reason").map(str::to_string),
+            pre_tokens: None,
+        }),
+        "agent-switched" | "model-switched" | "location-switched" => {
+            m.parts
+                .push(Part::notice(NoticeKind::Other, switch_text(kind, data)));
+        }
+        "assistant" => {
+            let error = data.get("error").filter(|e| !e.is_null());
+            let ended = error.is_some() || time_field(data, "completed").is_some();
+            let model = data.get("model");
+            m.model = model
+                .and_then(|v| text_at(v, "id"))
+                .or_else(|| model.and_then(Value::as_str))
+                .or_else(|| text_at(data, "modelID"))
+                .map(str::to_string);
+            m.usage = usage(data.get("tokens"), data.get("cost"));
+            if let Some(Value::Array(content)) = data.get("content") {
+                for item in content {
+                    m.parts.extend(event_item(item, ended, ctx));
+                }
+            }
+            if let Some(e) = error {
+                m.parts.push(match e {
+                    Value::String(s) => Part::notice(NoticeKind::Error, s.clone()),
+                    other => error_notice(other),
+                });
+            }
+            let finish = text_at(data, "finish").map(str::to_string);
+            if m.usage.is_some() || finish.is_some() {
+                m.parts.push(Part::StepStats {
+                    usage: m.usage.clone().unwrap_or_default(),
+                    finish,
+                });
+            }
+            agent = text_at(data, "agent").map(str::to_string);
+        }
+        other => m.parts.push(ctx.unknown(format!("message:{other}"), data)),
+    }
+    Some(Converted {
+        message: m,
+        agent,
+        summary: None,
+    })
+}
+
+/// An item of a 2.x assistant's `content` (`ended` as for
+/// [`classic_part`]).
+fn event_item(item: &Value, ended: bool, ctx: &Ctx) -> Option<Part> {
+    match str_at(item, "type").unwrap_or("") {
+        "text" => {
+            let text = text_at(item, "text")?;
+            Some(if item.get("synthetic") == Some(&Value::Bool(true)) {
+                Part::notice(NoticeKind::Injected, text)
+            } else {
+                Part::text(text)
+            })
+        }
+        "reasoning" => Some(reasoning(
+            str_at(item, "text"),
+            item.get("providerMetadata")
+                .or_else(|| item.get("metadata")),
+        )),
+        "tool" => Some(Part::ToolCall(Box::new(tools::from_v2_item(item, ended)))),
+        "file" => file_part(item).map(Part::File),
+        other => Some(ctx.unknown(format!("part:{other}"), item)),
+    }
+}
+
+/// A 2.x `shell` message: a command the user ran with `!`, kept as a
+/// `bash` call in a user message.
+fn shell_call(id: &str, data: &Value) -> ToolCall {
+    let command = str_at(data, "command").unwrap_or("");
+    let output = data.get("output").and_then(display);
+    let completed = time_field(data, "completed");
+    let status = if completed.is_some() || output.is_some() {
+        ToolStatus::Completed
+    } else {
+        ToolStatus::Running
+    };
+    ToolCall {
+        id: str_at(data, "callID").unwrap_or(id).to_string(),
+        name: "bash".to_string(),
+        input: serde_json::json!({ "command": command }),
+        output,
+        status,
+        title: None,
+        duration_ms: super::value::duration(time_field(data, "created"), completed),
+        extras: Default::default(),
+    }
+}
+
+fn switch_text(kind: &str, data: &Value) -> String {
+    let what = kind.trim_end_matches("-switched");
+    let value = match what {
+        "agent" => data
+            .get("agent")
+            .and_then(|a| a.as_str().or_else(|| text_at(a, "name"))),
+        "model" => data
+            .get("model")
+            .and_then(|m| m.as_str().or_else(|| text_at(m, "id"))),
+        _ => text_at(data, "location")
+            .or_else(|| text_at(data, "directory"))
+            .or_else(|| text_at(data, "path")),
+    };
+    match value {
+        Some(v) => format!("Switched {what} to {v}"),
+        None => format!("Switched {what}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn raw(messages: Vec<RawMessage>) -> RawSession {
+        RawSession {
+            id: "ses_1".into(),
+            info: json!({"id": "ses_1", "title": "t", "time": {"created": 1000, "updated": 2000}}),
+            messages,
+            diffs: None,
+            origin: PathBuf::from("mem"),
+            source_paths: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn compaction_summary_fills_the_marker() {
+        let user = RawMessage::Classic {
+            info: json!({"id": "msg_1", "role": "user", "time": {"created": 1}}),
+            parts: vec![json!({"id": "prt_1", "type": "compaction", "auto": true})],
+        };
+        let summary = RawMessage::Classic {
+            info: json!({"id": "msg_2", "role": "assistant", "summary": true, "modelID": "m",
+                         "tokens": {"input": 5, "output": 3}, "time": {"created": 2}}),
+            parts: vec![json!({"id": "prt_2", "type": "text", "text": "We did X."})],
+        };
+        let b = build(raw(vec![user, summary]), &Diag::silent());
+        let s = b.session;
+        assert_eq!(s.messages[0].role, Role::System);
+        assert_eq!(
+            s.messages[0].parts[0],
+            Part::Compaction {
+                summary: Some("We did X.".into()),
+                trigger: Some("auto".into()),
+                pre_tokens: None
+            }
+        );
+        assert!(s.messages[1].parts.is_empty());
+        assert_eq!(s.totals.input, 5);
+    }
+
+    #[test]
+    fn unfinished_tools_of_ended_messages_were_interrupted() {
+        let m = RawMessage::Classic {
+            info: json!({"id": "msg_1", "role": "assistant", "time": {"created": 1, "completed": 2}}),
+            parts: vec![
+                json!({"id": "prt_1", "type": "tool", "callID": "c1", "tool": "bash",
+                               "state": {"status": "running", "input": {"command": "sleep 9"}}}),
+            ],
+        };
+        let s = build(raw(vec![m]), &Diag::silent()).session;
+        match &s.messages[0].parts[0] {
+            Part::ToolCall(c) => {
+                assert_eq!(c.status, ToolStatus::Running);
+                assert_eq!(c.extras.interrupted, Some(true));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reasoning_states() {
+        assert!(matches!(
+            reasoning(
+                Some(""),
+                Some(&json!({"openai": {"reasoningEncryptedContent": "gAAA"}}))
+            ),
+            Part::Reasoning {
+                state: ReasoningState::Redacted,
+                ..
+            }
+        ));
+        assert!(matches!(
+            reasoning(Some("  "), None),
+            Part::Reasoning {
+                state: ReasoningState::Empty,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unknown_parts_are_kept_and_reported() {
+        let diag = Diag::silent();
+        let m = RawMessage::Classic {
+            info: json!({"id": "msg_1", "role": "assistant"}),
+            parts: vec![json!({"id": "prt_1", "type": "hologram", "x": 1})],
+        };
+        let s = build(raw(vec![m]), &diag).session;
+        assert!(
+            matches!(&s.messages[0].parts[0], Part::Unknown { kind, .. } if kind == "part:hologram")
+        );
+        assert_eq!(diag.warnings().len(), 1);
+    }
+
+    #[test]
+    fn v2_events_convert() {
+        let diag = Diag::silent();
+        let msgs = vec![
+            RawMessage::Event {
+                id: "m1".into(),
+                kind: "user".into(),
+                data: json!({"text": "hi", "files": [], "agents": [], "time": {"created": 5}}),
+            },
+            RawMessage::Event {
+                id: "m2".into(),
+                kind: "shell".into(),
+                data: json!({"callID": "c1", "command": "ls", "output": "a", "time": {"created": 6, "completed": 9}}),
+            },
+            RawMessage::Event {
+                id: "m3".into(),
+                kind: "idle".into(),
+                data: json!({}),
+            },
+            RawMessage::Event {
+                id: "m4".into(),
+                kind: "model-switched".into(),
+                data: json!({"model": {"id": "gpt"}}),
+            },
+        ];
+        let s = build(raw(msgs), &diag).session;
+        assert_eq!(s.messages.len(), 3);
+        assert_eq!(s.first_prompt(), Some("hi"));
+        assert_eq!(s.tool_call_count(), 1);
+        assert_eq!(
+            s.messages[2].parts[0],
+            Part::notice(NoticeKind::Other, "Switched model to gpt")
+        );
+    }
+}

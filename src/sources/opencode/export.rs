@@ -1,0 +1,116 @@
+//! `opencode export` files: `{info, messages: [{info, parts}]}`, one
+//! session, no child sessions and no `session_diff`. 2.x builds may export
+//! native 2.x messages (`{id, type, …}`), which are read as such.
+
+use super::Listed;
+use super::convert::{RawMessage, RawSession};
+use super::value::{parse_json, str_at, time_field};
+use crate::diag::Diag;
+use crate::error::{Error, IoContext, Result};
+use serde_json::Value;
+use std::path::Path;
+
+/// Whether a parsed JSON document is an export.
+pub(super) fn is_export(v: &Value) -> bool {
+    v.get("info").is_some_and(Value::is_object) && v.get("messages").is_some_and(Value::is_array)
+}
+
+/// Reads and parses an export file.
+pub(super) fn parse(path: &Path) -> Result<Value> {
+    let bytes = std::fs::read(path).at(path)?;
+    let v = parse_json(&String::from_utf8_lossy(&bytes))
+        .map_err(|e| Error::parse(path, format!("not valid JSON: {e}")))?;
+    if !is_export(&v) {
+        return Err(Error::parse(
+            path,
+            "not an `opencode export` file (expected an object with `info` and `messages`)",
+        ));
+    }
+    Ok(v)
+}
+
+/// The session id of an export: `info.id`, else the file name.
+fn session_id(doc: &Value, path: &Path) -> String {
+    doc.get("info")
+        .and_then(|i| str_at(i, "id"))
+        .map(str::to_string)
+        .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default()
+}
+
+pub(super) fn list(path: &Path) -> Result<Vec<Listed>> {
+    let doc = parse(path)?;
+    let id = session_id(&doc, path);
+    let messages = doc["messages"].as_array().map_or(0, |m| m.len()) as u64;
+    Ok(vec![Listed::new(&id, &doc["info"], messages, path)])
+}
+
+pub(super) fn read(path: &Path, id: &str, diag: &Diag) -> Result<Option<RawSession>> {
+    let mut doc = parse(path)?;
+    if session_id(&doc, path) != id {
+        return Ok(None);
+    }
+    let mut info = doc["info"].take();
+    if let Value::Object(m) = &mut info {
+        m.insert("id".into(), Value::String(id.to_string()));
+    }
+    let items = match doc["messages"].take() {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    };
+    let mut messages: Vec<(Option<i64>, String, RawMessage)> = Vec::new();
+    for mut item in items {
+        let minfo = item.get_mut("info").map(Value::take);
+        match minfo {
+            Some(minfo) if str_at(&minfo, "role").is_some() => {
+                let mut parts: Vec<Value> = match item.get_mut("parts").map(Value::take) {
+                    Some(Value::Array(p)) => p.into_iter().filter(Value::is_object).collect(),
+                    _ => Vec::new(),
+                };
+                parts.sort_by_key(|p| str_at(p, "id").unwrap_or("").to_string());
+                let key = (
+                    time_field(&minfo, "created"),
+                    str_at(&minfo, "id").unwrap_or("").to_string(),
+                );
+                messages.push((key.0, key.1, RawMessage::Classic { info: minfo, parts }));
+            }
+            _ => match str_at(&item, "type").map(str::to_string) {
+                Some(kind) => {
+                    let mid = str_at(&item, "id").unwrap_or("").to_string();
+                    let time = time_field(&item, "created");
+                    messages.push((
+                        time,
+                        mid.clone(),
+                        RawMessage::Event {
+                            id: mid,
+                            kind,
+                            data: item,
+                        },
+                    ));
+                }
+                None => diag.warn(
+                    path,
+                    None,
+                    "malformed",
+                    "skipped export messages that are neither MessageV2 nor 2.x messages",
+                ),
+            },
+        }
+    }
+    // MessageV2 records are put in (created, id) order; 2.x messages carry
+    // no reliable time on every kind, so their file order is kept.
+    if messages
+        .iter()
+        .all(|m| matches!(m.2, RawMessage::Classic { .. }))
+    {
+        messages.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    }
+    Ok(Some(RawSession {
+        id: id.to_string(),
+        info,
+        messages: messages.into_iter().map(|(_, _, m)| m).collect(),
+        diffs: None,
+        origin: path.to_path_buf(),
+        source_paths: vec![path.to_path_buf()],
+    }))
+}

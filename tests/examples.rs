@@ -1,0 +1,67 @@
+//! The README's commands, run on the bundled example store.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sharegen(sg_home: &Path) -> Command {
+    let mut c = Command::cargo_bin("sharegen").unwrap();
+    c.current_dir(root())
+        .env("SHAREGEN_HOME", sg_home)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("OPENCODE_DB")
+        .env_remove("SHAREGEN_SALT");
+    c
+}
+
+#[test]
+fn readme_export_command_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_file = tmp.path().join("demo.json");
+    let out = sharegen(&tmp.path().join("sg"))
+        .env("HOME", tmp.path())
+        .arg("export")
+        .arg("examples/sessions/.claude/projects/-experiments-worktrees/ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl")
+        .arg("-o")
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), out_file.display().to_string());
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert_eq!(doc["session"]["agent"], "claude-code");
+    assert_eq!(doc["session"]["subagents"].as_array().unwrap().len(), 6);
+    // The salt was created once, private, in sharegen's home.
+    let salt = tmp.path().join("sg/salt");
+    assert_eq!(std::fs::read(&salt).unwrap().len(), 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&salt).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn readme_list_command_sees_both_agents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sharegen(tmp.path())
+        .env("HOME", root().join("examples/sessions"))
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let count = |agent: &str| rows.iter().filter(|r| r["agent"] == agent).count();
+    assert_eq!(count("claude-code"), 3);
+    assert_eq!(count("opencode"), 1);
+    let old_layout = rows
+        .iter()
+        .find(|r| r["id"] == "cb2e607c-c758-415a-8b45-c49e4631906a")
+        .unwrap();
+    assert_eq!(old_layout["subagents"], 3);
+}
