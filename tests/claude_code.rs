@@ -46,7 +46,9 @@ fn result_text(content: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Array(items) => items
             .iter()
-            .filter_map(|i| (i["type"] == "text").then(|| i["text"].as_str().unwrap_or("").to_string()))
+            .filter_map(|i| {
+                (i["type"] == "text").then(|| i["text"].as_str().unwrap_or("").to_string())
+            })
             .collect::<Vec<_>>()
             .join("\n"),
         _ => String::new(),
@@ -103,17 +105,20 @@ fn expected(path: &Path, only_sidechain: Option<bool>) -> Expected {
                     _ => {}
                 }
                 if !meta {
-                    e.prompts.extend(texts.into_iter().filter(|t| !t.trim().is_empty()));
+                    e.prompts
+                        .extend(texts.into_iter().filter(|t| !t.trim().is_empty()));
                 }
             }
             "assistant" => {
                 if let Value::Array(blocks) = content {
                     for b in blocks {
                         match b["type"].as_str() {
-                            Some("text") if !b["text"].as_str().unwrap_or("").is_empty() => {
-                                e.assistant_texts.push(b["text"].as_str().unwrap().to_string())
-                            }
-                            Some("thinking") if !b["thinking"].as_str().unwrap_or("").trim().is_empty() => {
+                            Some("text") if !b["text"].as_str().unwrap_or("").is_empty() => e
+                                .assistant_texts
+                                .push(b["text"].as_str().unwrap().to_string()),
+                            Some("thinking")
+                                if !b["thinking"].as_str().unwrap_or("").trim().is_empty() =>
+                            {
                                 e.thinking.push(b["thinking"].as_str().unwrap().to_string())
                             }
                             Some("tool_use") => {
@@ -215,14 +220,23 @@ fn check_session(file: &Path, session: &Value, only_sidechain: Option<bool>) {
         );
     }
     for t in &e.thinking {
-        assert!(texts.iter().any(|x| x == t), "{}: thinking missing", file.display());
+        assert!(
+            texts.iter().any(|x| x == t),
+            "{}: thinking missing",
+            file.display()
+        );
     }
     let calls = calls_of(session);
     for (id, (name, result)) in &e.calls {
         let c = calls
             .get(id)
             .unwrap_or_else(|| panic!("{}: tool call {id} ({name}) missing", file.display()));
-        assert_eq!(c["name"], name.as_str(), "{}: tool name of {id}", file.display());
+        assert_eq!(
+            c["name"],
+            name.as_str(),
+            "{}: tool name of {id}",
+            file.display()
+        );
         match result {
             Some((text, err)) => {
                 let output = c["output"].as_str().unwrap_or("");
@@ -234,7 +248,12 @@ fn check_session(file: &Path, session: &Value, only_sidechain: Option<bool>) {
                 let want = if *err { "error" } else { "completed" };
                 assert_eq!(c["status"], want, "{}: status of {id}", file.display());
             }
-            None => assert_eq!(c["status"], "pending", "{}: {id} has no result", file.display()),
+            None => assert_eq!(
+                c["status"],
+                "pending",
+                "{}: {id} has no result",
+                file.display()
+            ),
         }
     }
     let t = &session["totals"];
@@ -271,7 +290,10 @@ fn agent_files(main: &Path) -> Vec<PathBuf> {
     let id = main.file_stem().unwrap().to_str().unwrap();
     let dir = main.parent().unwrap();
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(dir.join(id).join("subagents")).into_iter().flatten() {
+    for entry in walkdir::WalkDir::new(dir.join(id).join("subagents"))
+        .into_iter()
+        .flatten()
+    {
         let p = entry.path();
         let name = p.file_name().unwrap().to_string_lossy();
         if name.starts_with("agent-") && name.ends_with(".jsonl") {
@@ -282,7 +304,9 @@ fn agent_files(main: &Path) -> Vec<PathBuf> {
         let p = entry.path();
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         if name.starts_with("agent-") && name.ends_with(".jsonl") {
-            let first = lines(&p).into_iter().find_map(|v| v["sessionId"].as_str().map(String::from));
+            let first = lines(&p)
+                .into_iter()
+                .find_map(|v| v["sessionId"].as_str().map(String::from));
             if first.as_deref() == Some(id) {
                 out.push(p);
             }
@@ -314,7 +338,9 @@ fn main_transcripts() -> Vec<PathBuf> {
             && !in_subagents
             && name != "journal.jsonl"
             && std::fs::metadata(p).unwrap().len() > 0
-            && lines(p).iter().any(|v| matches!(role_of(v), "user" | "assistant"))
+            && lines(p)
+                .iter()
+                .any(|v| matches!(role_of(v), "user" | "assistant"))
         {
             out.push(p.to_path_buf());
         }
@@ -326,15 +352,25 @@ fn main_transcripts() -> Vec<PathBuf> {
 #[test]
 fn every_fixture_session_exports_completely() {
     let files = main_transcripts();
-    assert!(files.len() > 60, "found only {} fixture sessions", files.len());
+    assert!(
+        files.len() > 60,
+        "found only {} fixture sessions",
+        files.len()
+    );
     for file in files {
         let session = export(&file);
-        let has_main = lines(&file)
-            .iter()
-            .any(|v| matches!(role_of(v), "user" | "assistant") && !v["isSidechain"].as_bool().unwrap_or(false));
+        let has_main = lines(&file).iter().any(|v| {
+            matches!(role_of(v), "user" | "assistant")
+                && !v["isSidechain"].as_bool().unwrap_or(false)
+        });
         check_session(&file, &session, has_main.then_some(false));
         for agent in agent_files(&file) {
-            let aid = agent.file_stem().unwrap().to_str().unwrap().trim_start_matches("agent-");
+            let aid = agent
+                .file_stem()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .trim_start_matches("agent-");
             let sub = find_subagent(&session, aid)
                 .unwrap_or_else(|| panic!("{}: subagent {aid} missing", file.display()));
             check_session(&agent, sub, None);
@@ -344,7 +380,8 @@ fn every_fixture_session_exports_completely() {
 
 #[test]
 fn subagents_link_to_their_spawning_calls() {
-    let file = fixtures().join("projects/-experiments-worktrees/ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl");
+    let file = fixtures()
+        .join("projects/-experiments-worktrees/ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl");
     let session = export(&file);
     let subs = session["subagents"].as_array().unwrap();
     assert_eq!(subs.len(), 6);
@@ -362,11 +399,15 @@ fn subagents_link_to_their_spawning_calls() {
 
 #[test]
 fn old_layout_and_teammates_link_by_id_or_prompt() {
-    let team = fixtures().join("focused/claude-code-log/teammates/ef000000-0000-4000-8000-000000000001.jsonl");
+    let team = fixtures()
+        .join("focused/claude-code-log/teammates/ef000000-0000-4000-8000-000000000001.jsonl");
     let session = export(&team);
     let subs = session["subagents"].as_array().unwrap();
     assert_eq!(subs.len(), 2);
-    assert!(subs.iter().all(|s| s["tool_call_id"].is_string()), "{subs:#?}");
+    assert!(
+        subs.iter().all(|s| s["tool_call_id"].is_string()),
+        "{subs:#?}"
+    );
 
     let inline = fixtures().join("focused/cclogviewer/valid/with_sidechain.jsonl");
     let session = export(&inline);
@@ -382,10 +423,18 @@ fn harness_markup_is_classified_not_shown_as_prompts() {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|m| m["parts"].as_array().unwrap().iter().map(move |p| (m["role"].to_string(), p["type"].to_string())))
+        .flat_map(|m| {
+            m["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |p| (m["role"].to_string(), p["type"].to_string()))
+        })
         .collect();
     assert!(
-        kinds.iter().all(|(role, ty)| role != "\"user\"" || ty != "\"text\""),
+        kinds
+            .iter()
+            .all(|(role, ty)| role != "\"user\"" || ty != "\"text\""),
         "a slash command became a user prompt: {kinds:?}"
     );
 }
@@ -419,7 +468,12 @@ fn compaction_summary_is_attached_to_its_boundary() {
     assert_eq!(c["type"], "compaction");
     assert_eq!(c["trigger"], "auto");
     assert_eq!(c["pre_tokens"], 150000);
-    assert!(c["summary"].as_str().unwrap().contains("Summary: did things."));
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Summary: did things.")
+    );
     assert_eq!(msgs[2]["parts"][0]["text"], "second");
     assert_eq!(session["title"], "first");
 }
@@ -448,10 +502,22 @@ fn lone_surrogates_and_malformed_lines_do_not_lose_the_session() {
         .unwrap();
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("s.jsonl:1: lone UTF-16 surrogate"), "{stderr}");
-    assert!(stderr.contains("s.jsonl:2: skipped a line that is not valid JSON"), "{stderr}");
-    assert!(stderr.contains("s.jsonl:3: unknown line type `brand-new-kind`"), "{stderr}");
-    assert!(stderr.contains("s.jsonl:5: last line is incomplete"), "{stderr}");
+    assert!(
+        stderr.contains("s.jsonl:1: lone UTF-16 surrogate"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("s.jsonl:2: skipped a line that is not valid JSON"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("s.jsonl:3: unknown line type `brand-new-kind`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("s.jsonl:5: last line is incomplete"),
+        "{stderr}"
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let msgs = doc["session"]["messages"].as_array().unwrap();
     assert_eq!(msgs[0]["parts"][0]["text"], "bytes: \u{fffd} end");
@@ -462,8 +528,14 @@ fn lone_surrogates_and_malformed_lines_do_not_lose_the_session() {
 fn claude_home() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let dst = tmp.path().join(".claude/projects");
-    for entry in walkdir::WalkDir::new(fixtures().join("projects")).into_iter().flatten() {
-        let rel = entry.path().strip_prefix(fixtures().join("projects")).unwrap();
+    for entry in walkdir::WalkDir::new(fixtures().join("projects"))
+        .into_iter()
+        .flatten()
+    {
+        let rel = entry
+            .path()
+            .strip_prefix(fixtures().join("projects"))
+            .unwrap();
         let to = dst.join(rel);
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&to).unwrap();
@@ -477,33 +549,54 @@ fn claude_home() -> tempfile::TempDir {
 #[test]
 fn list_shows_every_non_empty_main_session_once() {
     let home = claude_home();
-    let out = sharegen(home.path()).args(["list", "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sharegen(home.path())
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let mut want = BTreeSet::new();
-    for entry in walkdir::WalkDir::new(home.path().join(".claude/projects")).max_depth(2).into_iter().flatten() {
+    for entry in walkdir::WalkDir::new(home.path().join(".claude/projects"))
+        .max_depth(2)
+        .into_iter()
+        .flatten()
+    {
         let p = entry.path();
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         if entry.depth() == 2
             && name.ends_with(".jsonl")
             && !name.starts_with("agent-")
-            && lines(p).iter().any(|v| matches!(role_of(v), "user" | "assistant"))
+            && lines(p)
+                .iter()
+                .any(|v| matches!(role_of(v), "user" | "assistant"))
         {
             want.insert(name.trim_end_matches(".jsonl").to_string());
         }
     }
-    let got: BTreeSet<String> = rows.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    let got: BTreeSet<String> = rows
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(got, want);
     assert_eq!(rows.len(), want.len(), "a session is listed twice");
     for r in &rows {
         assert_eq!(r["agent"], "claude-code");
-        for k in ["title", "project", "created", "updated", "messages", "path", "share_id"] {
+        for k in [
+            "title", "project", "created", "updated", "messages", "path", "share_id",
+        ] {
             assert!(!r[k].is_null(), "{k} missing in {r}");
         }
         assert!(chrono::DateTime::parse_from_rfc3339(r["updated"].as_str().unwrap()).is_ok());
     }
     // Newest first.
-    let times: Vec<&str> = rows.iter().map(|r| r["updated"].as_str().unwrap()).collect();
+    let times: Vec<&str> = rows
+        .iter()
+        .map(|r| r["updated"].as_str().unwrap())
+        .collect();
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(times, sorted);
@@ -516,11 +609,19 @@ fn list_shows_every_non_empty_main_session_once() {
             .iter()
             .filter(|m| m["role"] == "user" || m["role"] == "assistant")
             .count() as u64;
-        assert_eq!(r["messages"].as_u64().unwrap(), n, "message count of {}", r["id"]);
+        assert_eq!(
+            r["messages"].as_u64().unwrap(),
+            n,
+            "message count of {}",
+            r["id"]
+        );
         assert_eq!(r["title"], session["title"], "title of {}", r["id"]);
     }
     // Subagents are folded in, not listed.
-    let ef = rows.iter().find(|r| r["id"] == "ef958aa1-0e93-49f0-bb71-150f63befcd1").unwrap();
+    let ef = rows
+        .iter()
+        .find(|r| r["id"] == "ef958aa1-0e93-49f0-bb71-150f63befcd1")
+        .unwrap();
     assert_eq!(ef["subagents"], 6);
 }
 
@@ -528,12 +629,22 @@ fn list_shows_every_non_empty_main_session_once() {
 fn selection_by_prefix_latest_env_and_errors() {
     let home = claude_home();
     // Unique prefix.
-    let out = sharegen(home.path()).args(["export", "ef958", "-o", "-"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sharegen(home.path())
+        .args(["export", "ef958", "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["session"]["id"], "ef958aa1-0e93-49f0-bb71-150f63befcd1");
     // latest = the newest in the listing.
-    let out = sharegen(home.path()).args(["export", "latest", "-o", "-"]).output().unwrap();
+    let out = sharegen(home.path())
+        .args(["export", "latest", "-o", "-"])
+        .output()
+        .unwrap();
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["session"]["id"], "ef958aa1-0e93-49f0-bb71-150f63befcd1");
     // The environment variable, when no argument is given.
@@ -546,17 +657,32 @@ fn selection_by_prefix_latest_env_and_errors() {
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["session"]["id"], "03eb5929-52b3-4b13-ada3-b93ae35806b8");
     // Ambiguous prefix: exit 2 with the candidates.
-    let out = sharegen(home.path()).args(["export", "a", "-o", "-"]).output().unwrap();
+    let out = sharegen(home.path())
+        .args(["export", "a", "-o", "-"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("a7da6a22-facc-4fcd-8bab-f83c87862004") && err.contains("aa5c5ada"), "{err}");
+    assert!(
+        err.contains("a7da6a22-facc-4fcd-8bab-f83c87862004") && err.contains("aa5c5ada"),
+        "{err}"
+    );
     // Unknown: exit 2, naming what was searched.
-    let out = sharegen(home.path()).args(["export", "zzz", "-o", "-"]).output().unwrap();
+    let out = sharegen(home.path())
+        .args(["export", "zzz", "-o", "-"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("zzz") && err.contains(".claude/projects"), "{err}");
+    assert!(
+        err.contains("zzz") && err.contains(".claude/projects"),
+        "{err}"
+    );
     // No argument and no env: usage error.
-    let out = sharegen(home.path()).args(["export", "-o", "-"]).output().unwrap();
+    let out = sharegen(home.path())
+        .args(["export", "-o", "-"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -569,21 +695,36 @@ fn export_writes_share_id_file_atomically_and_ids_are_stable() {
         .args(["export", "03eb5929", "--format", "json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed = String::from_utf8(out.stdout).unwrap();
     let name = printed.trim();
     assert!(name.ends_with(".json") && name.len() == 15, "{name}");
-    let doc: Value = serde_json::from_slice(&std::fs::read(work.path().join(name)).unwrap()).unwrap();
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(work.path().join(name)).unwrap()).unwrap();
     assert_eq!(format!("{}.json", doc["share_id"].as_str().unwrap()), name);
     // Same salt, same id; no temp files left behind.
     let leftovers: Vec<_> = std::fs::read_dir(work.path()).unwrap().flatten().collect();
     assert_eq!(leftovers.len(), 1);
-    let out = sharegen(home.path()).args(["list", "--json"]).output().unwrap();
+    let out = sharegen(home.path())
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let row = rows.iter().find(|r| r["id"] == "03eb5929-52b3-4b13-ada3-b93ae35806b8").unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["id"] == "03eb5929-52b3-4b13-ada3-b93ae35806b8")
+        .unwrap();
     assert_eq!(row["share_id"], doc["share_id"]);
     // A different salt gives a different id.
-    let out = sharegen(home.path()).env("SHAREGEN_SALT", "other").args(["list", "--json"]).output().unwrap();
+    let out = sharegen(home.path())
+        .env("SHAREGEN_SALT", "other")
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let row2 = rows.iter().find(|r| r["id"] == row["id"]).unwrap();
     assert_ne!(row2["share_id"], row["share_id"]);
@@ -599,13 +740,22 @@ fn sharegen_never_writes_into_the_store() {
             .filter(|e| e.file_type().is_file())
             .map(|e| {
                 let m = e.metadata().unwrap();
-                (e.path().to_path_buf(), (m.len(), std::fs::read(e.path()).unwrap()))
+                (
+                    e.path().to_path_buf(),
+                    (m.len(), std::fs::read(e.path()).unwrap()),
+                )
             })
             .collect()
     };
     let store = home.path().join(".claude");
     let before = snapshot(&store);
-    sharegen(home.path()).args(["list", "--json"]).assert().success();
-    sharegen(home.path()).args(["export", "latest", "-o", "-"]).assert().success();
+    sharegen(home.path())
+        .args(["list", "--json"])
+        .assert()
+        .success();
+    sharegen(home.path())
+        .args(["export", "latest", "-o", "-"])
+        .assert()
+        .success();
     assert_eq!(before, snapshot(&store));
 }

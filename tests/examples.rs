@@ -31,8 +31,15 @@ fn readme_export_command_works() {
         .arg(&out_file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), out_file.display().to_string());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        out_file.display().to_string()
+    );
     let doc: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
     assert_eq!(doc["session"]["agent"], "claude-code");
     assert_eq!(doc["session"]["subagents"].as_array().unwrap().len(), 6);
@@ -42,7 +49,10 @@ fn readme_export_command_works() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&salt).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&salt).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }
 
@@ -54,7 +64,11 @@ fn readme_list_command_sees_both_agents() {
         .args(["list", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let count = |agent: &str| rows.iter().filter(|r| r["agent"] == agent).count();
     assert_eq!(count("claude-code"), 3);

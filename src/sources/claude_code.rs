@@ -79,10 +79,7 @@ pub fn load_file(path: &Path, diag: &Diag) -> Result<Session> {
 
 /// Recognises a Claude Code session file, project folder, per-session
 /// folder or store root given as a path.
-pub fn refs_for_path(
-    path: &Path,
-    diag: &Diag,
-) -> Result<Option<PathMatch>> {
+pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
     let source = |root: &Path| -> Box<dyn Source> { Box::new(ClaudeCode::new(root.to_path_buf())) };
     if path.is_file() {
         if path.extension().is_some_and(|e| e == "jsonl") {

@@ -101,10 +101,7 @@ pub type PathMatch = (Box<dyn Source>, Vec<SessionSummary>);
 /// `.jsonl` file, an OpenCode database, data directory, JSON store or
 /// `opencode export` file. Returns `None` when the path is not a session
 /// sharegen recognises.
-pub fn refs_for_path(
-    path: &Path,
-    diag: &Diag,
-) -> Result<Option<(Box<dyn Source>, Vec<SessionSummary>)>> {
+pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
     if let Some(found) = claude_code::refs_for_path(path, diag)? {
         return Ok(Some(found));
     }

@@ -46,7 +46,7 @@ use storage::Layout;
 use value::{text_at, time_field, time_ms};
 
 /// What [`refs_for_path`] finds: a source and the sessions at the path.
-type Found = Option<(Box<dyn Source>, Vec<SessionSummary>)>;
+type Found = Option<super::PathMatch>;
 
 /// How deep subagents of subagents are followed.
 const MAX_DEPTH: usize = 16;
