@@ -46,9 +46,8 @@ fn result_text(content: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Array(items) => items
             .iter()
-            .filter_map(|i| {
-                (i["type"] == "text").then(|| i["text"].as_str().unwrap_or("").to_string())
-            })
+            .filter(|i| i["type"] == "text")
+            .map(|i| i["text"].as_str().unwrap_or("").to_string())
             .collect::<Vec<_>>()
             .join("\n"),
         _ => String::new(),
@@ -151,8 +150,8 @@ fn expected(path: &Path, only_sidechain: Option<bool>) -> Expected {
         }
     }
     for u in usage.values() {
-        for i in 0..4 {
-            e.tokens[i] += u[i];
+        for (total, v) in e.tokens.iter_mut().zip(u) {
+            *total += v;
         }
     }
     // Results without a call in this file are not calls of this session.
