@@ -39,18 +39,29 @@ pub enum Command {
         "Exit codes: 0 success, 1 error, 2 usage error"
     ))]
     List(ListArgs),
-    /// Export one session (as JSON for now).
+    /// Export a session as one self-contained HTML page, Markdown or JSON.
     #[command(after_help = concat!(
         "SESSION is a full id, a unique id prefix, a path to a session file, folder,\n",
         "database or export, or `latest`. Without it, $CLAUDE_SESSION_ID or\n",
-        "$OPENCODE_SESSION_ID is used.\n\n",
+        "$OPENCODE_SESSION_ID is used. The format follows the extension of -o\n",
+        "(.html, .md, .json) unless --format is given; the default is HTML, written\n",
+        "to ./<share_id>.html.\n\n",
         "Examples:\n",
-        "  sharegen export latest --format json -o session.json\n",
+        "  sharegen export latest --open\n",
+        "  sharegen export 3f2a -o review.md\n",
         "  sharegen export 3f2a --format json -o -\n",
-        "  sharegen export ~/.claude/projects/-home-me-app/3f2a….jsonl -o out/\n\n",
+        "  sharegen export --all --agent claude-code --since 30d -o archive/\n\n",
         "Exit codes: 0 success, 1 error, 2 usage error or unknown/ambiguous session"
     ))]
     Export(ExportArgs),
+    /// Manage the page templates and themes.
+    #[command(subcommand, after_help = concat!(
+        "Examples:\n",
+        "  sharegen templates eject my-theme/\n",
+        "  sharegen export latest --templates my-theme/\n\n",
+        "Exit codes: 0 success, 1 error, 2 usage error, 3 refused (files exist)"
+    ))]
+    Templates(TemplatesCommand),
 }
 
 #[derive(Args, Debug)]
@@ -74,12 +85,42 @@ pub struct ListArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    Html,
+    Md,
     Json,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Md => "md",
+            Format::Json => "json",
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TemplatesCommand {
+    /// Write the built-in templates and themes into DIR, to edit them.
+    Eject {
+        dir: PathBuf,
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the available themes.
+    Themes {
+        /// A folder of overrides to include.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
     /// The session: id, id prefix, path, or `latest`.
+    #[arg(conflicts_with = "all")]
     pub session: Option<String>,
     /// Output file, directory, or `-` for standard output.
     #[arg(short, long, value_name = "FILE|DIR|-")]
@@ -87,4 +128,25 @@ pub struct ExportArgs {
     /// Output format (inferred from the extension of -o when not given).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// The page theme (see `sharegen templates themes`).
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// A folder whose templates and themes override the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Open the page in the default browser afterwards.
+    #[arg(long)]
+    pub open: bool,
+    /// Export every session (filtered by --agent, --project, --since) into -o DIR.
+    #[arg(long, requires = "output")]
+    pub all: bool,
+    /// With --all: only this agent.
+    #[arg(long, value_name = "NAME", requires = "all")]
+    pub agent: Option<String>,
+    /// With --all: only sessions whose project contains SUBSTR.
+    #[arg(long, value_name = "SUBSTR", requires = "all")]
+    pub project: Option<String>,
+    /// With --all: only sessions updated since then (7d, 2026-01-31, …).
+    #[arg(long, value_name = "WHEN", requires = "all")]
+    pub since: Option<String>,
 }

@@ -19,8 +19,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> 
         .tempfile_in(dir)
         .at(dir)?;
     #[cfg(unix)]
-    if let Some(mode) = mode {
+    {
         use std::os::unix::fs::PermissionsExt;
+        // New files are private (0600) by default in tempfile; outputs
+        // meant to be served are world-readable unless a mode is given.
+        let mode = mode.unwrap_or(0o644);
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
             .at(tmp.path())?;
     }

@@ -12,5 +12,7 @@ pub mod sources;
 pub use error::{Error, Result};
 pub mod cli;
 pub mod cmd;
+pub mod config;
+pub mod render;
 pub mod select;
 pub mod timeutil;

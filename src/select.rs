@@ -167,3 +167,44 @@ fn resolve_path(query: &str, path: &Path, diag: &Diag) -> Result<Found> {
         }
     }
 }
+
+/// `--agent`, `--project` and `--since`, as given to `list` and `export --all`.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub agent: Option<crate::model::Agent>,
+    pub project: Option<String>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Filter {
+    pub fn new(agent: Option<&str>, project: Option<&str>, since: Option<&str>) -> Result<Filter> {
+        let agent = match agent {
+            Some(a) => Some(crate::model::Agent::parse(a).ok_or_else(|| {
+                Error::Usage(format!(
+                    "unknown agent `{a}` (known: claude-code, opencode)"
+                ))
+            })?),
+            None => None,
+        };
+        let since = match since {
+            Some(s) => {
+                Some(crate::timeutil::parse_since(s, chrono::Utc::now()).map_err(Error::Usage)?)
+            }
+            None => None,
+        };
+        Ok(Filter {
+            agent,
+            project: project.map(str::to_string),
+            since,
+        })
+    }
+
+    pub fn matches(&self, s: &SessionSummary) -> bool {
+        self.agent.is_none_or(|a| s.agent == a)
+            && self
+                .project
+                .as_deref()
+                .is_none_or(|p| s.project.as_deref().is_some_and(|sp| sp.contains(p)))
+            && self.since.is_none_or(|t| s.updated.is_some_and(|u| u >= t))
+    }
+}

@@ -2,21 +2,13 @@
 //! `projects/` and OpenCode's JSON store), `list --json` lists every
 //! non-empty main session of both agents, with subagents folded in.
 
+mod common;
+
 use assert_cmd::Command;
+use common::copy_tree;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from).into_iter().flatten() {
-        let dst = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dst).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dst).unwrap();
-        }
-    }
-}
 
 fn is_conversation(p: &Path) -> bool {
     let bytes = std::fs::read(p).unwrap();

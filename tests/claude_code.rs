@@ -2,57 +2,12 @@
 //! an oracle that reads the fixture files on its own (plain serde_json, no
 //! sharegen code), and `list` against a HOME laid out like the real store.
 
-use assert_cmd::Command;
+mod common;
+
+use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code")
-}
-
-fn sharegen(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("sharegen").unwrap();
-    c.env("HOME", home)
-        .env("SHAREGEN_HOME", home.join("sg"))
-        .env("SHAREGEN_SALT", "test-salt")
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("OPENCODE_DB")
-        .env_remove("CLAUDE_SESSION_ID")
-        .env_remove("OPENCODE_SESSION_ID");
-    c
-}
-
-fn lines(path: &Path) -> Vec<Value> {
-    let bytes = std::fs::read(path).unwrap();
-    String::from_utf8_lossy(&bytes)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.is_object())
-        .collect()
-}
-
-fn role_of(v: &Value) -> &str {
-    match v["type"].as_str().unwrap_or("") {
-        "message" => v["message"]["role"].as_str().unwrap_or(""),
-        t => t,
-    }
-}
-
-/// Text of a tool_result's content, the way the agent stored it.
-fn result_text(content: &Value) -> String {
-    match content {
-        Value::String(s) => s.clone(),
-        Value::Array(items) => items
-            .iter()
-            .filter(|i| i["type"] == "text")
-            .map(|i| i["text"].as_str().unwrap_or("").to_string())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
-    }
-}
 
 /// What the oracle expects of one transcript file.
 #[derive(Default, Debug)]
@@ -69,17 +24,22 @@ fn expected(path: &Path, only_sidechain: Option<bool>) -> Expected {
     let mut e = Expected::default();
     let all = lines(path);
     let mut usage: HashMap<String, [u64; 4]> = HashMap::new();
-    let mut seen_uuid = BTreeSet::new();
+    let mut seen_uuid: HashMap<String, Value> = HashMap::new();
     for v in &all {
         if let Some(want) = only_sidechain
             && v["isSidechain"].as_bool().unwrap_or(false) != want
         {
             continue;
         }
-        if let Some(u) = v["uuid"].as_str()
-            && !seen_uuid.insert(u.to_string())
-        {
-            continue;
+        // A uuid written again with the same message is a re-write.
+        if let Some(u) = v["uuid"].as_str() {
+            match seen_uuid.get(u) {
+                Some(m) if *m == v["message"] => continue,
+                Some(_) => {}
+                None => {
+                    seen_uuid.insert(u.to_string(), v["message"].clone());
+                }
+            }
         }
         let content = &v["message"]["content"];
         match role_of(v) {
@@ -284,36 +244,6 @@ fn export(file: &Path) -> Value {
     doc["session"].clone()
 }
 
-/// The agent files that belong to a main transcript, by layout.
-fn agent_files(main: &Path) -> Vec<PathBuf> {
-    let id = main.file_stem().unwrap().to_str().unwrap();
-    let dir = main.parent().unwrap();
-    let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(dir.join(id).join("subagents"))
-        .into_iter()
-        .flatten()
-    {
-        let p = entry.path();
-        let name = p.file_name().unwrap().to_string_lossy();
-        if name.starts_with("agent-") && name.ends_with(".jsonl") {
-            out.push(p.to_path_buf());
-        }
-    }
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = entry.path();
-        let name = p.file_name().unwrap().to_string_lossy().to_string();
-        if name.starts_with("agent-") && name.ends_with(".jsonl") {
-            let first = lines(&p)
-                .into_iter()
-                .find_map(|v| v["sessionId"].as_str().map(String::from));
-            if first.as_deref() == Some(id) {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 fn find_subagent<'a>(session: &'a Value, id: &str) -> Option<&'a Value> {
     for s in session["subagents"].as_array().unwrap() {
         if s["session"]["id"] == id {
@@ -324,28 +254,6 @@ fn find_subagent<'a>(session: &'a Value, id: &str) -> Option<&'a Value> {
         }
     }
     None
-}
-
-fn main_transcripts() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(fixtures()).into_iter().flatten() {
-        let p = entry.path();
-        let name = p.file_name().unwrap().to_string_lossy();
-        let in_subagents = p.components().any(|c| c.as_os_str() == "subagents");
-        if name.ends_with(".jsonl")
-            && !name.starts_with("agent-")
-            && !in_subagents
-            && name != "journal.jsonl"
-            && std::fs::metadata(p).unwrap().len() > 0
-            && lines(p)
-                .iter()
-                .any(|v| matches!(role_of(v), "user" | "assistant"))
-        {
-            out.push(p.to_path_buf());
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
@@ -363,6 +271,26 @@ fn every_fixture_session_exports_completely() {
                 && !v["isSidechain"].as_bool().unwrap_or(false)
         });
         check_session(&file, &session, has_main.then_some(false));
+        if has_main {
+            // In-file sidechains (the oldest subagent layout) live on as
+            // subagents: their assistant texts are all in the tree.
+            let e = expected(&file, Some(true));
+            let mut sub_texts = Vec::new();
+            fn collect(s: &Value, out: &mut Vec<String>) {
+                for a in s["subagents"].as_array().unwrap() {
+                    out.extend(texts_of(&a["session"]));
+                    collect(&a["session"], out);
+                }
+            }
+            collect(&session, &mut sub_texts);
+            for t in &e.assistant_texts {
+                assert!(
+                    sub_texts.contains(t),
+                    "{}: sidechain text missing: {t:?}",
+                    file.display()
+                );
+            }
+        }
         for agent in agent_files(&file) {
             let aid = agent
                 .file_stem()
@@ -526,22 +454,10 @@ fn lone_surrogates_and_malformed_lines_do_not_lose_the_session() {
 
 fn claude_home() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    let dst = tmp.path().join(".claude/projects");
-    for entry in walkdir::WalkDir::new(fixtures().join("projects"))
-        .into_iter()
-        .flatten()
-    {
-        let rel = entry
-            .path()
-            .strip_prefix(fixtures().join("projects"))
-            .unwrap();
-        let to = dst.join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&to).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &to).unwrap();
-        }
-    }
+    copy_tree(
+        &fixtures().join("projects"),
+        &tmp.path().join(".claude/projects"),
+    );
     tmp
 }
 
@@ -629,7 +545,7 @@ fn selection_by_prefix_latest_env_and_errors() {
     let home = claude_home();
     // Unique prefix.
     let out = sharegen(home.path())
-        .args(["export", "ef958", "-o", "-"])
+        .args(["export", "ef958", "--format", "json", "-o", "-"])
         .output()
         .unwrap();
     assert!(
@@ -641,7 +557,7 @@ fn selection_by_prefix_latest_env_and_errors() {
     assert_eq!(doc["session"]["id"], "ef958aa1-0e93-49f0-bb71-150f63befcd1");
     // latest = the newest in the listing.
     let out = sharegen(home.path())
-        .args(["export", "latest", "-o", "-"])
+        .args(["export", "latest", "--format", "json", "-o", "-"])
         .output()
         .unwrap();
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -649,7 +565,7 @@ fn selection_by_prefix_latest_env_and_errors() {
     // The environment variable, when no argument is given.
     let out = sharegen(home.path())
         .env("CLAUDE_SESSION_ID", "03eb5929-52b3-4b13-ada3-b93ae35806b8")
-        .args(["export", "-o", "-"])
+        .args(["export", "--format", "json", "-o", "-"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -679,7 +595,7 @@ fn selection_by_prefix_latest_env_and_errors() {
     );
     // No argument and no env: usage error.
     let out = sharegen(home.path())
-        .args(["export", "-o", "-"])
+        .args(["export", "--format", "json", "-o", "-"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

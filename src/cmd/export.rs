@@ -3,9 +3,14 @@ use crate::cli::{ExportArgs, Format};
 use crate::error::Error;
 use crate::fsutil::write_atomic;
 use crate::home::share_id;
-use crate::model::{ExportDocument, SCHEMA_VERSION};
-use crate::select;
+use crate::model::{ExportDocument, SCHEMA_VERSION, Session};
+use crate::render::html::PageOptions;
+use crate::render::templates::Templates;
+use crate::select::{self, Filter};
 use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 fn infer_format(args: &ExportArgs) -> Result<Format, Error> {
@@ -15,46 +20,234 @@ fn infer_format(args: &ExportArgs) -> Result<Format, Error> {
     let ext = args
         .output
         .as_deref()
-        .filter(|p| *p != Path::new("-") && !p.is_dir())
+        .filter(|p| *p != Path::new("-") && !p.is_dir() && !args.all)
         .and_then(|p| p.extension())
         .map(|e| e.to_string_lossy().to_ascii_lowercase());
     match ext.as_deref() {
-        None | Some("json") => Ok(Format::Json),
+        None | Some("html") | Some("htm") => Ok(Format::Html),
+        Some("md") | Some("markdown") => Ok(Format::Md),
+        Some("json") => Ok(Format::Json),
         Some(other) => Err(Error::Usage(format!(
-            "cannot export to a .{other} file: the supported format is json (--format json)"
+            "cannot tell the format of a .{other} file: pass --format html, md or json"
         ))),
     }
 }
 
+/// What rendering needs besides the session.
+pub struct Renderer {
+    pub templates: Templates,
+    pub theme: String,
+    pub salt: Vec<u8>,
+    pub site_name: String,
+    pub robots: String,
+    pub config: crate::config::Config,
+}
+
+impl Renderer {
+    pub fn new(
+        ctx: &Ctx,
+        theme: Option<&str>,
+        templates: Option<&Path>,
+    ) -> anyhow::Result<Renderer> {
+        let config = &ctx.config;
+        let dir = templates
+            .map(Path::to_path_buf)
+            .or_else(|| config.render.templates.clone());
+        if let Some(d) = &dir
+            && !d.is_dir()
+        {
+            return Err(
+                Error::Usage(format!("templates folder {} does not exist", d.display())).into(),
+            );
+        }
+        let templates = Templates::new(dir)?;
+        let theme = theme.unwrap_or(&config.render.theme).to_string();
+        // Fail early on an unknown theme.
+        templates.css(&theme)?;
+        Ok(Renderer {
+            templates,
+            theme,
+            salt: ctx.home.salt()?,
+            site_name: config.site.name.clone(),
+            robots: if config.site.index {
+                "index, follow".into()
+            } else {
+                "noindex, nofollow".into()
+            },
+            config: config.clone(),
+        })
+    }
+
+    pub fn share_id(&self, s: &Session) -> String {
+        share_id(&self.salt, s.agent, &s.id)
+    }
+
+    pub fn render(&self, session: Session, format: Format) -> anyhow::Result<Vec<u8>> {
+        let sid = self.share_id(&session);
+        Ok(match format {
+            Format::Json => {
+                let doc = ExportDocument {
+                    schema_version: SCHEMA_VERSION,
+                    generator: format!("sharegen {}", env!("CARGO_PKG_VERSION")),
+                    share_id: sid,
+                    session,
+                };
+                let mut b = serde_json::to_vec_pretty(&doc)?;
+                b.push(b'\n');
+                b
+            }
+            Format::Md => crate::render::md::render(&session).into_bytes(),
+            Format::Html => {
+                let opts = PageOptions {
+                    url: self.config.share_url(&sid),
+                    share_id: sid,
+                    theme: self.theme.clone(),
+                    robots: self.robots.clone(),
+                    site_name: self.site_name.clone(),
+                };
+                crate::render::html::render_page(&session, &opts, &self.templates)?.into_bytes()
+            }
+        })
+    }
+}
+
+/// Writes `bytes` unless the file already holds exactly them. Returns
+/// whether it wrote.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> crate::Result<bool> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.len() == bytes.len() as u64
+        && std::fs::read(path).is_ok_and(|old| old == bytes)
+    {
+        return Ok(false);
+    }
+    write_atomic(path, bytes, None)?;
+    Ok(true)
+}
+
 pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     let format = infer_format(&args)?;
+    let renderer = Renderer::new(ctx, args.theme.as_deref(), args.templates.as_deref())?;
+    if args.all {
+        return run_all(ctx, &args, format, &renderer);
+    }
     let found = select::resolve(args.session.as_deref(), &ctx.stores, &ctx.diag)?;
     let r = found.session_ref();
     let session = found
         .source
         .load(&r, &ctx.diag)
         .with_context(|| format!("loading {} session {}", r.agent, r.id))?;
-    let salt = ctx.home.salt()?;
-    let sid = share_id(&salt, session.agent, &session.id);
-    let bytes = match format {
-        Format::Json => {
-            let doc = ExportDocument {
-                schema_version: SCHEMA_VERSION,
-                generator: format!("sharegen {}", env!("CARGO_PKG_VERSION")),
-                share_id: sid.clone(),
-                session,
-            };
-            let mut b = serde_json::to_vec_pretty(&doc)?;
-            b.push(b'\n');
-            b
-        }
-    };
+    let sid = renderer.share_id(&session);
+    let bytes = renderer.render(session, format)?;
     let target: PathBuf = match args.output.as_deref() {
         Some(p) if p == Path::new("-") => return emit(&bytes),
-        Some(p) if p.is_dir() => p.join(format!("{sid}.json")),
+        Some(p) if p.is_dir() => p.join(format!("{sid}.{}", format.extension())),
         Some(p) => p.to_path_buf(),
-        None => PathBuf::from(format!("{sid}.json")),
+        None => PathBuf::from(format!("{sid}.{}", format.extension())),
     };
     write_atomic(&target, &bytes, None)?;
-    emit(format!("{}\n", target.display()).as_bytes())
+    let mut msg = format!("{}\n", target.display());
+    if let Some(url) = renderer.config.share_url(&sid) {
+        msg.push_str(&format!("{url}\n"));
+    }
+    emit(msg.as_bytes())?;
+    if args.open {
+        opener::open(&target)
+            .with_context(|| format!("opening {} in a browser", target.display()))?;
+    }
+    Ok(())
+}
+
+/// Where one session of `--all` went, and whether the file changed.
+type Outcome = Result<(PathBuf, bool), String>;
+
+fn run_all(
+    ctx: &Ctx,
+    args: &ExportArgs,
+    format: Format,
+    renderer: &Renderer,
+) -> anyhow::Result<()> {
+    let dir = args.output.clone().expect("clap requires -o with --all");
+    if dir == Path::new("-") || dir.is_file() {
+        return Err(
+            Error::Usage("--all writes one file per session: -o must be a folder".into()).into(),
+        );
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let filter = Filter::new(
+        args.agent.as_deref(),
+        args.project.as_deref(),
+        args.since.as_deref(),
+    )?;
+    let sources = ctx.stores.sources();
+    let all: Vec<_> = select::list_all(&ctx.stores, &ctx.diag)?
+        .into_iter()
+        .filter(|(_, s)| filter.matches(s))
+        .collect();
+    let bar = if std::io::stderr().is_terminal()
+        && ctx.diag.verbosity() > crate::diag::Verbosity::Quiet
+    {
+        ProgressBar::with_draw_target(Some(all.len() as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let results: Vec<(String, Outcome)> = all
+        .par_iter()
+        .map(|(i, summary)| {
+            let r = crate::sources::SessionRef {
+                agent: summary.agent,
+                id: summary.id.clone(),
+                path: summary.path.clone(),
+            };
+            let out = (|| -> anyhow::Result<(PathBuf, bool)> {
+                let session = sources[*i].load(&r, &ctx.diag)?;
+                let sid = renderer.share_id(&session);
+                let bytes = renderer.render(session, format)?;
+                let path = dir.join(format!("{sid}.{}", format.extension()));
+                let wrote = write_if_changed(&path, &bytes)?;
+                Ok((path, wrote))
+            })();
+            bar.inc(1);
+            (
+                format!("{} {}", r.agent, r.id),
+                out.map_err(|e| format!("{e:#}")),
+            )
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut written = 0;
+    let mut unchanged = 0;
+    let mut failed = Vec::new();
+    let mut listing = String::new();
+    for (name, r) in results {
+        match r {
+            Ok((path, true)) => {
+                written += 1;
+                listing.push_str(&format!("{}\n", path.display()));
+            }
+            Ok((_, false)) => unchanged += 1,
+            Err(e) => failed.push(format!("{name}: {e}")),
+        }
+    }
+    emit(listing.as_bytes())?;
+    if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
+        eprintln!(
+            "{written} written, {unchanged} unchanged, {} failed",
+            failed.len()
+        );
+    }
+    if !failed.is_empty() {
+        for f in &failed {
+            eprintln!("error: {f}");
+        }
+        anyhow::bail!(
+            "{} of {} sessions could not be exported",
+            failed.len(),
+            all.len()
+        );
+    }
+    Ok(())
 }

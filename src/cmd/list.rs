@@ -1,11 +1,8 @@
 use super::{Ctx, emit};
 use crate::cli::ListArgs;
-use crate::error::Error;
 use crate::home::{share_id, tilde};
 use crate::model::Agent;
 use crate::select;
-use crate::timeutil::parse_since;
-use chrono::Utc;
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -25,27 +22,13 @@ struct Row<'a> {
 }
 
 pub fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
-    let agent = match &args.agent {
-        Some(a) => Some(Agent::parse(a).ok_or_else(|| {
-            Error::Usage(format!(
-                "unknown agent `{a}` (known: claude-code, opencode)"
-            ))
-        })?),
-        None => None,
-    };
-    let since = match &args.since {
-        Some(s) => Some(parse_since(s, Utc::now()).map_err(Error::Usage)?),
-        None => None,
-    };
+    let filter = select::Filter::new(
+        args.agent.as_deref(),
+        args.project.as_deref(),
+        args.since.as_deref(),
+    )?;
     let mut all = select::list_all(&ctx.stores, &ctx.diag)?;
-    all.retain(|(_, s)| {
-        agent.is_none_or(|a| s.agent == a)
-            && args
-                .project
-                .as_deref()
-                .is_none_or(|p| s.project.as_deref().is_some_and(|sp| sp.contains(p)))
-            && since.is_none_or(|t| s.updated.is_some_and(|u| u >= t))
-    });
+    all.retain(|(_, s)| filter.matches(s));
     if let Some(n) = args.limit {
         all.truncate(n);
     }

@@ -1,10 +1,11 @@
 //! Command implementations. Each returns `anyhow::Result`; `main` maps
 //! errors to exit codes through [`crate::Error::exit_code`].
 
-mod export;
+pub mod export;
 mod list;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, TemplatesCommand};
+use crate::config::Config;
 use crate::diag::{Diag, Verbosity};
 use crate::home::Home;
 use crate::sources::Stores;
@@ -15,6 +16,7 @@ pub struct Ctx {
     pub diag: Diag,
     pub home: Home,
     pub stores: Stores,
+    pub config: Config,
 }
 
 impl Ctx {
@@ -22,10 +24,13 @@ impl Ctx {
         let home = Home::from_env()?;
         let mut stores = Stores::from_env();
         stores.cache_dir = Some(home.cache_dir.clone());
+        let diag = Diag::new(verbosity);
+        let config = Config::load(&home.config_path(), &diag)?;
         Ok(Ctx {
-            diag: Diag::new(verbosity),
+            diag,
             home,
             stores,
+            config,
         })
     }
 }
@@ -42,6 +47,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::List(args) => list::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
+        Command::Templates(TemplatesCommand::Eject { dir, force }) => {
+            let written = crate::render::templates::eject(&dir, force)?;
+            let list: String = written
+                .iter()
+                .map(|p| format!("{}\n", p.display()))
+                .collect();
+            emit(list.as_bytes())
+        }
+        Command::Templates(TemplatesCommand::Themes { templates }) => {
+            let t = crate::render::templates::Templates::new(templates)?;
+            emit(format!("{}\n", t.themes().join("\n")).as_bytes())
+        }
     }
 }
 

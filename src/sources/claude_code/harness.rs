@@ -51,7 +51,12 @@ pub fn split_user_text(text: &str) -> Vec<Part> {
             return parts;
         }
     }
-    let has_name = text.contains("<command-name>");
+    // `<command-message>` usually repeats the command's name without the
+    // slash; it is dropped then, and kept when it says something else.
+    let name = text
+        .split_once("<command-name>")
+        .and_then(|(_, r)| r.split_once("</command-name>"))
+        .map(|(n, _)| n.trim().trim_start_matches('/').to_string());
     let mut rest = text;
     loop {
         let Some((start, tag, kind)) = next_tag(rest) else {
@@ -74,8 +79,8 @@ pub fn split_user_text(text: &str) -> Vec<Part> {
             None => (&rest[open_end..], ""),
         };
         push_text(&mut parts, &rest[..start]);
-        // `<command-message>` repeats the name without the slash.
-        if !(tag == "command-message" && has_name) {
+        let repeat = tag == "command-message" && name.as_deref() == Some(inner.trim());
+        if !repeat {
             push_notice(&mut parts, kind, tag, inner);
         }
         rest = after;
@@ -118,7 +123,6 @@ fn push_notice(parts: &mut Vec<Part>, kind: NoticeKind, tag: &str, inner: &str) 
     if kind == NoticeKind::Command {
         let piece = match tag {
             "command-args" if inner.is_empty() => return,
-            "command-message" => return push_command_message(parts, inner),
             _ => inner.to_string(),
         };
         if let Some(Part::Notice {
@@ -136,19 +140,6 @@ fn push_notice(parts: &mut Vec<Part>, kind: NoticeKind, tag: &str, inner: &str) 
         return;
     }
     parts.push(Part::notice(kind, inner));
-}
-
-/// `<command-message>` repeats the command name without the slash; keep it
-/// only when no `<command-name>` is there.
-fn push_command_message(parts: &mut Vec<Part>, inner: &str) {
-    if let Some(Part::Notice {
-        kind: NoticeKind::Command,
-        ..
-    }) = parts.last()
-    {
-        return;
-    }
-    parts.push(Part::notice(NoticeKind::Command, inner));
 }
 
 /// Whether a user text contains words the user typed (not only harness).

@@ -36,7 +36,7 @@ struct Light<'a> {
     #[serde(rename = "isCompactSummary", default)]
     is_compact_summary: Option<bool>,
     #[serde(borrow, default)]
-    message: Option<LightMessage<'a>>,
+    message: Option<&'a RawValue>,
     #[serde(rename = "customTitle", borrow, default)]
     custom_title: Option<Cow<'a, str>>,
     #[serde(rename = "aiTitle", borrow, default)]
@@ -121,7 +121,8 @@ struct Counts {
 
 #[derive(Default)]
 struct ScanState {
-    uuids: HashSet<String>,
+    /// uuid → hash of its message, to tell re-writes from other content.
+    uuids: HashMap<String, u64>,
     main: Counts,
     side: Counts,
     cwd: Option<String>,
@@ -134,10 +135,11 @@ struct ScanState {
 
 impl ScanState {
     fn take(&mut self, l: Light<'_>) {
+        let message: Option<LightMessage> =
+            l.message.and_then(|m| serde_json::from_str(m.get()).ok());
         let mut kind = l.kind.as_deref().unwrap_or("");
         if kind == "message" {
-            kind = l
-                .message
+            kind = message
                 .as_ref()
                 .and_then(|m| m.role.as_deref())
                 .unwrap_or("message");
@@ -163,10 +165,23 @@ impl ScanState {
             }
             _ => {}
         }
-        if let Some(u) = &l.uuid
-            && !self.uuids.insert(u.to_string())
-        {
-            return;
+        if let Some(u) = &l.uuid {
+            // The same uuid again: a re-write when the message is the
+            // same, otherwise other content that the full parse keeps too.
+            let hash = {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                kind.hash(&mut h);
+                l.message.map(|m| m.get()).hash(&mut h);
+                h.finish()
+            };
+            match self.uuids.get(u.as_ref()) {
+                Some(&prev) if prev == hash => return,
+                Some(_) => {}
+                None => {
+                    self.uuids.insert(u.to_string(), hash);
+                }
+            }
         }
         if let Some(t) = l
             .timestamp
@@ -191,8 +206,7 @@ impl ScanState {
         };
         match kind {
             "assistant" => {
-                let id = l
-                    .message
+                let id = message
                     .as_ref()
                     .and_then(|m| m.id.as_deref())
                     .map(str::to_string)
@@ -210,7 +224,7 @@ impl ScanState {
                 if l.is_meta == Some(true) || l.is_compact_summary == Some(true) {
                     return;
                 }
-                if let Some(content) = l.message.as_ref().and_then(|m| m.content) {
+                if let Some(content) = message.as_ref().and_then(|m| m.content) {
                     let (real, text) = user_has_prompt(content);
                     if real {
                         c.messages += 1;
@@ -290,7 +304,7 @@ pub fn scan_file(path: &Path, diag: &Diag) -> Result<Option<SessionSummary>> {
     let summary_title = summaries
         .iter()
         .rev()
-        .find(|(leaf, _)| uuids.contains(leaf))
+        .find(|(leaf, _)| uuids.contains_key(leaf))
         .map(|(_, s)| s.clone());
     let title = custom
         .or(ai)

@@ -34,7 +34,7 @@ const SKIPPED_TYPES: &[&str] = &[
 ];
 
 /// A tool result waiting for its call.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(super) struct ToolResult {
     pub output: String,
     pub is_error: bool,
@@ -43,7 +43,7 @@ pub(super) struct ToolResult {
     pub raw_result: Option<Value>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(super) enum Body {
     User {
         parts: Vec<Part>,
@@ -705,20 +705,38 @@ fn attachment_body(v: &Value) -> Body {
 }
 
 /// Orders records by the parent graph: a depth-first walk from the roots,
-/// children in timestamp order (file order breaks ties). Duplicated uuids
-/// keep their first copy; orphans become roots; cycles are broken; every
-/// record appears exactly once.
-pub(super) fn order(recs: Vec<Rec>) -> Vec<Rec> {
+/// children in timestamp order (file order breaks ties). A uuid written
+/// again with the same content keeps its first copy; a copy with other
+/// content is kept beside it. Orphans become roots; cycles are broken;
+/// every record appears exactly once.
+pub(super) fn order(mut recs: Vec<Rec>) -> Vec<Rec> {
     let n = recs.len();
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(n);
     let mut dup = vec![false; n];
-    for (i, r) in recs.iter().enumerate() {
-        if let Some(u) = r.uuid.as_deref() {
-            if index.contains_key(u) {
-                dup[i] = true;
-            } else {
-                index.insert(u, i);
+    {
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(n);
+        let mut differs = Vec::new();
+        for (i, r) in recs.iter().enumerate() {
+            if let Some(u) = r.uuid.as_deref() {
+                match first.get(u) {
+                    Some(&f) if recs[f].body == r.body => dup[i] = true,
+                    Some(_) => differs.push(i),
+                    None => {
+                        first.insert(u, i);
+                    }
+                }
             }
+        }
+        // A different copy stays, as a leaf beside the first.
+        for i in differs {
+            recs[i].uuid = None;
+        }
+    }
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(n);
+    for (i, r) in recs.iter().enumerate() {
+        if let Some(u) = r.uuid.as_deref()
+            && !dup[i]
+        {
+            index.entry(u).or_insert(i);
         }
     }
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -952,16 +970,22 @@ pub(super) fn build(id: String, recs: Vec<Rec>, meta: &FileMeta, path: &Path) ->
     let mut orphans: Vec<(usize, Message)> = Vec::new();
     for (pos, id) in result_pos {
         if let Some(r) = results.remove(&id) {
+            // A result whose call is not in the file (a trimmed or
+            // resumed transcript): a call with an unknown name and input.
             let mut m = Message::new(Role::System);
             m.time = r.time;
-            m.parts.push(Part::Unknown {
-                kind: "orphan-tool-result".into(),
-                raw: serde_json::json!({
-                    "tool_use_id": id,
-                    "is_error": r.is_error,
-                    "content": r.output,
-                }),
-            });
+            let mut call = ToolCall {
+                id,
+                name: "unknown".into(),
+                input: Value::Null,
+                output: None,
+                status: ToolStatus::Pending,
+                title: Some("result whose call was not recorded".into()),
+                duration_ms: None,
+                extras: ToolExtras::default(),
+            };
+            finish_call(&mut call, r, None);
+            m.parts.push(Part::ToolCall(Box::new(call)));
             orphans.push((pos, m));
         }
     }
@@ -1044,18 +1068,30 @@ pub(super) fn split_sidechains(recs: Vec<Rec>) -> (Vec<Rec>, Vec<Rec>) {
 pub(super) fn sidechain_groups(recs: Vec<Rec>) -> Vec<Vec<Rec>> {
     let ordered = order(recs);
     let mut groups: Vec<Vec<Rec>> = Vec::new();
-    let mut known: HashSet<String> = HashSet::new();
+    // uuid → group, and a parent that is not in the file → group, so that
+    // lines hanging off the same missing parent stay together.
+    let mut group_of: HashMap<String, usize> = HashMap::new();
     for r in ordered {
-        let joins = r.parent.as_deref().is_some_and(|p| known.contains(p));
+        let g = match r.parent.as_deref() {
+            Some(p) => match group_of.get(p) {
+                Some(&g) => g,
+                None => {
+                    groups.push(Vec::new());
+                    group_of.insert(p.to_string(), groups.len() - 1);
+                    groups.len() - 1
+                }
+            },
+            None => {
+                groups.push(Vec::new());
+                groups.len() - 1
+            }
+        };
         if let Some(u) = &r.uuid {
-            known.insert(u.clone());
+            group_of.insert(u.clone(), g);
         }
-        if joins && let Some(g) = groups.last_mut() {
-            g.push(r);
-            continue;
-        }
-        groups.push(vec![r]);
+        groups[g].push(r);
     }
+    groups.retain(|g| !g.is_empty());
     groups
 }
 
@@ -1071,8 +1107,12 @@ pub(super) fn load_session(path: &Path, diag: &Diag) -> Result<Session> {
         let sid = group
             .first()
             .and_then(|r| r.uuid.clone())
-            .map(|u| format!("sidechain-{}", u.chars().take(8).collect::<String>()))
+            .map(|u| format!("sidechain-{u}"))
             .unwrap_or_else(|| format!("sidechain-{i}"));
+        // Some writers hang a sidechain off the spawning call's id.
+        if let Some(call_id) = group.first().and_then(|r| r.parent.clone()) {
+            set_child_link(&mut main, &call_id, &sid);
+        }
         let s = build(sid, group, &parsed.meta, path).session;
         agents.push((s, None, None));
     }
@@ -1089,6 +1129,20 @@ pub(super) fn load_session(path: &Path, diag: &Diag) -> Result<Session> {
     }
     link_subagents(&mut main, agents);
     Ok(main)
+}
+
+/// Marks the Task/Agent call `call_id` as the spawner of `child`.
+fn set_child_link(s: &mut Session, call_id: &str, child: &str) {
+    for m in &mut s.messages {
+        for p in &mut m.parts {
+            if let Part::ToolCall(c) = p
+                && c.id == call_id
+                && c.extras.child_session.is_none()
+            {
+                c.extras.child_session = Some(child.to_string());
+            }
+        }
+    }
 }
 
 /// The session id of a transcript: its file stem.
@@ -1216,10 +1270,18 @@ pub(super) fn link_subagents(
     let mut order: Vec<String> = Vec::new();
     for a in agents {
         let id = a.0.id.clone();
-        if let std::collections::hash_map::Entry::Vacant(slot) = pool.entry(id.clone()) {
-            order.push(id);
-            slot.insert(a);
+        // Ids are unique per layout; should two files still collide,
+        // keep both under distinct ids rather than drop one.
+        let mut id = id;
+        let mut n = 1;
+        while pool.contains_key(&id) {
+            n += 1;
+            id = format!("{}~{n}", a.0.id);
         }
+        let mut a = a;
+        a.0.id = id.clone();
+        order.push(id.clone());
+        pool.insert(id, a);
     }
     // Prompt matching for calls that did not record an agent id.
     let mut by_prompt: HashMap<String, String> = HashMap::new();

@@ -1,0 +1,86 @@
+//! `config.toml` in sharegen's home. Unknown keys are reported, not fatal.
+
+use crate::diag::Diag;
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Salt for share IDs (see `SHAREGEN_SALT`).
+    pub salt: Option<String>,
+    pub site: SiteConfig,
+    pub render: RenderConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SiteConfig {
+    /// Public URL of the published site, e.g. `https://me.github.io/shares`.
+    pub base_url: Option<String>,
+    /// Site name for link previews.
+    pub name: String,
+    /// Let search engines index pages (default: no).
+    pub index: bool,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        SiteConfig {
+            base_url: None,
+            name: "sharegen".into(),
+            index: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RenderConfig {
+    pub theme: String,
+    /// A folder overriding templates and themes.
+    pub templates: Option<PathBuf>,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        RenderConfig {
+            theme: "default".into(),
+            templates: None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path`; a missing file gives the defaults.
+    pub fn load(path: &Path, diag: &Diag) -> Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let de = toml::Deserializer::parse(&text).map_err(|e| Error::parse(path, e.to_string()))?;
+        let mut unknown = Vec::new();
+        let cfg: Config = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
+            .map_err(|e| Error::parse(path, e.to_string()))?;
+        for key in unknown {
+            diag.warn(
+                path,
+                None,
+                &format!("unknown-key:{key}"),
+                format!("unknown key `{key}` ignored"),
+            );
+        }
+        Ok(cfg)
+    }
+
+    /// The public URL of a share, when the site's URL is configured.
+    pub fn share_url(&self, share_id: &str) -> Option<String> {
+        let base = std::env::var("SHAREGEN_SITE_BASE_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.site.base_url.clone())?;
+        Some(format!("{}/s/{share_id}/", base.trim_end_matches('/')))
+    }
+}

@@ -1,0 +1,692 @@
+//! The self-contained HTML page: inline CSS and JS under a strict CSP,
+//! images as `data:` URIs, no request anywhere.
+//!
+//! Message bodies are built here (markdown, highlighted code, diffs,
+//! terminal output: all escaped by construction) and handed to the
+//! minijinja templates, which auto-escape everything else.
+
+use super::markdown::{self, escape, escape_into};
+use super::templates::Templates;
+use super::tools::{self, ToolKind};
+use crate::home::tilde;
+use crate::model::*;
+use base64::Engine;
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// Largest image embedded as a `data:` URI.
+pub const IMAGE_CAP_BYTES: usize = 2 * 1024 * 1024;
+
+/// What the page needs besides the session.
+#[derive(Debug, Clone)]
+pub struct PageOptions {
+    pub share_id: String,
+    pub theme: String,
+    /// `noindex` unless configured otherwise.
+    pub robots: String,
+    pub site_name: String,
+    /// The public URL of the page, when known.
+    pub url: Option<String>,
+}
+
+impl Default for PageOptions {
+    fn default() -> Self {
+        PageOptions {
+            share_id: String::new(),
+            theme: "default".into(),
+            robots: "noindex, nofollow".into(),
+            site_name: "sharegen".into(),
+            url: None,
+        }
+    }
+}
+
+/// Renders one session as a complete HTML page.
+pub fn render_page(
+    session: &Session,
+    opts: &PageOptions,
+    templates: &Templates,
+) -> crate::Result<String> {
+    let body = render_messages(session, "", 0);
+    let others = render_unlinked_subagents(session);
+    let toc = toc(session);
+    let css = templates.css(&opts.theme)?;
+    let js = templates.js()?;
+    let csp = format!(
+        "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; img-src data:; base-uri 'none'; form-action 'none'",
+        b64sha(&css),
+        b64sha(&js)
+    );
+    let grand = session.grand_totals();
+    let description = session
+        .first_prompt()
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|p| p.chars().take(200).collect::<String>())
+        .unwrap_or_else(|| {
+            format!(
+                "A {} session shared with sharegen",
+                agent_label(session.agent)
+            )
+        });
+    let ctx = minijinja::context! {
+        title => session.title.clone().unwrap_or_else(|| session.id.clone()),
+        description => description,
+        generator => format!("sharegen {}", env!("CARGO_PKG_VERSION")),
+        robots => opts.robots,
+        site_name => opts.site_name,
+        url => opts.url,
+        share_id => opts.share_id,
+        csp => csp,
+        css => minijinja::Value::from_safe_string(css),
+        js => minijinja::Value::from_safe_string(js),
+        meta => header(session, &grand),
+        toc => toc,
+        messages => minijinja::Value::from_safe_string(body),
+        other_subagents => minijinja::Value::from_safe_string(others),
+    };
+    templates.render("page.html", ctx)
+}
+
+fn b64sha(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()))
+}
+
+#[derive(Serialize)]
+struct Header {
+    agent: String,
+    session_id: String,
+    models: Vec<String>,
+    project: Option<String>,
+    branch: Option<String>,
+    created: Option<String>,
+    created_iso: Option<String>,
+    updated: Option<String>,
+    updated_iso: Option<String>,
+    duration: Option<String>,
+    messages: usize,
+    prompts: usize,
+    tool_calls: usize,
+    subagents: usize,
+    agent_version: Option<String>,
+    tokens: Option<Vec<(String, String)>>,
+    cost: Option<String>,
+}
+
+fn count_subagents(s: &Session) -> usize {
+    s.subagents
+        .iter()
+        .map(|a| 1 + count_subagents(&a.session))
+        .sum()
+}
+
+fn header(s: &Session, totals: &Usage) -> Header {
+    let fmt = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let tokens = (!totals.is_empty()).then(|| {
+        let mut v = vec![
+            ("input".to_string(), human(totals.input)),
+            ("output".to_string(), human(totals.output)),
+        ];
+        if totals.cache_read > 0 {
+            v.push(("cache read".into(), human(totals.cache_read)));
+        }
+        if totals.cache_write > 0 {
+            v.push(("cache write".into(), human(totals.cache_write)));
+        }
+        if totals.reasoning > 0 {
+            v.push(("reasoning".into(), human(totals.reasoning)));
+        }
+        v
+    });
+    Header {
+        agent: agent_label(s.agent).into(),
+        session_id: s.id.clone(),
+        models: s.models.clone(),
+        project: s.project.as_deref().map(tilde),
+        branch: s.git_branch.clone(),
+        created: s.created.as_ref().map(fmt),
+        created_iso: s.created.map(|t| t.to_rfc3339()),
+        updated: s.updated.as_ref().map(fmt),
+        updated_iso: s.updated.map(|t| t.to_rfc3339()),
+        duration: match (s.created, s.updated) {
+            (Some(a), Some(b)) if b > a => Some(duration((b - a).num_seconds() as u64)),
+            _ => None,
+        },
+        messages: s.messages.iter().filter(|m| m.role != Role::System).count(),
+        prompts: prompts(s).len(),
+        tool_calls: s.tool_call_count(),
+        subagents: count_subagents(s),
+        agent_version: s.agent_version.clone(),
+        tokens,
+        cost: totals.cost.filter(|c| *c > 0.0).map(|c| format!("${c:.2}")),
+    }
+}
+
+pub fn agent_label(a: Agent) -> &'static str {
+    match a {
+        Agent::ClaudeCode => "Claude Code",
+        Agent::Opencode => "OpenCode",
+    }
+}
+
+/// 1234567 → "1.2M".
+pub fn human(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1}M", n as f64 / 1e6),
+        _ => format!("{:.1}B", n as f64 / 1e9),
+    }
+}
+
+/// Seconds → "1h 02m", "3m 05s", "12s".
+pub fn duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m {s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Indices of the messages that hold a prompt the user typed.
+fn prompts(s: &Session) -> Vec<usize> {
+    s.messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| {
+            m.role == Role::User && m.parts.iter().any(|p| matches!(p, Part::Text { .. }))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[derive(Serialize)]
+struct TocEntry {
+    anchor: String,
+    text: String,
+    time: Option<String>,
+}
+
+fn toc(s: &Session) -> Vec<TocEntry> {
+    prompts(s)
+        .into_iter()
+        .map(|i| {
+            let m = &s.messages[i];
+            let text = m
+                .parts
+                .iter()
+                .find_map(|p| match p {
+                    Part::Text { text } => Some(text.as_str()),
+                    _ => None,
+                })
+                .unwrap_or("");
+            let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut short: String = one.chars().take(90).collect();
+            if one.chars().count() > 90 {
+                short.push('…');
+            }
+            TocEntry {
+                anchor: format!("m-{}", i + 1),
+                text: short,
+                time: m.time.map(|t| t.format("%H:%M").to_string()),
+            }
+        })
+        .collect()
+}
+
+/// Renders a session's messages. `prefix` makes anchors unique inside
+/// nested subagents; `depth` limits nesting.
+pub fn render_messages(s: &Session, prefix: &str, depth: usize) -> String {
+    // Tool numbers continue across messages: a prefix sum of tool counts.
+    let mut first_tool = Vec::with_capacity(s.messages.len());
+    let mut n = 0usize;
+    for m in &s.messages {
+        first_tool.push(n);
+        n += m
+            .parts
+            .iter()
+            .filter(|p| matches!(p, Part::ToolCall(_)))
+            .count();
+    }
+    let by_call: HashMap<&str, &Subagent> = s
+        .subagents
+        .iter()
+        .filter_map(|a| a.tool_call_id.as_deref().map(|id| (id, a)))
+        .collect();
+    let ctx = Ctx {
+        prefix,
+        depth,
+        subagents: &by_call,
+    };
+    let parts: Vec<String> = s
+        .messages
+        .par_iter()
+        .enumerate()
+        .map(|(i, m)| render_message(&ctx, m, i + 1, first_tool[i]))
+        .collect();
+    parts.concat()
+}
+
+/// Subagents no tool call points at, rendered at the end.
+fn render_unlinked_subagents(s: &Session) -> String {
+    let mut out = String::new();
+    for (k, a) in s.subagents.iter().enumerate() {
+        if a.tool_call_id.is_none() {
+            out.push_str(&subagent_block(a, &format!("u{}-", k + 1), 1));
+        }
+    }
+    out
+}
+
+struct Ctx<'a> {
+    prefix: &'a str,
+    depth: usize,
+    subagents: &'a HashMap<&'a str, &'a Subagent>,
+}
+
+fn role_label(m: &Message) -> &'static str {
+    match m.role {
+        Role::User => "User",
+        Role::Assistant => "Assistant",
+        Role::System => {
+            if m.parts.iter().all(|p| matches!(p, Part::Compaction { .. })) {
+                "Compaction"
+            } else {
+                "System"
+            }
+        }
+    }
+}
+
+fn render_message(ctx: &Ctx, m: &Message, index: usize, first_tool: usize) -> String {
+    let anchor = format!("{}m-{index}", ctx.prefix);
+    let role = match m.role {
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::System => "system",
+    };
+    let only_notices = m.parts.iter().all(|p| matches!(p, Part::Notice { .. }));
+    let mut out = String::with_capacity(512);
+    out.push_str("<article class=\"msg ");
+    out.push_str(role);
+    if only_notices {
+        out.push_str(" notice-only");
+    }
+    out.push_str("\" id=\"");
+    out.push_str(&anchor);
+    out.push_str("\"><header class=\"mh\"><span class=\"role\">");
+    out.push_str(role_label(m));
+    out.push_str("</span>");
+    if let Some(model) = &m.model {
+        out.push_str("<span class=\"model\">");
+        escape_into(&mut out, model);
+        out.push_str("</span>");
+    }
+    if let Some(t) = m.time {
+        out.push_str(&format!(
+            "<time datetime=\"{}\">{}</time>",
+            t.to_rfc3339(),
+            t.format("%Y-%m-%d %H:%M:%S")
+        ));
+    }
+    permalink(&mut out, &anchor);
+    out.push_str("</header><div class=\"parts\">");
+    let mut tool_n = first_tool;
+    for p in &m.parts {
+        if let Part::ToolCall(c) = p {
+            tool_n += 1;
+            out.push_str(&tool_call(ctx, c, &format!("{}t-{tool_n}", ctx.prefix)));
+        } else {
+            out.push_str(&part(p));
+        }
+    }
+    out.push_str("</div></article>");
+    out
+}
+
+fn permalink(out: &mut String, anchor: &str) {
+    out.push_str("<a class=\"anchor\" href=\"#");
+    out.push_str(anchor);
+    out.push_str(
+        "\" title=\"Permalink\">#</a><button class=\"copy-link\" type=\"button\" data-anchor=\"",
+    );
+    out.push_str(anchor);
+    out.push_str("\" title=\"Copy link\">copy</button>");
+}
+
+fn part(p: &Part) -> String {
+    let mut out = String::new();
+    match p {
+        Part::Text { text } => {
+            out.push_str("<div class=\"md\">");
+            out.push_str(&markdown::to_html(text));
+            out.push_str("</div>");
+        }
+        Part::Reasoning { text, state } => {
+            match state {
+                ReasoningState::Recorded => {
+                    out.push_str("<details class=\"reasoning\"><summary>Thinking</summary><div class=\"md\">");
+                    out.push_str(&markdown::to_html(text));
+                    out.push_str("</div></details>");
+                }
+                ReasoningState::Empty => {
+                    out.push_str("<div class=\"reasoning marker\">Thinking (not recorded)</div>");
+                }
+                ReasoningState::Redacted => {
+                    out.push_str(
+                        "<div class=\"reasoning marker\">Thinking (redacted by the provider)</div>",
+                    );
+                }
+            }
+        }
+        Part::ToolCall(_) => {}
+        Part::File(f) => out.push_str(&file_part(f)),
+        Part::Diff(d) => {
+            let hunks = super::diff::hunks_for(d);
+            let (a, r) = super::diff::stats(&hunks);
+            out.push_str("<details class=\"tool k-patch\"><summary><span class=\"tname\">Changed</span> <code class=\"targ\">");
+            escape_into(&mut out, &d.path);
+            out.push_str(&format!(
+                "</code> <span class=\"add\">+{}</span> <span class=\"del\">−{}</span></summary><div class=\"tbody\">",
+                d.additions.unwrap_or(a),
+                d.deletions.unwrap_or(r)
+            ));
+            out.push_str(&super::diff::table(&hunks));
+            out.push_str("</div></details>");
+        }
+        Part::Compaction {
+            summary,
+            trigger,
+            pre_tokens,
+        } => {
+            out.push_str("<div class=\"compaction\"><details><summary>Context compacted");
+            let mut bits = Vec::new();
+            if let Some(t) = trigger {
+                bits.push(escape(t));
+            }
+            if let Some(n) = pre_tokens {
+                bits.push(format!("{} tokens before", human(*n)));
+            }
+            if !bits.is_empty() {
+                out.push_str(&format!(" ({})", bits.join(", ")));
+            }
+            out.push_str("</summary>");
+            match summary {
+                Some(s) => {
+                    out.push_str("<div class=\"md\">");
+                    out.push_str(&markdown::to_html(s));
+                    out.push_str("</div>");
+                }
+                None => out.push_str("<p class=\"note\">No summary was recorded.</p>"),
+            }
+            out.push_str("</details></div>");
+        }
+        Part::Notice { kind, text } => {
+            let k = serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let label = match kind {
+                NoticeKind::SystemReminder => "System reminder",
+                NoticeKind::Command => "Command",
+                NoticeKind::CommandOutput => "Command output",
+                NoticeKind::Shell => "Shell",
+                NoticeKind::Hook => "Hook",
+                NoticeKind::Injected => "Injected context",
+                NoticeKind::Interrupted => "Interrupted",
+                NoticeKind::TaskNotification => "Task notification",
+                NoticeKind::Error => "Error",
+                NoticeKind::Other => "Notice",
+            };
+            let short = text.len() < 160 && !text.contains('\n');
+            out.push_str(&format!("<div class=\"notice n-{k}\">"));
+            if short {
+                out.push_str(&format!("<span class=\"nlabel\">{label}</span> "));
+                out.push_str(&super::ansi::ansi_to_html(text));
+            } else {
+                out.push_str(&format!(
+                    "<details><summary><span class=\"nlabel\">{label}</span> "
+                ));
+                let first: String = text
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(100)
+                    .collect();
+                escape_into(&mut out, &super::ansi::strip_ansi(&first));
+                out.push_str("</summary>");
+                let lines: Vec<String> = super::ansi::ansi_to_html(text)
+                    .split('\n')
+                    .map(str::to_string)
+                    .collect();
+                out.push_str(&tools::clipped_pre(&lines, "out", None));
+                out.push_str("</details>");
+            }
+            out.push_str("</div>");
+        }
+        Part::StepStats { usage, finish } => {
+            out.push_str("<div class=\"step\">");
+            out.push_str(&format!(
+                "step: {} in, {} out",
+                human(usage.input + usage.cache_read),
+                human(usage.output)
+            ));
+            if let Some(c) = usage.cost.filter(|c| *c > 0.0) {
+                out.push_str(&format!(", ${c:.4}"));
+            }
+            if let Some(f) = finish {
+                out.push_str(", ");
+                escape_into(&mut out, f);
+            }
+            out.push_str("</div>");
+        }
+        Part::Unknown { kind, raw } => {
+            out.push_str("<details class=\"unknown\"><summary>Unrecognised record: <code>");
+            escape_into(&mut out, kind);
+            out.push_str("</code></summary>");
+            let s = serde_json::to_string_pretty(raw).unwrap_or_default();
+            out.push_str("<pre class=\"src\"><code>");
+            out.push_str(&super::highlight::highlight_block(&s, Some("json")));
+            out.push_str("</code></pre></details>");
+        }
+    }
+    out
+}
+
+/// An attached file or image. Images under the cap are embedded; remote
+/// images and larger ones become links or a note.
+pub fn file_part(f: &FilePart) -> String {
+    let mut out = String::from("<div class=\"file\">");
+    let mime = f.mime.as_deref().unwrap_or("");
+    let name = f.name.clone().unwrap_or_else(|| {
+        if mime.is_empty() {
+            "file".into()
+        } else {
+            mime.to_string()
+        }
+    });
+    match (&f.data, &f.url) {
+        (Some(data), _) if mime.starts_with("image/") && is_raster(mime) => {
+            let approx = data.len() / 4 * 3;
+            if approx > IMAGE_CAP_BYTES {
+                out.push_str(&format!(
+                    "<p class=\"note\">Image ({}, {}) too large to embed.</p>",
+                    escape(mime),
+                    human_bytes(approx)
+                ));
+            } else if base64::engine::general_purpose::STANDARD
+                .decode(data.trim())
+                .is_ok()
+            {
+                out.push_str("<img alt=\"");
+                escape_into(&mut out, &name);
+                out.push_str("\" src=\"data:");
+                escape_into(&mut out, mime);
+                out.push_str(";base64,");
+                escape_into(&mut out, data.trim());
+                out.push_str("\">");
+            } else {
+                out.push_str("<p class=\"note\">Image data could not be decoded.</p>");
+            }
+        }
+        (Some(data), _) => {
+            out.push_str("<p class=\"note\">Attached ");
+            escape_into(&mut out, &name);
+            out.push_str(&format!(" ({})</p>", human_bytes(data.len() / 4 * 3)));
+        }
+        (None, Some(url)) if url.starts_with("data:") => {
+            // An inline data URL: embed raster images under the cap.
+            let is_img = url.starts_with("data:image/")
+                && is_raster(
+                    url.trim_start_matches("data:")
+                        .split(';')
+                        .next()
+                        .unwrap_or(""),
+                );
+            if is_img && url.len() / 4 * 3 <= IMAGE_CAP_BYTES && url.contains(";base64,") {
+                out.push_str("<img alt=\"");
+                escape_into(&mut out, &name);
+                out.push_str("\" src=\"");
+                escape_into(&mut out, url);
+                out.push_str("\">");
+            } else {
+                out.push_str("<p class=\"note\">Attached ");
+                escape_into(&mut out, &name);
+                out.push_str("</p>");
+            }
+        }
+        (None, Some(url)) => {
+            out.push_str("<span class=\"label\">Attachment:</span> ");
+            if markdown::safe_href(url) {
+                out.push_str("<a href=\"");
+                escape_into(&mut out, url);
+                out.push_str("\" rel=\"noopener noreferrer nofollow\">");
+                escape_into(&mut out, &name);
+                out.push_str("</a>");
+            } else {
+                escape_into(&mut out, url);
+            }
+        }
+        (None, None) => {
+            out.push_str("<p class=\"note\">Attachment ");
+            escape_into(&mut out, &name);
+            out.push_str(" (content not recorded)</p>");
+        }
+    }
+    out.push_str("</div>");
+    out
+}
+
+fn is_raster(mime: &str) -> bool {
+    matches!(
+        mime,
+        "image/png"
+            | "image/jpeg"
+            | "image/jpg"
+            | "image/gif"
+            | "image/webp"
+            | "image/bmp"
+            | "image/avif"
+    )
+}
+
+fn human_bytes(n: usize) -> String {
+    match n {
+        0..1024 => format!("{n} B"),
+        1024..1_048_576 => format!("{:.1} KB", n as f64 / 1024.0),
+        _ => format!("{:.1} MB", n as f64 / 1_048_576.0),
+    }
+}
+
+fn tool_call(ctx: &Ctx, c: &ToolCall, anchor: &str) -> String {
+    let kind = ToolKind::of(&c.name);
+    let status = match c.status {
+        ToolStatus::Completed => "completed",
+        ToolStatus::Error => "error",
+        ToolStatus::Pending => "pending",
+        ToolStatus::Running => "running",
+    };
+    let mut out = String::with_capacity(1024);
+    out.push_str(&format!(
+        "<details class=\"tool k-{} s-{status}\" id=\"{anchor}\"><summary><span class=\"tname\">",
+        kind.class()
+    ));
+    escape_into(&mut out, &c.name);
+    out.push_str("</span> <code class=\"targ\">");
+    escape_into(&mut out, &tools::key_arg(c));
+    out.push_str("</code>");
+    match c.status {
+        ToolStatus::Error => out.push_str(" <span class=\"badge err\">error</span>"),
+        ToolStatus::Pending | ToolStatus::Running => {
+            out.push_str(" <span class=\"badge warn\">no result</span>")
+        }
+        ToolStatus::Completed => {}
+    }
+    if let Some(code) = c.extras.exit_code {
+        let class = if code == 0 { "ok" } else { "err" };
+        out.push_str(&format!(
+            " <span class=\"badge {class}\">exit {code}</span>"
+        ));
+    }
+    if c.extras.interrupted == Some(true) {
+        out.push_str(" <span class=\"badge warn\">interrupted</span>");
+    }
+    if let Some(ms) = c.duration_ms.filter(|ms| *ms >= 1000) {
+        out.push_str(&format!(
+            " <span class=\"dur\">{}</span>",
+            duration(ms / 1000)
+        ));
+    }
+    out.push_str("</summary>");
+    permalink(&mut out, anchor);
+    out.push_str("<div class=\"tbody\">");
+    out.push_str(&tools::body(c));
+    if let Some(sub) = ctx.subagents.get(c.id.as_str()) {
+        out.push_str(&subagent_block(sub, &format!("{anchor}-"), ctx.depth + 1));
+    }
+    out.push_str("</div></details>");
+    out
+}
+
+fn subagent_block(a: &Subagent, prefix: &str, depth: usize) -> String {
+    let s = &a.session;
+    let mut out = String::new();
+    let id = format!("{prefix}sub");
+    out.push_str(&format!(
+        "<details class=\"subagent\" id=\"{id}\"><summary><span class=\"tname\">Subagent</span> "
+    ));
+    let label = [a.agent_type.as_deref(), a.description.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" — ");
+    escape_into(&mut out, if label.is_empty() { &s.id } else { &label });
+    let msgs = s.messages.iter().filter(|m| m.role != Role::System).count();
+    out.push_str(&format!(
+        " <span class=\"dur\">{msgs} messages</span></summary>"
+    ));
+    permalink(&mut out, &id);
+    if depth > 8 {
+        out.push_str("<p class=\"note\">Nested too deeply to show.</p>");
+    } else {
+        out.push_str("<div class=\"nested\">");
+        out.push_str(&render_messages(s, prefix, depth));
+        for (k, child) in s.subagents.iter().enumerate() {
+            if child.tool_call_id.is_none() {
+                out.push_str(&subagent_block(
+                    child,
+                    &format!("{prefix}u{}-", k + 1),
+                    depth + 1,
+                ));
+            }
+        }
+        out.push_str("</div>");
+    }
+    out.push_str("</details>");
+    out
+}

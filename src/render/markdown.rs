@@ -1,0 +1,221 @@
+//! Markdown to HTML for message text: GFM tables, task lists,
+//! strikethrough, and autolinked URLs. Raw HTML in the text is shown as
+//! text, never interpreted; links keep only safe schemes; images become
+//! links (a page never loads anything).
+
+use super::highlight;
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+
+fn options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_GFM
+}
+
+/// Whether a link target may become an `href`.
+pub fn safe_href(url: &str) -> bool {
+    let u = url.trim_start();
+    if u.starts_with('#') {
+        return true;
+    }
+    let lower = u.get(..8).unwrap_or(u).to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("mailto:")
+}
+
+/// Renders Markdown text to HTML.
+pub fn to_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    let mut events: Vec<Event> = Vec::new();
+    let mut code: Option<(String, String)> = None; // (lang, body)
+    let mut link_depth = 0usize;
+    let mut skip_link_end: Vec<bool> = Vec::new();
+    for ev in Parser::new_ext(text, options()) {
+        if let Some((_, body)) = &mut code {
+            match ev {
+                Event::Text(t) => body.push_str(&t),
+                Event::End(TagEnd::CodeBlock) => {
+                    if let Some((lang, body)) = code.take() {
+                        events.push(Event::Html(CowStr::from(code_block(&body, &lang))));
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match ev {
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let lang = match kind {
+                    CodeBlockKind::Fenced(l) => {
+                        l.split([' ', ',', '{']).next().unwrap_or("").to_string()
+                    }
+                    CodeBlockKind::Indented => String::new(),
+                };
+                code = Some((lang, String::new()));
+            }
+            // Raw HTML is shown as the text it is.
+            Event::Html(h) | Event::InlineHtml(h) => events.push(Event::Text(h)),
+            Event::Start(Tag::Image {
+                dest_url, title, ..
+            }) => {
+                // Never an <img>: a link (or plain text for data: URLs).
+                let ok = safe_href(&dest_url);
+                skip_link_end.push(!ok);
+                if ok {
+                    events.push(Event::Start(Tag::Link {
+                        link_type: LinkType::Inline,
+                        dest_url,
+                        title,
+                        id: CowStr::from(""),
+                    }));
+                }
+                link_depth += 1;
+            }
+            Event::End(TagEnd::Image) => {
+                link_depth = link_depth.saturating_sub(1);
+                if skip_link_end.pop() == Some(false) {
+                    events.push(Event::End(TagEnd::Link));
+                }
+            }
+            Event::Start(Tag::Link {
+                dest_url,
+                title,
+                link_type,
+                id,
+            }) => {
+                let ok = safe_href(&dest_url);
+                skip_link_end.push(!ok);
+                if ok {
+                    events.push(Event::Start(Tag::Link {
+                        link_type,
+                        dest_url,
+                        title,
+                        id,
+                    }));
+                }
+                link_depth += 1;
+            }
+            Event::End(TagEnd::Link) => {
+                link_depth = link_depth.saturating_sub(1);
+                if skip_link_end.pop() == Some(false) {
+                    events.push(Event::End(TagEnd::Link));
+                }
+            }
+            Event::Text(t) if link_depth == 0 => autolink(t, &mut events),
+            other => events.push(other),
+        }
+    }
+    if let Some((lang, body)) = code.take() {
+        events.push(Event::Html(CowStr::from(code_block(&body, &lang))));
+    }
+    pulldown_cmark::html::push_html(&mut out, events.into_iter());
+    out
+}
+
+/// Splits text into plain text and links for bare URLs and emails.
+fn autolink<'a>(t: CowStr<'a>, events: &mut Vec<Event<'a>>) {
+    if !t.contains("://") && !t.contains('@') && !t.contains("www.") {
+        events.push(Event::Text(t));
+        return;
+    }
+    let finder = linkify::LinkFinder::new();
+    let s = t.to_string();
+    for span in finder.spans(&s) {
+        let piece = span.as_str().to_string();
+        let href = match span.kind() {
+            Some(linkify::LinkKind::Url) if safe_href(&piece) => Some(piece.clone()),
+            Some(linkify::LinkKind::Email) => Some(format!("mailto:{piece}")),
+            _ => None,
+        };
+        match href {
+            Some(h) => {
+                events.push(Event::Start(Tag::Link {
+                    link_type: LinkType::Autolink,
+                    dest_url: CowStr::from(h),
+                    title: CowStr::from(""),
+                    id: CowStr::from(""),
+                }));
+                events.push(Event::Text(CowStr::from(piece)));
+                events.push(Event::End(TagEnd::Link));
+            }
+            None => events.push(Event::Text(CowStr::from(piece))),
+        }
+    }
+}
+
+/// A highlighted code block with a copy button.
+pub fn code_block(body: &str, lang: &str) -> String {
+    let hint = (!lang.is_empty()).then_some(lang);
+    let html = highlight::highlight_block(body.strip_suffix('\n').unwrap_or(body), hint);
+    let mut out = String::with_capacity(html.len() + 96);
+    out.push_str("<div class=\"code\"><button class=\"copy\" type=\"button\" aria-label=\"Copy\">Copy</button><pre><code");
+    if !lang.is_empty() {
+        out.push_str(" data-lang=\"");
+        out.push_str(&escape(lang));
+        out.push('"');
+    }
+    out.push('>');
+    out.push_str(&html);
+    out.push_str("</code></pre></div>");
+    out
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    escape_into(&mut out, s);
+    out
+}
+
+/// Appends `s` to `out`, escaped.
+pub fn escape_into(out: &mut String, s: &str) {
+    // pulldown-cmark's escaper is well tested; it escapes & < > " and '.
+    pulldown_cmark_escape::escape_html(&mut *out, s).expect("writing to a String cannot fail");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_html_is_text() {
+        let h = to_html("hello <script>alert(1)</script> <b>x</b>\n\n<div onclick=x>y</div>");
+        assert!(!h.contains("<script>"), "{h}");
+        assert!(!h.contains("<b>"), "{h}");
+        assert!(!h.contains("<div onclick"), "{h}");
+        assert!(h.contains("&lt;script&gt;"), "{h}");
+    }
+
+    #[test]
+    fn gfm_features() {
+        let h = to_html(
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n- [x] done\n- [ ] todo\n\n~~gone~~ see https://example.com/x.",
+        );
+        assert!(h.contains("<table>"), "{h}");
+        assert!(h.contains("type=\"checkbox\""), "{h}");
+        assert!(h.contains("<del>gone</del>"), "{h}");
+        assert!(
+            h.contains("<a href=\"https://example.com/x\">https://example.com/x</a>."),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn unsafe_links_and_images() {
+        let h = to_html(
+            "[x](javascript:alert(1)) ![pic](https://e.com/a.png) ![d](data:image/png;base64,AAAA)",
+        );
+        assert!(!h.contains("javascript:"), "{h}");
+        assert!(!h.contains("<img"), "{h}");
+        assert!(h.contains("<a href=\"https://e.com/a.png\">pic</a>"), "{h}");
+        assert!(!h.contains("data:image"), "{h}");
+    }
+
+    #[test]
+    fn code_blocks_are_escaped() {
+        let h = to_html("```html\n</code></pre><script>x</script>\n```");
+        assert!(!h.contains("<script>"), "{h}");
+        assert!(h.contains("class=\"code\""), "{h}");
+    }
+}

@@ -1,0 +1,161 @@
+//! Templates (minijinja) and stylesheets, embedded in the binary. Any file
+//! can be overridden from a folder laid out like the output of
+//! `sharegen templates eject DIR` (`templates/…`, `themes/…`).
+
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil::write_atomic;
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+/// Every embedded file, by its path in the repository.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "templates/page.html",
+        include_str!("../../templates/page.html"),
+    ),
+    ("templates/page.js", include_str!("../../templates/page.js")),
+    (
+        "themes/default.css",
+        include_str!("../../themes/default.css"),
+    ),
+    (
+        "themes/highlight-light.css",
+        include_str!("../../themes/highlight-light.css"),
+    ),
+    (
+        "themes/highlight-dark.css",
+        include_str!("../../themes/highlight-dark.css"),
+    ),
+    ("themes/ansi.css", include_str!("../../themes/ansi.css")),
+];
+
+/// The templates and themes in use.
+pub struct Templates {
+    env: minijinja::Environment<'static>,
+    dir: Option<PathBuf>,
+}
+
+fn embedded(rel: &str) -> Option<&'static str> {
+    EMBEDDED.iter().find(|(p, _)| *p == rel).map(|(_, s)| *s)
+}
+
+impl Templates {
+    /// Embedded defaults, overridden by files in `dir` when given.
+    pub fn new(dir: Option<PathBuf>) -> Result<Templates> {
+        let mut env = minijinja::Environment::new();
+        // Auto-escape every template, whatever its name.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        let mut t = Templates { env, dir };
+        let page = t.read("templates/page.html")?.into_owned();
+        t.env
+            .add_template_owned("page.html", page)
+            .map_err(|e| Error::parse(t.source_of("templates/page.html"), e.to_string()))?;
+        Ok(t)
+    }
+
+    fn source_of(&self, rel: &str) -> PathBuf {
+        match &self.dir {
+            Some(d) if d.join(rel).is_file() => d.join(rel),
+            _ => PathBuf::from(format!("(built-in) {rel}")),
+        }
+    }
+
+    /// A file's text: the override when present, else the embedded copy.
+    pub fn read(&self, rel: &str) -> Result<Cow<'static, str>> {
+        if let Some(d) = &self.dir {
+            let p = d.join(rel);
+            if p.is_file() {
+                return Ok(Cow::Owned(std::fs::read_to_string(&p).at(&p)?));
+            }
+        }
+        embedded(rel)
+            .map(Cow::Borrowed)
+            .ok_or_else(|| Error::Usage(format!("no such template or theme file: {rel}")))
+    }
+
+    /// The names of the available themes.
+    pub fn themes(&self) -> Vec<String> {
+        let mut v: Vec<String> = EMBEDDED
+            .iter()
+            .filter_map(|(p, _)| {
+                p.strip_prefix("themes/")?
+                    .strip_suffix(".css")
+                    .map(str::to_string)
+            })
+            .filter(|n| !n.starts_with("highlight-") && n != "ansi")
+            .collect();
+        if let Some(d) = &self.dir
+            && let Ok(rd) = std::fs::read_dir(d.join("themes"))
+        {
+            for e in rd.flatten() {
+                let n = e.file_name().to_string_lossy().to_string();
+                if let Some(n) = n.strip_suffix(".css")
+                    && !n.starts_with("highlight-")
+                    && n != "ansi"
+                    && !v.iter().any(|x| x == n)
+                {
+                    v.push(n.to_string());
+                }
+            }
+        }
+        v.sort();
+        v
+    }
+
+    /// The page's stylesheet: the theme, then highlighting and terminal colours.
+    pub fn css(&self, theme: &str) -> Result<String> {
+        if theme.contains(['/', '\\']) || theme.starts_with('.') {
+            return Err(Error::Usage(format!("invalid theme name `{theme}`")));
+        }
+        let base = self.read(&format!("themes/{theme}.css")).map_err(|_| {
+            Error::Usage(format!(
+                "unknown theme `{theme}` (available: {})",
+                self.themes().join(", ")
+            ))
+        })?;
+        let mut css = base.into_owned();
+        for f in [
+            "themes/highlight-light.css",
+            "themes/highlight-dark.css",
+            "themes/ansi.css",
+        ] {
+            css.push('\n');
+            css.push_str(&self.read(f)?);
+        }
+        Ok(css)
+    }
+
+    pub fn js(&self) -> Result<String> {
+        Ok(self.read("templates/page.js")?.into_owned())
+    }
+
+    pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String> {
+        let t = self.env.get_template(name).map_err(|e| {
+            Error::parse(self.source_of(&format!("templates/{name}")), e.to_string())
+        })?;
+        t.render(ctx)
+            .map_err(|e| Error::parse(self.source_of(&format!("templates/{name}")), e.to_string()))
+    }
+}
+
+/// Writes the embedded templates and themes into `dir`, refusing to
+/// overwrite files that exist unless `force`.
+pub fn eject(dir: &Path, force: bool) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (rel, _) in EMBEDDED {
+        let p = dir.join(rel);
+        if p.exists() && !force {
+            return Err(Error::Refused(format!(
+                "{} exists; pass --force to overwrite",
+                p.display()
+            )));
+        }
+    }
+    for (rel, text) in EMBEDDED {
+        let p = dir.join(rel);
+        write_atomic(&p, text.as_bytes(), None)?;
+        written.push(p);
+    }
+    Ok(written)
+}

@@ -1,0 +1,527 @@
+//! One view per kind of tool: shell, read, edit/patch, write, search,
+//! todo, web, task (subagent), and pretty JSON for the rest.
+
+use super::markdown::{escape, escape_into};
+use super::{ansi, diff, highlight};
+use crate::model::{FileDiff, ToolCall, ToolStatus};
+use serde_json::Value;
+
+/// Lines shown before "show all".
+pub const CLIP_LINES: usize = 40;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    Shell,
+    Read,
+    Edit,
+    Write,
+    Patch,
+    Search,
+    Todo,
+    WebFetch,
+    WebSearch,
+    Task,
+    Other,
+}
+
+impl ToolKind {
+    pub fn of(name: &str) -> ToolKind {
+        let n = name.to_ascii_lowercase();
+        match n.as_str() {
+            "bash" | "shell" | "bashoutput" | "local_shell" | "exec_command"
+            | "run_shell_command" | "killshell" | "monitor" => ToolKind::Shell,
+            "read" | "view" | "read_file" | "notebookread" => ToolKind::Read,
+            "edit" | "multiedit" | "str_replace_editor" | "notebookedit" | "replace" => {
+                ToolKind::Edit
+            }
+            "write" | "write_file" | "create" => ToolKind::Write,
+            "apply_patch" | "patch" => ToolKind::Patch,
+            "grep"
+            | "glob"
+            | "ls"
+            | "list"
+            | "codesearch"
+            | "search_file_content"
+            | "list_directory" => ToolKind::Search,
+            "todowrite" | "todoread" | "todo_write" | "update_plan" => ToolKind::Todo,
+            "webfetch" | "web_fetch" | "fetch" => ToolKind::WebFetch,
+            "websearch" | "web_search" | "google_web_search" => ToolKind::WebSearch,
+            "task" | "agent" => ToolKind::Task,
+            _ => ToolKind::Other,
+        }
+    }
+
+    pub fn class(self) -> &'static str {
+        match self {
+            ToolKind::Shell => "shell",
+            ToolKind::Read => "read",
+            ToolKind::Edit => "edit",
+            ToolKind::Write => "write",
+            ToolKind::Patch => "patch",
+            ToolKind::Search => "search",
+            ToolKind::Todo => "todo",
+            ToolKind::WebFetch => "webfetch",
+            ToolKind::WebSearch => "websearch",
+            ToolKind::Task => "task",
+            ToolKind::Other => "other",
+        }
+    }
+}
+
+fn arg<'a>(input: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    keys.iter()
+        .find_map(|k| input.get(*k).and_then(Value::as_str))
+}
+
+/// The file a tool works on, when it names one.
+pub fn path_arg(input: &Value) -> Option<&str> {
+    arg(
+        input,
+        &[
+            "file_path",
+            "filePath",
+            "path",
+            "notebook_path",
+            "absolute_path",
+        ],
+    )
+}
+
+/// The one-line summary: the tool's key argument.
+pub fn key_arg(call: &ToolCall) -> String {
+    let input = &call.input;
+    let kind = ToolKind::of(&call.name);
+    let found = match kind {
+        ToolKind::Shell => match input.get("command") {
+            Some(Value::Array(parts)) => Some(
+                parts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => arg(input, &["bash_id", "shell_id", "description"]).map(str::to_string),
+        },
+        ToolKind::Read | ToolKind::Edit | ToolKind::Write => path_arg(input).map(str::to_string),
+        ToolKind::Search => {
+            let pat = arg(input, &["pattern", "query"]);
+            let path = arg(input, &["path", "include", "glob"]);
+            match (pat, path) {
+                (Some(p), Some(d)) => Some(format!("{p}  in {d}")),
+                (Some(p), None) => Some(p.to_string()),
+                (None, Some(d)) => Some(d.to_string()),
+                (None, None) => None,
+            }
+        }
+        ToolKind::WebFetch => arg(input, &["url"]).map(str::to_string),
+        ToolKind::WebSearch => arg(input, &["query"]).map(str::to_string),
+        ToolKind::Task => arg(input, &["description", "subagent_type"]).map(str::to_string),
+        ToolKind::Patch => call
+            .extras
+            .diffs
+            .iter()
+            .map(|d| d.path.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+            .into(),
+        ToolKind::Todo => call
+            .extras
+            .todos
+            .as_ref()
+            .map(|t| format!("{} items", t.len())),
+        ToolKind::Other => arg(
+            input,
+            &[
+                "description",
+                "command",
+                "path",
+                "url",
+                "query",
+                "pattern",
+                "prompt",
+            ],
+        )
+        .map(str::to_string),
+    };
+    let s = found.or_else(|| call.title.clone()).unwrap_or_default();
+    let first = s.lines().next().unwrap_or("");
+    let mut out: String = first.chars().take(160).collect();
+    if first.chars().count() > 160 || s.lines().nth(1).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Lines of HTML, clipped with a "show all" block holding the rest.
+pub fn clipped_pre(lines: &[String], class: &str, numbers_from: Option<u64>) -> String {
+    let mut out = String::new();
+    let render = |out: &mut String, chunk: &[String], start: Option<u64>| {
+        out.push_str("<pre class=\"");
+        out.push_str(class);
+        if start.is_some() {
+            out.push_str(" numbered");
+        }
+        out.push_str("\"><code>");
+        for (i, l) in chunk.iter().enumerate() {
+            if let Some(s) = start {
+                out.push_str(&format!(
+                    "<span class=\"ln\" data-n=\"{}\"></span>",
+                    s + i as u64
+                ));
+            }
+            out.push_str(l);
+            out.push('\n');
+        }
+        out.push_str("</code></pre>");
+    };
+    if lines.len() <= CLIP_LINES + 5 {
+        render(&mut out, lines, numbers_from);
+        return out;
+    }
+    render(&mut out, &lines[..CLIP_LINES], numbers_from);
+    out.push_str(&format!(
+        "<details class=\"more\"><summary>Show all {} lines</summary>",
+        lines.len()
+    ));
+    render(
+        &mut out,
+        &lines[CLIP_LINES..],
+        numbers_from.map(|s| s + CLIP_LINES as u64),
+    );
+    out.push_str("</details>");
+    out
+}
+
+fn plain_lines(text: &str) -> Vec<String> {
+    text.lines().map(escape).collect()
+}
+
+fn output_block(text: &str) -> String {
+    if ansi::has_ansi(text) {
+        let html = ansi::ansi_to_html(text);
+        let lines: Vec<String> = html.split('\n').map(str::to_string).collect();
+        clipped_pre(&lines, "out term", None)
+    } else {
+        clipped_pre(&plain_lines(text), "out", None)
+    }
+}
+
+fn code_view(path_or_lang: Option<&str>, content: &str, start: Option<u64>) -> String {
+    let h = highlight::highlight(content, path_or_lang);
+    let mut out = String::new();
+    if h.too_large {
+        out.push_str("<p class=\"note\">Too large to highlight; shown as plain text.</p>");
+    }
+    out.push_str(&clipped_pre(&h.lines, "src", start));
+    out
+}
+
+fn json_view(v: &Value) -> String {
+    let s = serde_json::to_string_pretty(v).unwrap_or_default();
+    code_view(Some("json"), &s, None)
+}
+
+fn label(out: &mut String, text: &str) {
+    out.push_str("<div class=\"label\">");
+    escape_into(out, text);
+    out.push_str("</div>");
+}
+
+/// Diffs of an edit-like call: recorded diffs, else computed from its input.
+fn edit_diffs(call: &ToolCall) -> Vec<FileDiff> {
+    if !call.extras.diffs.is_empty() {
+        return call.extras.diffs.clone();
+    }
+    let input = &call.input;
+    let path = path_arg(input).unwrap_or("").to_string();
+    let pair = |v: &Value| -> Option<(String, String)> {
+        let old = arg(v, &["old_string", "oldString", "old_str"])?;
+        let new = arg(v, &["new_string", "newString", "new_str"])?;
+        Some((old.to_string(), new.to_string()))
+    };
+    let mut out = Vec::new();
+    if let Some((o, n)) = pair(input) {
+        out.push(FileDiff {
+            path: path.clone(),
+            before: Some(o),
+            after: Some(n),
+            ..FileDiff::default()
+        });
+    }
+    if let Some(edits) = input.get("edits").and_then(Value::as_array) {
+        for e in edits {
+            if let Some((o, n)) = pair(e) {
+                out.push(FileDiff {
+                    path: arg(e, &["file_path", "filePath"])
+                        .unwrap_or(&path)
+                        .to_string(),
+                    before: Some(o),
+                    after: Some(n),
+                    ..FileDiff::default()
+                });
+            }
+        }
+    }
+    out
+}
+
+fn diff_view(diffs: &[FileDiff]) -> String {
+    let mut out = String::new();
+    for d in diffs {
+        let hunks = diff::hunks_for(d);
+        let (add, del) = diff::stats(&hunks);
+        out.push_str("<div class=\"file-diff\"><div class=\"label\">");
+        escape_into(&mut out, &d.path);
+        if let Some(s) = &d.status {
+            out.push_str(" <span class=\"fstatus\">");
+            escape_into(&mut out, s);
+            out.push_str("</span>");
+        }
+        out.push_str(&format!(
+            " <span class=\"add\">+{add}</span> <span class=\"del\">−{del}</span></div>"
+        ));
+        if hunks.is_empty() {
+            out.push_str("<p class=\"note\">No changes recorded.</p>");
+        } else {
+            out.push_str(&diff::table(&hunks));
+        }
+        out.push_str("</div>");
+    }
+    out
+}
+
+fn todo_view(call: &ToolCall) -> Option<String> {
+    let todos = call.extras.todos.clone().or_else(|| {
+        let arr = call.input.get("todos")?.as_array()?;
+        Some(
+            arr.iter()
+                .map(|t| crate::model::Todo {
+                    content: arg(t, &["content", "step"]).unwrap_or("").to_string(),
+                    status: arg(t, &["status"]).unwrap_or("pending").to_string(),
+                    priority: arg(t, &["priority"]).map(str::to_string),
+                })
+                .collect(),
+        )
+    })?;
+    let mut out = String::from("<ul class=\"todos\">");
+    for t in todos {
+        let (mark, class) = match t.status.as_str() {
+            "completed" => ("☑", "done"),
+            "in_progress" => ("◐", "doing"),
+            "cancelled" => ("☒", "cancelled"),
+            _ => ("☐", "todo"),
+        };
+        out.push_str(&format!(
+            "<li class=\"{class}\"><span class=\"mark\">{mark}</span> "
+        ));
+        escape_into(&mut out, &t.content);
+        out.push_str("</li>");
+    }
+    out.push_str("</ul>");
+    Some(out)
+}
+
+/// The body of a tool call, without the nested subagent (the caller adds it).
+pub fn body(call: &ToolCall) -> String {
+    let kind = ToolKind::of(&call.name);
+    let mut out = String::new();
+    let output = call.output.as_deref().unwrap_or("");
+    match kind {
+        ToolKind::Shell => {
+            let cmd = key_arg_full(call);
+            if !cmd.is_empty() {
+                out.push_str("<pre class=\"cmd\"><code>");
+                out.push_str(&highlight::highlight_block(&cmd, Some("sh")));
+                out.push_str("</code></pre>");
+            }
+            if let Some(d) = arg(&call.input, &["description"]) {
+                out.push_str("<p class=\"note\">");
+                escape_into(&mut out, d);
+                out.push_str("</p>");
+            }
+            let shown = match (&call.extras.stdout, &call.extras.stderr) {
+                (Some(o), Some(e)) if !e.is_empty() && !output.contains(e.as_str()) => {
+                    format!("{o}\n{e}")
+                }
+                _ => output.to_string(),
+            };
+            if !shown.is_empty() {
+                out.push_str(&output_block(&shown));
+            }
+        }
+        ToolKind::Read => match &call.extras.file {
+            Some(f) => {
+                out.push_str(&code_view(
+                    Some(&f.path),
+                    &f.content,
+                    Some(f.start_line.unwrap_or(1)),
+                ));
+                // What the harness appended to the output the model saw.
+                for r in between(output, "<system-reminder>", "</system-reminder>") {
+                    out.push_str("<div class=\"notice n-system_reminder\"><span class=\"nlabel\">System reminder</span> ");
+                    escape_into(&mut out, r.trim());
+                    out.push_str("</div>");
+                }
+            }
+            None if !output.is_empty() => out.push_str(&output_block(output)),
+            None => {}
+        },
+        ToolKind::Edit | ToolKind::Patch => {
+            let diffs = edit_diffs(call);
+            if diffs.is_empty() {
+                if let Some(p) = arg(&call.input, &["patchText", "patch", "input"]) {
+                    out.push_str(&code_view(Some("diff"), p, None));
+                }
+            } else {
+                out.push_str(&diff_view(&diffs));
+            }
+            if call.status == ToolStatus::Error || diffs.is_empty() {
+                if !output.is_empty() {
+                    out.push_str(&output_block(output));
+                }
+            } else {
+                collapsed_output(&mut out, output);
+            }
+        }
+        ToolKind::Write => {
+            let content = arg(&call.input, &["content"]);
+            let path = path_arg(&call.input);
+            match content {
+                Some(c) => out.push_str(&code_view(path, c, Some(1))),
+                None if !call.extras.diffs.is_empty() => {
+                    out.push_str(&diff_view(&call.extras.diffs))
+                }
+                None => {}
+            }
+            if call.status == ToolStatus::Error {
+                out.push_str(&output_block(output));
+            } else {
+                collapsed_output(&mut out, output);
+            }
+        }
+        ToolKind::Todo => match todo_view(call) {
+            Some(t) => {
+                out.push_str(&t);
+                collapsed_output(&mut out, output);
+            }
+            None => out.push_str(&output_block(output)),
+        },
+        ToolKind::Search | ToolKind::WebFetch | ToolKind::WebSearch => {
+            if let Some(url) = arg(&call.input, &["url"]) {
+                out.push_str("<div class=\"label\">");
+                if super::markdown::safe_href(url) {
+                    out.push_str("<a href=\"");
+                    escape_into(&mut out, url);
+                    out.push_str("\" rel=\"noopener noreferrer nofollow\">");
+                    escape_into(&mut out, url);
+                    out.push_str("</a>");
+                } else {
+                    escape_into(&mut out, url);
+                }
+                out.push_str("</div>");
+                if let Some(p) = arg(&call.input, &["prompt"]) {
+                    out.push_str("<p class=\"note\">");
+                    escape_into(&mut out, p);
+                    out.push_str("</p>");
+                }
+            }
+            if !output.is_empty() {
+                out.push_str(&output_block(output));
+            }
+        }
+        ToolKind::Task => {
+            if let Some(p) = arg(&call.input, &["prompt"]) {
+                label(&mut out, "Prompt");
+                out.push_str("<div class=\"md\">");
+                out.push_str(&super::markdown::to_html(p));
+                out.push_str("</div>");
+            }
+            if !output.is_empty() {
+                label(&mut out, "Result");
+                out.push_str("<div class=\"md\">");
+                out.push_str(&super::markdown::to_html(output));
+                out.push_str("</div>");
+            }
+        }
+        ToolKind::Other => {
+            if !call.input.is_null() {
+                label(&mut out, "Input");
+                out.push_str(&json_view(&call.input));
+            }
+            let shown = if output.is_empty() {
+                [call.extras.stdout.as_deref(), call.extras.stderr.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            } else {
+                output.to_string()
+            };
+            if !shown.is_empty() {
+                label(&mut out, "Output");
+                match serde_json::from_str::<Value>(&shown) {
+                    Ok(v) if v.is_object() || v.is_array() => out.push_str(&json_view(&v)),
+                    _ => out.push_str(&output_block(&shown)),
+                }
+            }
+        }
+    }
+    for a in &call.extras.attachments {
+        out.push_str(&super::html::file_part(a));
+    }
+    match call.status {
+        ToolStatus::Pending | ToolStatus::Running => {
+            out.push_str("<p class=\"note interrupted\">No result was recorded (interrupted or still running).</p>")
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The texts between each `open` and the next `close`.
+fn between<'a>(s: &'a str, open: &str, close: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(open) {
+        let after = &rest[i + open.len()..];
+        match after.find(close) {
+            Some(j) => {
+                out.push(&after[..j]);
+                rest = &after[j + close.len()..];
+            }
+            None => {
+                out.push(after);
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The raw output of a call whose view already shows its effect, folded.
+fn collapsed_output(out: &mut String, output: &str) {
+    if !output.is_empty() {
+        out.push_str("<details class=\"more\"><summary>Tool output</summary>");
+        out.push_str(&output_block(output));
+        out.push_str("</details>");
+    }
+}
+
+/// The full command of a shell call.
+fn key_arg_full(call: &ToolCall) -> String {
+    match call.input.get("command") {
+        Some(Value::Array(parts)) => {
+            let parts: Vec<&str> = parts.iter().filter_map(Value::as_str).collect();
+            // ["bash", "-lc", "cmd"] shows as the command itself.
+            if parts.len() == 3 && parts[1].starts_with('-') && parts[0].ends_with("sh") {
+                parts[2].to_string()
+            } else {
+                parts.join(" ")
+            }
+        }
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,148 @@
+// sharegen page script: theme toggle, search, filters, copy buttons, j/k.
+// The page is complete without it.
+(function () {
+  "use strict";
+  var doc = document, root = doc.documentElement, store = null;
+  try { store = window.localStorage; } catch (e) { store = null; }
+
+  // Theme: follows the OS until toggled; the choice is remembered.
+  var saved = store && store.getItem("sharegen-theme");
+  if (saved === "light" || saved === "dark") root.setAttribute("data-theme", saved);
+  function currentTheme() {
+    var t = root.getAttribute("data-theme");
+    if (t) return t;
+    return window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+  }
+  var themeBtn = doc.getElementById("theme");
+  if (themeBtn) themeBtn.addEventListener("click", function () {
+    var next = currentTheme() === "dark" ? "light" : "dark";
+    root.setAttribute("data-theme", next);
+    if (store) store.setItem("sharegen-theme", next);
+  });
+
+  // Filters hide kinds of blocks through classes on <body>.
+  function filter(id, cls) {
+    var box = doc.getElementById(id);
+    if (!box) return;
+    var apply = function () { doc.body.classList.toggle(cls, box.checked === (id === "f-notices")); };
+    box.addEventListener("change", apply);
+    apply();
+  }
+  filter("f-tools", "hide-tools");
+  filter("f-reasoning", "hide-reasoning");
+  filter("f-notices", "show-notices");
+
+  // Expand or collapse every block.
+  var expandBtn = doc.getElementById("expand"), expanded = false;
+  if (expandBtn) expandBtn.addEventListener("click", function () {
+    expanded = !expanded;
+    doc.querySelectorAll("main details").forEach(function (d) { d.open = expanded; });
+    expandBtn.textContent = expanded ? "Collapse all" : "Expand all";
+  });
+
+  // Copy buttons on code blocks and permalinks.
+  function copy(text, btn) {
+    var done = function () { var t = btn.textContent; btn.textContent = "Copied"; setTimeout(function () { btn.textContent = t; }, 1200); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () {});
+    } else {
+      var ta = doc.createElement("textarea");
+      ta.value = text; doc.body.appendChild(ta); ta.select();
+      try { doc.execCommand("copy"); done(); } catch (e) { /* nothing to do */ }
+      doc.body.removeChild(ta);
+    }
+  }
+  doc.addEventListener("click", function (ev) {
+    var b = ev.target.closest ? ev.target.closest("button.copy, button.copy-link") : null;
+    if (!b) return;
+    ev.preventDefault();
+    if (b.classList.contains("copy")) {
+      var code = b.parentNode.querySelector("code");
+      if (code) copy(code.textContent, b);
+    } else {
+      var href = location.href.split("#")[0] + "#" + b.getAttribute("data-anchor");
+      copy(href, b);
+    }
+  });
+
+  // Open the blocks around the target of a link.
+  function reveal(el) {
+    for (var p = el; p; p = p.parentElement) if (p.tagName === "DETAILS") p.open = true;
+  }
+  function revealHash() {
+    if (!location.hash) return;
+    var el = doc.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (el) { reveal(el); el.scrollIntoView(); }
+  }
+  window.addEventListener("hashchange", revealHash);
+  revealHash();
+
+  // Search: marks matches, opens the collapsed blocks they are in.
+  var q = doc.getElementById("q"), qn = doc.getElementById("qn"), marks = [], at = -1, timer = null;
+  function clearMarks() {
+    marks.forEach(function (m) {
+      var p = m.parentNode;
+      if (!p) return;
+      p.replaceChild(doc.createTextNode(m.textContent), m);
+      p.normalize();
+    });
+    marks = []; at = -1;
+  }
+  function search(term) {
+    clearMarks();
+    doc.querySelectorAll(".hit-article").forEach(function (a) { a.classList.remove("hit-article"); });
+    if (!term || term.length < 2) { qn.textContent = ""; return; }
+    var needle = term.toLowerCase();
+    var walker = doc.createTreeWalker(doc.getElementById("main"), NodeFilter.SHOW_TEXT, null);
+    var nodes = [], n;
+    while ((n = walker.nextNode())) if (n.nodeValue.toLowerCase().indexOf(needle) >= 0) nodes.push(n);
+    nodes.forEach(function (node) {
+      var text = node.nodeValue, lower = text.toLowerCase(), i = 0, j, frag = doc.createDocumentFragment();
+      while ((j = lower.indexOf(needle, i)) >= 0) {
+        if (j > i) frag.appendChild(doc.createTextNode(text.slice(i, j)));
+        var m = doc.createElement("mark");
+        m.className = "hit";
+        m.textContent = text.slice(j, j + needle.length);
+        frag.appendChild(m); marks.push(m);
+        i = j + needle.length;
+        if (marks.length >= 5000) break;
+      }
+      if (i < text.length) frag.appendChild(doc.createTextNode(text.slice(i)));
+      node.parentNode.replaceChild(frag, node);
+    });
+    marks.forEach(function (m) { reveal(m); var a = m.closest("article"); if (a) a.classList.add("hit-article"); });
+    qn.textContent = marks.length ? marks.length + (marks.length >= 5000 ? "+" : "") + " found" : "no match";
+    if (marks.length) next(1);
+  }
+  function next(step) {
+    if (!marks.length) return;
+    if (at >= 0) marks[at].classList.remove("current");
+    at = (at + step + marks.length) % marks.length;
+    marks[at].classList.add("current");
+    marks[at].scrollIntoView({ block: "center" });
+  }
+  if (q) {
+    q.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(function () { search(q.value); }, 200); });
+    q.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter") { ev.preventDefault(); next(ev.shiftKey ? -1 : 1); }
+      if (ev.key === "Escape") { q.value = ""; search(""); q.blur(); }
+    });
+  }
+
+  // j / k: next and previous prompt; / focuses search.
+  var prompts = Array.prototype.slice.call(doc.querySelectorAll("main > article.msg.user"));
+  doc.addEventListener("keydown", function (ev) {
+    var t = ev.target.tagName;
+    if (t === "INPUT" || t === "TEXTAREA" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.key === "/") { ev.preventDefault(); if (q) q.focus(); return; }
+    if (ev.key !== "j" && ev.key !== "k") return;
+    if (!prompts.length) return;
+    var y = window.scrollY + 10, target = null;
+    if (ev.key === "j") {
+      target = prompts.find(function (p) { return p.getBoundingClientRect().top + window.scrollY > y; });
+    } else {
+      for (var i = prompts.length - 1; i >= 0; i--) if (prompts[i].getBoundingClientRect().top + window.scrollY < y - 20) { target = prompts[i]; break; }
+    }
+    if (target) { target.scrollIntoView(); history.replaceState(null, "", "#" + target.id); }
+  });
+})();

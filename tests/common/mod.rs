@@ -1,0 +1,117 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code")
+}
+
+pub fn sharegen(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("sharegen").unwrap();
+    c.env("HOME", home)
+        .env("SHAREGEN_HOME", home.join("sg"))
+        .env("SHAREGEN_SALT", "test-salt")
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("OPENCODE_DB")
+        .env_remove("CLAUDE_SESSION_ID")
+        .env_remove("OPENCODE_SESSION_ID");
+    c
+}
+
+pub fn lines(path: &Path) -> Vec<Value> {
+    let bytes = std::fs::read(path).unwrap();
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.is_object())
+        .collect()
+}
+
+pub fn role_of(v: &Value) -> &str {
+    match v["type"].as_str().unwrap_or("") {
+        "message" => v["message"]["role"].as_str().unwrap_or(""),
+        t => t,
+    }
+}
+
+/// Text of a tool_result's content, the way the agent stored it.
+pub fn result_text(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .filter(|i| i["type"] == "text")
+            .map(|i| i["text"].as_str().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// The agent files that belong to a main transcript, by layout.
+pub fn agent_files(main: &Path) -> Vec<PathBuf> {
+    let id = main.file_stem().unwrap().to_str().unwrap();
+    let dir = main.parent().unwrap();
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir.join(id).join("subagents"))
+        .into_iter()
+        .flatten()
+    {
+        let p = entry.path();
+        let name = p.file_name().unwrap().to_string_lossy();
+        if name.starts_with("agent-") && name.ends_with(".jsonl") {
+            out.push(p.to_path_buf());
+        }
+    }
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("agent-") && name.ends_with(".jsonl") {
+            let first = lines(&p)
+                .into_iter()
+                .find_map(|v| v["sessionId"].as_str().map(String::from));
+            if first.as_deref() == Some(id) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+pub fn main_transcripts() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(fixtures()).into_iter().flatten() {
+        let p = entry.path();
+        let name = p.file_name().unwrap().to_string_lossy();
+        let in_subagents = p.components().any(|c| c.as_os_str() == "subagents");
+        if name.ends_with(".jsonl")
+            && !name.starts_with("agent-")
+            && !in_subagents
+            && name != "journal.jsonl"
+            && std::fs::metadata(p).unwrap().len() > 0
+            && lines(p)
+                .iter()
+                .any(|v| matches!(role_of(v), "user" | "assistant"))
+        {
+            out.push(p.to_path_buf());
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Copies a folder tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from).into_iter().flatten() {
+        let dst = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dst).unwrap();
+        }
+    }
+}
