@@ -22,7 +22,7 @@ fn sharegen(sg_home: &Path) -> Command {
 #[test]
 fn readme_export_command_works() {
     let tmp = tempfile::tempdir().unwrap();
-    let out_file = tmp.path().join("demo.json");
+    let out_file = tmp.path().join("demo.html");
     let out = sharegen(&tmp.path().join("sg"))
         .env("HOME", tmp.path())
         .arg("export")
@@ -40,9 +40,9 @@ fn readme_export_command_works() {
         String::from_utf8_lossy(&out.stdout).trim(),
         out_file.display().to_string()
     );
-    let doc: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
-    assert_eq!(doc["session"]["agent"], "claude-code");
-    assert_eq!(doc["session"]["subagents"].as_array().unwrap().len(), 6);
+    let page = std::fs::read_to_string(&out_file).unwrap();
+    assert!(page.starts_with("<!doctype html>"));
+    assert_eq!(page.matches("class=\"subagent\"").count(), 6);
     // The salt was created once, private, in sharegen's home.
     let salt = tmp.path().join("sg/salt");
     assert_eq!(std::fs::read(&salt).unwrap().len(), 32);

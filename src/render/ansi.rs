@@ -77,26 +77,7 @@ pub fn has_ansi(s: &str) -> bool {
     })
 }
 
-/// HTML-escapes `&`, `<`, `>`, `"`, `'`; drops the `\r` of `\r\n` (only
-/// called on text where every `\r` is one).
-fn escape_into(out: &mut String, s: &str) {
-    let mut last = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let rep = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
-            b'\r' => "",
-            _ => continue,
-        };
-        out.push_str(&s[last..i]);
-        out.push_str(rep);
-        last = i + 1;
-    }
-    out.push_str(&s[last..]);
-}
+use super::highlight::escape_into;
 
 fn convert(s: &str, html: bool) -> String {
     let mut term = Term {

@@ -585,7 +585,7 @@ fn css_rules() -> Option<&'static CssRules> {
 /// HTML-escapes `&`, `<`, `>`, `"` and `'` (safe in text and in quoted
 /// attribute values) and drops `\r`: within a line a bare one would become a
 /// line break once an HTML parser normalizes it.
-fn escape_into(out: &mut String, s: &str) {
+pub(crate) fn escape_into(out: &mut String, s: &str) {
     let mut last = 0;
     for (i, b) in s.bytes().enumerate() {
         let rep = match b {
