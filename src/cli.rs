@@ -54,6 +54,47 @@ pub enum Command {
         "Exit codes: 0 success, 1 error, 2 usage error or unknown/ambiguous session"
     ))]
     Export(ExportArgs),
+    /// Share a session: add it to the allowlist and print its ID and URL.
+    #[command(after_help = concat!(
+        "Sharing is explicit: only shared sessions are built and published. The first\n",
+        "time a session from a project folder is shared, sharegen asks (on a TTY) or\n",
+        "refuses with exit code 3 (off a TTY) until `sharegen allow <dir>` or --yes.\n\n",
+        "Examples:\n",
+        "  sharegen share latest\n",
+        "  sharegen share 3f2a --expires 7d --title \"Fixing the flaky test\"\n",
+        "  sharegen share \"$CLAUDE_SESSION_ID\" --yes\n\n",
+        "Exit codes: 0 success, 1 error, 2 usage error or unknown/ambiguous session, 3 refused"
+    ))]
+    Share(ShareArgs),
+    /// Remove a share; the next build, watch cycle or publish removes its page.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  sharegen unshare 3f2a\n",
+        "  sharegen unshare k7xq2m4p9a\n\n",
+        "Exit codes: 0 success, 1 error, 2 unknown share or session"
+    ))]
+    Unshare {
+        /// A session (id, prefix, path, latest) or a share ID.
+        target: String,
+    },
+    /// List the shares.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  sharegen shares\n",
+        "  sharegen shares --json | jq -r '.[].url'\n\n",
+        "Exit codes: 0 success, 1 error"
+    ))]
+    Shares {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Allow sharing sessions from a project folder (and folders below it).
+    #[command(after_help = "Examples:\n  sharegen allow ~/src/myrepo\n\nExit codes: 0 success, 1 error")]
+    Allow { dir: PathBuf },
+    /// Stop allowing a project folder.
+    #[command(after_help = "Examples:\n  sharegen disallow ~/src/myrepo\n\nExit codes: 0 success, 1 error, 2 not allowed")]
+    Disallow { dir: PathBuf },
     /// Manage the page templates and themes.
     #[command(subcommand, after_help = concat!(
         "Examples:\n",
@@ -81,6 +122,21 @@ pub struct ListArgs {
     /// Print JSON for scripts.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ShareArgs {
+    /// The session: id, id prefix, path, or `latest`.
+    pub session: Option<String>,
+    /// Remove the share after this long (12h, 7d) or on this date.
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// A title for the page instead of the session's own.
+    #[arg(long, value_name = "T")]
+    pub title: Option<String>,
+    /// Do not ask before sharing from a new project folder (allows it).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

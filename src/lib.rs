@@ -15,4 +15,5 @@ pub mod cmd;
 pub mod config;
 pub mod render;
 pub mod select;
+pub mod share;
 pub mod timeutil;

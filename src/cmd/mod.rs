@@ -3,6 +3,7 @@
 
 pub mod export;
 mod list;
+pub mod share;
 
 use crate::cli::{Cli, Command, TemplatesCommand};
 use crate::config::Config;
@@ -47,6 +48,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::List(args) => list::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
+        Command::Share(args) => share::share(&ctx, args),
+        Command::Unshare { target } => share::unshare(&ctx, &target),
+        Command::Shares { json } => share::list(&ctx, json),
+        Command::Allow { dir } => share::allow(&ctx, &dir),
+        Command::Disallow { dir } => share::disallow(&ctx, &dir),
         Command::Templates(TemplatesCommand::Eject { dir, force }) => {
             let written = crate::render::templates::eject(&dir, force)?;
             let list: String = written

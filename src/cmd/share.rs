@@ -1,0 +1,215 @@
+//! `share`, `unshare`, `shares`, `allow`, `disallow`.
+
+use super::{Ctx, emit};
+use crate::cli::ShareArgs;
+use crate::error::Error;
+use crate::home::share_id;
+use crate::select;
+use crate::share::{Share, ShareStore, parse_expiry};
+use chrono::Utc;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+pub fn store(ctx: &Ctx) -> ShareStore {
+    ShareStore::new(&ctx.home.config_dir)
+}
+
+fn url_or_path(ctx: &Ctx, id: &str) -> String {
+    ctx.config
+        .share_url(id)
+        .unwrap_or_else(|| format!("s/{id}/ (set site.base_url for the public URL)"))
+}
+
+/// Asks `question` on the terminal; false off a TTY.
+fn confirm(question: &str) -> bool {
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return false;
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return false;
+    }
+    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+fn normalize_dir(dir: &Path) -> String {
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let s = abs.to_string_lossy().into_owned();
+    if s.len() > 1 { s.trim_end_matches('/').to_string() } else { s }
+}
+
+pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
+    let found = select::resolve(args.session.as_deref(), &ctx.stores, &ctx.diag)?;
+    let s = &found.summary;
+    let salt = ctx.home.salt()?;
+    let id = share_id(&salt, s.agent, &s.id);
+    let now = Utc::now();
+    let expires = args.expires.as_deref().map(|e| parse_expiry(e, now)).transpose()?;
+    let store = store(ctx);
+    let project = s.project.clone();
+    // The seatbelt: the first share from a project folder is confirmed.
+    if let Some(dir) = &project {
+        let allowed = store.read()?.is_allowed(dir);
+        if !allowed {
+            let ok = args.yes || confirm(&format!("Allow sharing sessions from {dir}?"));
+            if !ok {
+                return Err(Error::Refused(format!(
+                    "sessions from {dir} have not been allowed for sharing; run `sharegen allow {}{}` \
+                     (or pass --yes) and share again",
+                    if dir.starts_with('-') { "-- " } else { "" },
+                    shell_quote(dir)
+                ))
+                .into());
+            }
+            store.update(|l| {
+                if !l.is_allowed(dir) {
+                    l.allowed_dirs.push(dir.clone());
+                }
+                Ok(())
+            })?;
+        }
+    }
+    let created = store.update(|l| {
+        if let Some(existing) = l.shares.iter_mut().find(|x| x.share_id == id) {
+            // Sharing again keeps the ID and changes only what was given.
+            if args.expires.is_some() {
+                existing.expires = expires;
+            }
+            if args.title.is_some() {
+                existing.title = args.title.clone();
+            }
+            existing.path = s.path.clone();
+            return Ok(false);
+        }
+        l.shares.push(Share {
+            share_id: id.clone(),
+            agent: s.agent,
+            session_id: s.id.clone(),
+            path: s.path.clone(),
+            project: project.clone(),
+            title: args.title.clone(),
+            shared_at: now,
+            expires,
+            last_rendered: None,
+            last_published: None,
+        });
+        Ok(true)
+    })?;
+    let verb = if created { "shared" } else { "already shared" };
+    if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
+        eprintln!("{verb}: {} session {}", s.agent, s.id);
+    }
+    emit(format!("{id}\t{}\n", url_or_path(ctx, &id)).as_bytes())
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-~".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+pub fn unshare(ctx: &Ctx, target: &str) -> anyhow::Result<()> {
+    let store = store(ctx);
+    let list = store.read()?;
+    let id = if list.find(target).is_some() {
+        target.to_string()
+    } else {
+        let found = select::resolve(Some(target), &ctx.stores, &ctx.diag)?;
+        let salt = ctx.home.salt()?;
+        share_id(&salt, found.summary.agent, &found.summary.id)
+    };
+    let removed = store.update(|l| {
+        let before = l.shares.len();
+        l.shares.retain(|s| s.share_id != id);
+        Ok(before != l.shares.len())
+    })?;
+    if !removed {
+        return Err(Error::UnknownSession {
+            query: target.to_string(),
+            searched: format!("the share list {}", store.path().display()),
+        }
+        .into());
+    }
+    emit(format!("unshared {id}\n").as_bytes())?;
+    if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
+        eprintln!("the page disappears from the site at the next `sharegen build`, watch cycle or publish");
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct Row<'a> {
+    #[serde(flatten)]
+    share: &'a Share,
+    expired: bool,
+    url: Option<String>,
+}
+
+pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
+    let list = store(ctx).read()?;
+    let now = Utc::now();
+    let rows: Vec<Row> = list
+        .shares
+        .iter()
+        .map(|s| Row {
+            share: s,
+            expired: s.is_expired(now),
+            url: ctx.config.share_url(&s.share_id),
+        })
+        .collect();
+    if json {
+        let mut b = serde_json::to_vec_pretty(&rows)?;
+        b.push(b'\n');
+        return emit(&b);
+    }
+    if rows.is_empty() {
+        return emit(b"no shares yet: `sharegen share <SESSION>` adds one\n");
+    }
+    let fmt = |t: &Option<chrono::DateTime<Utc>>| t.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
+    let mut out = String::from("SHARE ID    AGENT        SESSION       SHARED            EXPIRES           RENDERED          PUBLISHED         TITLE / URL\n");
+    for r in &rows {
+        let s = r.share;
+        let exp = if r.expired { "expired".to_string() } else { fmt(&s.expires) };
+        out.push_str(&format!(
+            "{:<10}  {:<11}  {:<12}  {:<16}  {:<16}  {:<16}  {:<16}  {}{}\n",
+            s.share_id,
+            s.agent.as_str(),
+            s.session_id.chars().take(12).collect::<String>(),
+            s.shared_at.format("%Y-%m-%d %H:%M"),
+            exp,
+            fmt(&s.last_rendered),
+            fmt(&s.last_published),
+            s.title.clone().unwrap_or_default(),
+            r.url.as_deref().map(|u| format!(" {u}")).unwrap_or_default(),
+        ));
+    }
+    emit(out.as_bytes())
+}
+
+pub fn allow(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
+    let d = normalize_dir(dir);
+    store(ctx).update(|l| {
+        if !l.allowed_dirs.contains(&d) {
+            l.allowed_dirs.push(d.clone());
+        }
+        Ok(())
+    })?;
+    emit(format!("allowed {d}\n").as_bytes())
+}
+
+pub fn disallow(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
+    let d = normalize_dir(dir);
+    let removed = store(ctx).update(|l| {
+        let before = l.allowed_dirs.len();
+        l.allowed_dirs.retain(|x| x != &d);
+        Ok(before != l.allowed_dirs.len())
+    })?;
+    if !removed {
+        return Err(Error::Usage(format!("{d} was not allowed")).into());
+    }
+    emit(format!("disallowed {d} (existing shares stay until unshared)\n").as_bytes())
+}

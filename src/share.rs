@@ -1,0 +1,256 @@
+//! The share allowlist: `shares.json` in sharegen's home. Nothing is
+//! rendered or published unless it is listed here.
+//!
+//! The file has a versioned schema, is written atomically (temporary file,
+//! fsync, rename) with mode 0600, and every read-modify-write holds an
+//! exclusive lock on `shares.lock`, so concurrent `share`/`unshare`/`watch`
+//! never lose an entry.
+
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil::write_atomic;
+use crate::model::Agent;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+pub const SHARES_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Share {
+    pub share_id: String,
+    pub agent: Agent,
+    pub session_id: String,
+    /// Where the session was read from when shared.
+    pub path: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// A title that replaces the session's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub shared_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rendered: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_published: Option<DateTime<Utc>>,
+}
+
+impl Share {
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires.is_some_and(|e| e <= now)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShareList {
+    pub version: u32,
+    #[serde(default)]
+    pub shares: Vec<Share>,
+    /// Project directories whose sessions may be shared.
+    #[serde(default)]
+    pub allowed_dirs: Vec<String>,
+}
+
+impl Default for ShareList {
+    fn default() -> Self {
+        ShareList {
+            version: SHARES_VERSION,
+            shares: Vec::new(),
+            allowed_dirs: Vec::new(),
+        }
+    }
+}
+
+impl ShareList {
+    pub fn find(&self, share_id: &str) -> Option<&Share> {
+        self.shares.iter().find(|s| s.share_id == share_id)
+    }
+
+    /// Whether sessions from `dir` may be shared: `dir` or a folder above
+    /// it was allowed.
+    pub fn is_allowed(&self, dir: &str) -> bool {
+        let dir = Path::new(dir);
+        self.allowed_dirs.iter().any(|a| dir.starts_with(a))
+    }
+}
+
+/// `shares.json` and its lock.
+#[derive(Debug, Clone)]
+pub struct ShareStore {
+    path: PathBuf,
+    lock_path: PathBuf,
+}
+
+impl ShareStore {
+    pub fn new(config_dir: &Path) -> ShareStore {
+        ShareStore {
+            path: config_dir.join("shares.json"),
+            lock_path: config_dir.join("shares.lock"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self, exclusive: bool) -> Result<File> {
+        if let Some(dir) = self.lock_path.parent() {
+            std::fs::create_dir_all(dir).at(dir)?;
+        }
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&self.lock_path)
+            .at(&self.lock_path)?;
+        if exclusive {
+            f.lock().at(&self.lock_path)?;
+        } else {
+            f.lock_shared().at(&self.lock_path)?;
+        }
+        Ok(f)
+    }
+
+    fn read_unlocked(&self) -> Result<ShareList> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ShareList::default()),
+            Err(e) => return Err(Error::io(&self.path, e)),
+        };
+        let list: ShareList = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::parse(
+                &self.path,
+                format!("not a valid share list ({e}); fix or move it aside, nothing was changed"),
+            )
+        })?;
+        if list.version > SHARES_VERSION {
+            return Err(Error::parse(
+                &self.path,
+                format!(
+                    "share list version {} is newer than this sharegen understands ({SHARES_VERSION}); upgrade sharegen",
+                    list.version
+                ),
+            ));
+        }
+        Ok(list)
+    }
+
+    /// Reads the list under a shared lock.
+    pub fn read(&self) -> Result<ShareList> {
+        let _lock = self.lock(false)?;
+        self.read_unlocked()
+    }
+
+    /// Reads, changes and writes the list under an exclusive lock. The file
+    /// is written only when `f` changed something.
+    pub fn update<R>(&self, f: impl FnOnce(&mut ShareList) -> Result<R>) -> Result<R> {
+        let _lock = self.lock(true)?;
+        let before = self.read_unlocked()?;
+        let mut list = before.clone();
+        let r = f(&mut list)?;
+        if list != before {
+            list.version = SHARES_VERSION;
+            let mut bytes = serde_json::to_vec_pretty(&list).expect("the share list serializes");
+            bytes.push(b'\n');
+            write_atomic(&self.path, &bytes, Some(0o600))?;
+        }
+        Ok(r)
+    }
+}
+
+/// Parses `--expires`: a duration from now (`7d`, `12h`) or a date.
+pub fn parse_expiry(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    if let Some(d) = crate::timeutil::parse_duration(s.trim()) {
+        return Ok(now + d);
+    }
+    let t = crate::timeutil::parse_since(s, now).map_err(|_| {
+        Error::Usage(format!(
+            "invalid expiry `{s}`: use a duration such as 12h, 7d, 2w, or a date such as 2026-12-31"
+        ))
+    })?;
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share(id: &str) -> Share {
+        Share {
+            share_id: id.into(),
+            agent: Agent::ClaudeCode,
+            session_id: format!("s-{id}"),
+            path: PathBuf::from("/x"),
+            project: None,
+            title: None,
+            shared_at: Utc::now(),
+            expires: None,
+            last_rendered: None,
+            last_published: None,
+        }
+    }
+
+    #[test]
+    fn update_is_atomic_private_and_versioned() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ShareStore::new(tmp.path());
+        store.update(|l| {
+            l.shares.push(share("a"));
+            Ok(())
+        })
+        .unwrap();
+        let text = std::fs::read_to_string(store.path()).unwrap();
+        assert!(text.contains("\"version\": 1"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(store.read().unwrap().shares.len(), 1);
+    }
+
+    #[test]
+    fn concurrent_updates_lose_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ShareStore::new(tmp.path());
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let store = store.clone();
+                s.spawn(move || {
+                    for i in 0..25 {
+                        store
+                            .update(|l| {
+                                l.shares.push(share(&format!("{t}-{i}")));
+                                Ok(())
+                            })
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(store.read().unwrap().shares.len(), 200);
+    }
+
+    #[test]
+    fn a_corrupt_list_is_an_error_not_a_reset() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ShareStore::new(tmp.path());
+        std::fs::write(store.path(), b"{ not json").unwrap();
+        let err = store.update(|_| Ok(())).unwrap_err().to_string();
+        assert!(err.contains("shares.json"), "{err}");
+        assert_eq!(std::fs::read(store.path()).unwrap(), b"{ not json");
+    }
+
+    #[test]
+    fn allowed_dirs_cover_subfolders() {
+        let mut l = ShareList::default();
+        l.allowed_dirs.push("/home/me/src".into());
+        assert!(l.is_allowed("/home/me/src/app"));
+        assert!(l.is_allowed("/home/me/src"));
+        assert!(!l.is_allowed("/home/me/srcx"));
+    }
+}
