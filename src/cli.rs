@@ -90,10 +90,14 @@ pub enum Command {
         json: bool,
     },
     /// Allow sharing sessions from a project folder (and folders below it).
-    #[command(after_help = "Examples:\n  sharegen allow ~/src/myrepo\n\nExit codes: 0 success, 1 error")]
+    #[command(
+        after_help = "Examples:\n  sharegen allow ~/src/myrepo\n\nExit codes: 0 success, 1 error"
+    )]
     Allow { dir: PathBuf },
     /// Stop allowing a project folder.
-    #[command(after_help = "Examples:\n  sharegen disallow ~/src/myrepo\n\nExit codes: 0 success, 1 error, 2 not allowed")]
+    #[command(
+        after_help = "Examples:\n  sharegen disallow ~/src/myrepo\n\nExit codes: 0 success, 1 error, 2 not allowed"
+    )]
     Disallow { dir: PathBuf },
     /// Manage the page templates and themes.
     #[command(subcommand, after_help = concat!(

@@ -476,3 +476,12 @@ pub struct ExportDocument {
     pub share_id: String,
     pub session: Session,
 }
+
+/// The same document, borrowing the session (for writing).
+#[derive(Debug, Serialize)]
+pub struct ExportDocumentRef<'a> {
+    pub schema_version: u32,
+    pub generator: String,
+    pub share_id: String,
+    pub session: &'a Session,
+}

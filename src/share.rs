@@ -197,17 +197,21 @@ mod tests {
     fn update_is_atomic_private_and_versioned() {
         let tmp = tempfile::tempdir().unwrap();
         let store = ShareStore::new(tmp.path());
-        store.update(|l| {
-            l.shares.push(share("a"));
-            Ok(())
-        })
-        .unwrap();
+        store
+            .update(|l| {
+                l.shares.push(share("a"));
+                Ok(())
+            })
+            .unwrap();
         let text = std::fs::read_to_string(store.path()).unwrap();
         assert!(text.contains("\"version\": 1"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(store.path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert_eq!(store.read().unwrap().shares.len(), 1);

@@ -2,10 +2,8 @@ use super::{Ctx, emit};
 use crate::cli::{ExportArgs, Format};
 use crate::error::Error;
 use crate::fsutil::write_atomic;
-use crate::home::share_id;
-use crate::model::{ExportDocument, SCHEMA_VERSION, Session};
-use crate::render::html::PageOptions;
-use crate::render::templates::Templates;
+use crate::render::Renderer;
+
 use crate::select::{self, Filter};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -33,87 +31,9 @@ fn infer_format(args: &ExportArgs) -> Result<Format, Error> {
     }
 }
 
-/// What rendering needs besides the session.
-pub struct Renderer {
-    pub templates: Templates,
-    pub theme: String,
-    pub salt: Vec<u8>,
-    pub site_name: String,
-    pub robots: String,
-    pub config: crate::config::Config,
-}
-
-impl Renderer {
-    pub fn new(
-        ctx: &Ctx,
-        theme: Option<&str>,
-        templates: Option<&Path>,
-    ) -> anyhow::Result<Renderer> {
-        let config = &ctx.config;
-        let dir = templates
-            .map(Path::to_path_buf)
-            .or_else(|| config.render.templates.clone());
-        if let Some(d) = &dir
-            && !d.is_dir()
-        {
-            return Err(
-                Error::Usage(format!("templates folder {} does not exist", d.display())).into(),
-            );
-        }
-        let templates = Templates::new(dir)?;
-        let theme = theme.unwrap_or(&config.render.theme).to_string();
-        // Fail early on an unknown theme.
-        templates.css(&theme)?;
-        Ok(Renderer {
-            templates,
-            theme,
-            salt: ctx.home.salt()?,
-            site_name: config.site.name.clone(),
-            robots: if config.site.index {
-                "index, follow".into()
-            } else {
-                "noindex, nofollow".into()
-            },
-            config: config.clone(),
-        })
-    }
-
-    pub fn share_id(&self, s: &Session) -> String {
-        share_id(&self.salt, s.agent, &s.id)
-    }
-
-    pub fn render(&self, session: Session, format: Format) -> anyhow::Result<Vec<u8>> {
-        let sid = self.share_id(&session);
-        Ok(match format {
-            Format::Json => {
-                let doc = ExportDocument {
-                    schema_version: SCHEMA_VERSION,
-                    generator: format!("sharegen {}", env!("CARGO_PKG_VERSION")),
-                    share_id: sid,
-                    session,
-                };
-                let mut b = serde_json::to_vec_pretty(&doc)?;
-                b.push(b'\n');
-                b
-            }
-            Format::Md => crate::render::md::render(&session).into_bytes(),
-            Format::Html => {
-                let opts = PageOptions {
-                    url: self.config.share_url(&sid),
-                    share_id: sid,
-                    theme: self.theme.clone(),
-                    robots: self.robots.clone(),
-                    site_name: self.site_name.clone(),
-                };
-                crate::render::html::render_page(&session, &opts, &self.templates)?.into_bytes()
-            }
-        })
-    }
-}
-
 /// Writes `bytes` unless the file already holds exactly them. Returns
 /// whether it wrote.
-fn write_if_changed(path: &Path, bytes: &[u8]) -> crate::Result<bool> {
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> crate::Result<bool> {
     if let Ok(meta) = std::fs::metadata(path)
         && meta.len() == bytes.len() as u64
         && std::fs::read(path).is_ok_and(|old| old == bytes)
@@ -126,7 +46,12 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> crate::Result<bool> {
 
 pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     let format = infer_format(&args)?;
-    let renderer = Renderer::new(ctx, args.theme.as_deref(), args.templates.as_deref())?;
+    let renderer = Renderer::new(
+        &ctx.config,
+        ctx.home.salt()?,
+        args.theme.as_deref(),
+        args.templates.as_deref(),
+    )?;
     if args.all {
         return run_all(ctx, &args, format, &renderer);
     }
@@ -137,7 +62,7 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         .load(&r, &ctx.diag)
         .with_context(|| format!("loading {} session {}", r.agent, r.id))?;
     let sid = renderer.share_id(&session);
-    let bytes = renderer.render(session, format)?;
+    let bytes = renderer.render(&session, format)?;
     let target: PathBuf = match args.output.as_deref() {
         Some(p) if p == Path::new("-") => return emit(&bytes),
         Some(p) if p.is_dir() => p.join(format!("{sid}.{}", format.extension())),
@@ -205,7 +130,7 @@ fn run_all(
             let out = (|| -> anyhow::Result<(PathBuf, bool)> {
                 let session = sources[*i].load(&r, &ctx.diag)?;
                 let sid = renderer.share_id(&session);
-                let bytes = renderer.render(session, format)?;
+                let bytes = renderer.render(&session, format)?;
                 let path = dir.join(format!("{sid}.{}", format.extension()));
                 let wrote = write_if_changed(&path, &bytes)?;
                 Ok((path, wrote))

@@ -37,7 +37,11 @@ fn confirm(question: &str) -> bool {
 fn normalize_dir(dir: &Path) -> String {
     let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let s = abs.to_string_lossy().into_owned();
-    if s.len() > 1 { s.trim_end_matches('/').to_string() } else { s }
+    if s.len() > 1 {
+        s.trim_end_matches('/').to_string()
+    } else {
+        s
+    }
 }
 
 pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
@@ -46,7 +50,11 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
     let salt = ctx.home.salt()?;
     let id = share_id(&salt, s.agent, &s.id);
     let now = Utc::now();
-    let expires = args.expires.as_deref().map(|e| parse_expiry(e, now)).transpose()?;
+    let expires = args
+        .expires
+        .as_deref()
+        .map(|e| parse_expiry(e, now))
+        .transpose()?;
     let store = store(ctx);
     let project = s.project.clone();
     // The seatbelt: the first share from a project folder is confirmed.
@@ -105,7 +113,9 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-~".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-~".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -136,7 +146,9 @@ pub fn unshare(ctx: &Ctx, target: &str) -> anyhow::Result<()> {
     }
     emit(format!("unshared {id}\n").as_bytes())?;
     if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
-        eprintln!("the page disappears from the site at the next `sharegen build`, watch cycle or publish");
+        eprintln!(
+            "the page disappears from the site at the next `sharegen build`, watch cycle or publish"
+        );
     }
     Ok(())
 }
@@ -169,11 +181,20 @@ pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
     if rows.is_empty() {
         return emit(b"no shares yet: `sharegen share <SESSION>` adds one\n");
     }
-    let fmt = |t: &Option<chrono::DateTime<Utc>>| t.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
-    let mut out = String::from("SHARE ID    AGENT        SESSION       SHARED            EXPIRES           RENDERED          PUBLISHED         TITLE / URL\n");
+    let fmt = |t: &Option<chrono::DateTime<Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    let mut out = String::from(
+        "SHARE ID    AGENT        SESSION       SHARED            EXPIRES           RENDERED          PUBLISHED         TITLE / URL\n",
+    );
     for r in &rows {
         let s = r.share;
-        let exp = if r.expired { "expired".to_string() } else { fmt(&s.expires) };
+        let exp = if r.expired {
+            "expired".to_string()
+        } else {
+            fmt(&s.expires)
+        };
         out.push_str(&format!(
             "{:<10}  {:<11}  {:<12}  {:<16}  {:<16}  {:<16}  {:<16}  {}{}\n",
             s.share_id,
@@ -184,7 +205,10 @@ pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
             fmt(&s.last_rendered),
             fmt(&s.last_published),
             s.title.clone().unwrap_or_default(),
-            r.url.as_deref().map(|u| format!(" {u}")).unwrap_or_default(),
+            r.url
+                .as_deref()
+                .map(|u| format!(" {u}"))
+                .unwrap_or_default(),
         ));
     }
     emit(out.as_bytes())

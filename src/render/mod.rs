@@ -9,3 +9,91 @@ pub mod markdown;
 pub mod md;
 pub mod templates;
 pub mod tools;
+
+use crate::cli::Format;
+use crate::config::Config;
+use crate::error::Error;
+use crate::home::share_id;
+use crate::model::{ExportDocumentRef, SCHEMA_VERSION, Session};
+use html::PageOptions;
+use std::path::Path;
+use templates::Templates;
+
+/// What rendering needs besides the session.
+pub struct Renderer {
+    pub templates: Templates,
+    pub theme: String,
+    pub salt: Vec<u8>,
+    pub site_name: String,
+    pub robots: String,
+    pub config: Config,
+}
+
+impl Renderer {
+    pub fn new(
+        config: &Config,
+        salt: Vec<u8>,
+        theme: Option<&str>,
+        templates: Option<&Path>,
+    ) -> crate::Result<Renderer> {
+        let dir = templates
+            .map(Path::to_path_buf)
+            .or_else(|| config.render.templates.clone());
+        if let Some(d) = &dir
+            && !d.is_dir()
+        {
+            return Err(Error::Usage(format!(
+                "templates folder {} does not exist",
+                d.display()
+            )));
+        }
+        let templates = Templates::new(dir)?;
+        let theme = theme.unwrap_or(&config.render.theme).to_string();
+        // Fail early on an unknown theme.
+        templates.css(&theme)?;
+        Ok(Renderer {
+            templates,
+            theme,
+            salt,
+            site_name: config.site.name.clone(),
+            robots: if config.site.index {
+                "index, follow".into()
+            } else {
+                "noindex, nofollow".into()
+            },
+            config: config.clone(),
+        })
+    }
+
+    pub fn share_id(&self, s: &Session) -> String {
+        share_id(&self.salt, s.agent, &s.id)
+    }
+
+    pub fn render(&self, session: &Session, format: Format) -> crate::Result<Vec<u8>> {
+        let sid = self.share_id(&session);
+        Ok(match format {
+            Format::Json => {
+                let doc = ExportDocumentRef {
+                    schema_version: SCHEMA_VERSION,
+                    generator: format!("sharegen {}", env!("CARGO_PKG_VERSION")),
+                    share_id: sid,
+                    session,
+                };
+                let mut b = serde_json::to_vec_pretty(&doc).expect("the model serializes");
+                b.push(b'\n');
+                b
+            }
+            Format::Md => md::render(session).into_bytes(),
+            Format::Html => {
+                let opts = PageOptions {
+                    url: self.config.share_url(&sid),
+                    share_id: sid,
+                    theme: self.theme.clone(),
+                    robots: self.robots.clone(),
+                    site_name: self.site_name.clone(),
+                };
+                html::render_page(session, &opts, &self.templates)?.into_bytes()
+            }
+        })
+    }
+}
