@@ -99,6 +99,17 @@ pub enum Command {
         after_help = "Examples:\n  sharegen disallow ~/src/myrepo\n\nExit codes: 0 success, 1 error, 2 not allowed"
     )]
     Disallow { dir: PathBuf },
+    /// Render every shared, unexpired session into a static site.
+    #[command(after_help = concat!(
+        "Writes s/<share_id>/index.html and session.json, index.html, 404.html,\n",
+        ".nojekyll, robots.txt and sharegen-manifest.json. Only what changed is\n",
+        "rewritten; unshared and expired shares are removed.\n\n",
+        "Examples:\n",
+        "  sharegen build\n",
+        "  sharegen build --out public/ --json\n\n",
+        "Exit codes: 0 success, 1 error (some shares could not be rendered)"
+    ))]
+    Build(BuildArgs),
     /// Manage the page templates and themes.
     #[command(subcommand, after_help = concat!(
         "Examples:\n",
@@ -124,6 +135,16 @@ pub struct ListArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Print JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// The site folder (default: site.out in config.toml, else `site/` in sharegen's home).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print what was done as JSON.
     #[arg(long)]
     pub json: bool,
 }

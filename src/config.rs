@@ -23,6 +23,12 @@ pub struct SiteConfig {
     pub name: String,
     /// Let search engines index pages (default: no).
     pub index: bool,
+    /// Where `build` writes the site (default: `site/` in sharegen's home).
+    pub out: Option<PathBuf>,
+    /// Write `s/<id>/session.json` beside each page.
+    pub session_json: bool,
+    /// Write an `index.html` listing the shares (off for unlisted links).
+    pub index_page: bool,
 }
 
 impl Default for SiteConfig {
@@ -31,6 +37,9 @@ impl Default for SiteConfig {
             base_url: None,
             name: "sharegen".into(),
             index: false,
+            out: None,
+            session_json: true,
+            index_page: true,
         }
     }
 }

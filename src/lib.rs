@@ -16,4 +16,5 @@ pub mod config;
 pub mod render;
 pub mod select;
 pub mod share;
+pub mod site;
 pub mod timeutil;

@@ -31,18 +31,6 @@ fn infer_format(args: &ExportArgs) -> Result<Format, Error> {
     }
 }
 
-/// Writes `bytes` unless the file already holds exactly them. Returns
-/// whether it wrote.
-pub fn write_if_changed(path: &Path, bytes: &[u8]) -> crate::Result<bool> {
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.len() == bytes.len() as u64
-        && std::fs::read(path).is_ok_and(|old| old == bytes)
-    {
-        return Ok(false);
-    }
-    write_atomic(path, bytes, None)?;
-    Ok(true)
-}
 
 pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     let format = infer_format(&args)?;
@@ -132,7 +120,7 @@ fn run_all(
                 let sid = renderer.share_id(&session);
                 let bytes = renderer.render(&session, format)?;
                 let path = dir.join(format!("{sid}.{}", format.extension()));
-                let wrote = write_if_changed(&path, &bytes)?;
+                let wrote = crate::site::write_if_changed(&path, &bytes)?;
                 Ok((path, wrote))
             })();
             bar.inc(1);

@@ -1,6 +1,7 @@
 //! Command implementations. Each returns `anyhow::Result`; `main` maps
 //! errors to exit codes through [`crate::Error::exit_code`].
 
+pub mod build;
 pub mod export;
 mod list;
 pub mod share;
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List(args) => list::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
         Command::Share(args) => share::share(&ctx, args),
+        Command::Build(args) => build::run(&ctx, args),
         Command::Unshare { target } => share::unshare(&ctx, &target),
         Command::Shares { json } => share::list(&ctx, json),
         Command::Allow { dir } => share::allow(&ctx, &dir),

@@ -89,7 +89,7 @@ pub fn render_page(
     templates.render("page.html", ctx)
 }
 
-fn b64sha(s: &str) -> String {
+pub fn b64sha(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()))
 }
 

@@ -96,4 +96,36 @@ impl Renderer {
             }
         })
     }
+
+    /// A digest of the templates and themes in use.
+    pub fn fingerprint(&self) -> String {
+        self.templates.fingerprint()
+    }
+
+    fn simple_page(&self, name: &str, extra: minijinja::Value) -> crate::Result<String> {
+        let css = self.templates.css(&self.theme)?;
+        let csp = format!(
+            "default-src 'none'; style-src 'sha256-{}'; img-src data:; base-uri 'none'; form-action 'none'",
+            html::b64sha(&css)
+        );
+        let ctx = minijinja::context! {
+            csp => csp,
+            css => minijinja::Value::from_safe_string(css),
+            site_name => self.site_name,
+            robots => self.robots,
+            generator => format!("sharegen {}", env!("CARGO_PKG_VERSION")),
+            ..extra
+        };
+        self.templates.render(name, ctx)
+    }
+
+    /// The site's index page.
+    pub fn render_index(&self, rows: &[crate::site::IndexRow]) -> crate::Result<String> {
+        self.simple_page("index.html", minijinja::context! { rows => rows })
+    }
+
+    /// The site's 404 page.
+    pub fn render_404(&self) -> crate::Result<String> {
+        self.simple_page("404.html", minijinja::context! {})
+    }
 }

@@ -14,6 +14,8 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/page.html"),
     ),
     ("templates/page.js", include_str!("../../templates/page.js")),
+    ("templates/index.html", include_str!("../../templates/index.html")),
+    ("templates/404.html", include_str!("../../templates/404.html")),
     (
         "themes/default.css",
         include_str!("../../themes/default.css"),
@@ -47,10 +49,13 @@ impl Templates {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
         let mut t = Templates { env, dir };
-        let page = t.read("templates/page.html")?.into_owned();
-        t.env
-            .add_template_owned("page.html", page)
-            .map_err(|e| Error::parse(t.source_of("templates/page.html"), e.to_string()))?;
+        for name in ["page.html", "index.html", "404.html"] {
+            let rel = format!("templates/{name}");
+            let text = t.read(&rel)?.into_owned();
+            t.env
+                .add_template_owned(name, text)
+                .map_err(|e| Error::parse(t.source_of(&rel), e.to_string()))?;
+        }
         Ok(t)
     }
 
@@ -124,6 +129,32 @@ impl Templates {
             css.push_str(&self.read(f)?);
         }
         Ok(css)
+    }
+
+    /// A digest of every template and theme file in use, so that a site
+    /// rebuild notices edited templates.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for (rel, _) in EMBEDDED {
+            if let Ok(t) = self.read(rel) {
+                h.update(rel.as_bytes());
+                h.update(t.as_bytes());
+            }
+        }
+        if let Some(d) = &self.dir
+            && let Ok(rd) = std::fs::read_dir(d.join("themes"))
+        {
+            let mut extra: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+            extra.sort();
+            for p in extra {
+                if let Ok(b) = std::fs::read(&p) {
+                    h.update(p.to_string_lossy().as_bytes());
+                    h.update(&b);
+                }
+            }
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     pub fn js(&self) -> Result<String> {

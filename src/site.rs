@@ -1,0 +1,440 @@
+//! The static site: every allowlisted, unexpired share rendered into
+//! `s/<share_id>/index.html` (and `session.json`), an index, `404.html`,
+//! `.nojekyll`, `robots.txt`, and `sharegen-manifest.json` mapping each path
+//! to its sha256, size and share id. The publishers sync from the manifest.
+//!
+//! Rebuilds are incremental: a share whose sources (files, their sizes and
+//! mtimes) and render settings are unchanged is not loaded again, and a
+//! file whose bytes are unchanged is not rewritten.
+
+use crate::cli::Format;
+use crate::diag::Diag;
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil::write_atomic;
+use crate::model::{Agent, Session};
+use crate::render::Renderer;
+use crate::share::{Share, ShareList};
+use crate::sources::{SessionRef, Stores};
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+pub const MANIFEST: &str = "sharegen-manifest.json";
+const STATE: &str = ".sharegen-build.json";
+pub const MANIFEST_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    pub sha256: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: u32,
+    pub generator: String,
+    /// Path relative to the site root → entry.
+    pub files: BTreeMap<String, ManifestEntry>,
+}
+
+impl Manifest {
+    pub fn read(path: &Path) -> Result<Option<Manifest>> {
+        match std::fs::read(path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| Error::parse(path, format!("not a sharegen manifest: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+}
+
+/// What the last build saw of each share, to skip unchanged ones.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    shares: BTreeMap<String, ShareState>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ShareState {
+    key: String,
+    /// Files (and folders) whose size and mtime decide whether to reload.
+    watched: Vec<PathBuf>,
+    title: String,
+    agent: Agent,
+    updated: Option<DateTime<Utc>>,
+    page_size: u64,
+}
+
+/// Site settings.
+#[derive(Debug, Clone)]
+pub struct SiteOptions {
+    pub out: PathBuf,
+    pub session_json: bool,
+    pub index_page: bool,
+    /// Let search engines index the site.
+    pub index_by_robots: bool,
+}
+
+/// What a build did.
+#[derive(Debug, Default, Serialize)]
+pub struct BuildReport {
+    pub rendered: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub removed: Vec<String>,
+    pub failed: Vec<(String, String)>,
+    pub written_files: Vec<String>,
+}
+
+fn stamp(p: &Path) -> String {
+    match std::fs::metadata(p) {
+        Ok(m) => {
+            let mt = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}:{}:{}", p.display(), m.len(), mt)
+        }
+        Err(_) => format!("{}:missing", p.display()),
+    }
+}
+
+/// The files and folders to watch for a loaded session: its sources, the
+/// folder it lives in (new subagent files), the per-session folder, and a
+/// database's `-wal` file.
+pub fn watched_paths(session: &Session, share_path: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = session.source_paths.clone();
+    fn collect(s: &Session, v: &mut Vec<PathBuf>) {
+        for a in &s.subagents {
+            v.extend(a.session.source_paths.iter().cloned());
+            collect(&a.session, v);
+        }
+    }
+    collect(session, &mut v);
+    v.push(share_path.to_path_buf());
+    let mut extra = Vec::new();
+    for p in &v {
+        if let Some(parent) = p.parent() {
+            extra.push(parent.to_path_buf());
+        }
+        if p.extension().is_some_and(|e| e == "jsonl") {
+            let dir = p.with_extension("");
+            if dir.is_dir() {
+                extra.push(dir.join("subagents"));
+            }
+        }
+        if p.extension().is_some_and(|e| e == "db") {
+            let mut wal = p.as_os_str().to_os_string();
+            wal.push("-wal");
+            extra.push(PathBuf::from(wal));
+        }
+    }
+    v.extend(extra);
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn fingerprint(share: &Share, watched: &[PathBuf], render_key: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(render_key.as_bytes());
+    h.update(serde_json::to_vec(&(&share.title, &share.session_id, share.agent)).unwrap_or_default());
+    for p in watched {
+        h.update(stamp(p).as_bytes());
+        h.update(b"\n");
+    }
+    hex(&h.finalize())
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex(&Sha256::digest(b))
+}
+
+/// Loads the session a share points at.
+pub fn load_share(share: &Share, stores: &Stores, diag: &Diag) -> Result<Session> {
+    let r = SessionRef {
+        agent: share.agent,
+        id: share.session_id.clone(),
+        path: share.path.clone(),
+    };
+    // The recorded path first; when it moved, look the id up again.
+    let from_path = crate::sources::refs_for_path(&share.path, diag)
+        .ok()
+        .flatten()
+        .filter(|(_, found)| found.iter().any(|s| s.id == share.session_id));
+    let mut session = match from_path {
+        Some((source, _)) => source.load(&r, diag)?,
+        None => {
+            let found = crate::select::resolve(Some(&share.session_id), stores, diag)?;
+            let r = found.session_ref();
+            found.source.load(&r, diag)?
+        }
+    };
+    if let Some(t) = &share.title {
+        session.title = Some(t.clone());
+    }
+    Ok(session)
+}
+
+/// Builds the site for `list` into `opts.out`.
+pub fn build(
+    list: &ShareList,
+    stores: &Stores,
+    renderer: &Renderer,
+    opts: &SiteOptions,
+    diag: &Diag,
+    now: DateTime<Utc>,
+) -> Result<BuildReport> {
+    let out = &opts.out;
+    std::fs::create_dir_all(out).at(out)?;
+    let old_manifest = Manifest::read(&out.join(MANIFEST))?;
+    let state_path = out.join(STATE);
+    let old_state: State = std::fs::read(&state_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let render_key = format!(
+        "{}|{}|{}|{}",
+        env!("CARGO_PKG_VERSION"),
+        renderer.theme,
+        renderer.fingerprint(),
+        opts.session_json
+    );
+    let active: Vec<&Share> = list.shares.iter().filter(|s| !s.is_expired(now)).collect();
+
+    // Render what changed, in parallel.
+    struct Done {
+        id: String,
+        state: ShareState,
+        files: Vec<(String, Vec<u8>)>,
+        rendered: bool,
+    }
+    let results: Vec<std::result::Result<Done, (String, String)>> = active
+        .par_iter()
+        .map(|share| {
+            let id = share.share_id.clone();
+            if let Some(prev) = old_state.shares.get(&id) {
+                let key = fingerprint(share, &prev.watched, &render_key);
+                let outputs_exist = out.join("s").join(&id).join("index.html").is_file();
+                if key == prev.key && outputs_exist {
+                    return Ok(Done {
+                        id,
+                        state: prev.clone(),
+                        files: Vec::new(),
+                        rendered: false,
+                    });
+                }
+            }
+            let session = load_share(share, stores, diag).map_err(|e| (id.clone(), e.to_string()))?;
+            let watched = watched_paths(&session, &share.path);
+            let key = fingerprint(share, &watched, &render_key);
+            let page = renderer
+                .render(&session, Format::Html)
+                .map_err(|e| (id.clone(), e.to_string()))?;
+            let mut files = vec![(format!("s/{id}/index.html"), page)];
+            if opts.session_json {
+                let json = renderer
+                    .render(&session, Format::Json)
+                    .map_err(|e| (id.clone(), e.to_string()))?;
+                files.push((format!("s/{id}/session.json"), json));
+            }
+            let page_size = files[0].1.len() as u64;
+            Ok(Done {
+                id: id.clone(),
+                state: ShareState {
+                    key,
+                    watched,
+                    title: session.title.clone().unwrap_or_else(|| session.id.clone()),
+                    agent: session.agent,
+                    updated: session.updated.or(session.created),
+                    page_size,
+                },
+                files,
+                rendered: true,
+            })
+        })
+        .collect();
+
+    let mut report = BuildReport::default();
+    let mut manifest = Manifest {
+        version: MANIFEST_VERSION,
+        generator: format!("sharegen {}", env!("CARGO_PKG_VERSION")),
+        files: BTreeMap::new(),
+    };
+    let mut new_state = State::default();
+    let old_files = old_manifest.as_ref().map(|m| &m.files);
+    for r in results {
+        match r {
+            Ok(done) => {
+                if done.rendered {
+                    for (rel, bytes) in &done.files {
+                        if write_if_changed(&out.join(rel), bytes)? {
+                            report.written_files.push(rel.clone());
+                        }
+                        manifest.files.insert(
+                            rel.clone(),
+                            ManifestEntry {
+                                sha256: sha256_hex(bytes),
+                                size: bytes.len() as u64,
+                                share_id: Some(done.id.clone()),
+                            },
+                        );
+                    }
+                    report.rendered.push(done.id.clone());
+                } else {
+                    // Unchanged: keep the previous entries of this share.
+                    carry_entries(old_files, &done.id, out, &mut manifest)?;
+                    report.unchanged.push(done.id.clone());
+                }
+                new_state.shares.insert(done.id, done.state);
+            }
+            Err((id, e)) => {
+                diag.warn(&list_path_hint(&id), None, &format!("build:{id}"), format!("share {id} not rendered: {e}"));
+                // Keep what was there: a failing source must not unpublish.
+                carry_entries(old_files, &id, out, &mut manifest)?;
+                if let Some(prev) = old_state.shares.get(&id) {
+                    new_state.shares.insert(id.clone(), prev.clone());
+                }
+                report.failed.push((id, e));
+            }
+        }
+    }
+
+    // Site-wide files.
+    let mut site_files: Vec<(String, Vec<u8>)> = vec![
+        (".nojekyll".into(), Vec::new()),
+        ("robots.txt".into(), robots(opts.index_by_robots).into_bytes()),
+        ("404.html".into(), renderer.render_404()?.into_bytes()),
+    ];
+    if opts.index_page {
+        let mut entries: Vec<(&String, &ShareState)> = new_state.shares.iter().collect();
+        entries.sort_by(|a, b| b.1.updated.cmp(&a.1.updated).then(a.0.cmp(b.0)));
+        let rows: Vec<IndexRow> = entries
+            .iter()
+            .map(|(id, st)| IndexRow {
+                href: format!("s/{id}/"),
+                title: st.title.clone(),
+                agent: crate::render::html::agent_label(st.agent).to_string(),
+                date: st.updated.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                size: human_size(st.page_size),
+            })
+            .collect();
+        site_files.push(("index.html".into(), renderer.render_index(&rows)?.into_bytes()));
+    }
+    for (rel, bytes) in &site_files {
+        if write_if_changed(&out.join(rel), bytes)? {
+            report.written_files.push(rel.clone());
+        }
+        manifest.files.insert(
+            rel.clone(),
+            ManifestEntry {
+                sha256: sha256_hex(bytes),
+                size: bytes.len() as u64,
+                share_id: None,
+            },
+        );
+    }
+
+    // Remove what the previous build wrote and this one did not.
+    if let Some(old) = &old_manifest {
+        for rel in old.files.keys() {
+            if !manifest.files.contains_key(rel) && safe_rel(rel) {
+                let p = out.join(rel);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => report.written_files.push(rel.clone()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&p, e)),
+                }
+                if let Some(id) = old.files[rel].share_id.as_ref()
+                    && !report.removed.contains(id)
+                    && !manifest.files.values().any(|e| e.share_id.as_ref() == Some(id))
+                {
+                    report.removed.push(id.clone());
+                }
+            }
+        }
+        for id in &report.removed {
+            // Only an empty folder goes; anything else in it was not ours.
+            let _ = std::fs::remove_dir(out.join("s").join(id));
+        }
+    }
+    let mut mbytes = serde_json::to_vec_pretty(&manifest).expect("the manifest serializes");
+    mbytes.push(b'\n');
+    if write_if_changed(&out.join(MANIFEST), &mbytes)? {
+        report.written_files.push(MANIFEST.into());
+    }
+    let sbytes = serde_json::to_vec(&new_state).expect("the build state serializes");
+    write_if_changed(&state_path, &sbytes)?;
+    Ok(report)
+}
+
+fn list_path_hint(id: &str) -> PathBuf {
+    PathBuf::from(format!("share {id}"))
+}
+
+/// A manifest path sharegen could have written (no escape from the site).
+fn safe_rel(rel: &str) -> bool {
+    !rel.is_empty()
+        && !rel.starts_with('/')
+        && !rel.split('/').any(|c| c == ".." || c.is_empty())
+}
+
+fn carry_entries(old: Option<&BTreeMap<String, ManifestEntry>>, id: &str, out: &Path, manifest: &mut Manifest) -> Result<()> {
+    let Some(old) = old else { return Ok(()) };
+    for (rel, e) in old {
+        if e.share_id.as_deref() == Some(id) && out.join(rel).is_file() {
+            manifest.files.insert(rel.clone(), e.clone());
+        }
+    }
+    Ok(())
+}
+
+fn robots(index: bool) -> String {
+    if index {
+        "User-agent: *\nAllow: /\n".into()
+    } else {
+        "User-agent: *\nDisallow: /\n".into()
+    }
+}
+
+fn human_size(n: u64) -> String {
+    match n {
+        0..1024 => format!("{n} B"),
+        1024..1_048_576 => format!("{:.0} KB", n as f64 / 1024.0),
+        _ => format!("{:.1} MB", n as f64 / 1_048_576.0),
+    }
+}
+
+/// A row of the site's index page.
+#[derive(Debug, Serialize)]
+pub struct IndexRow {
+    pub href: String,
+    pub title: String,
+    pub agent: String,
+    pub date: String,
+    pub size: String,
+}
+
+/// Writes `bytes` unless the file already holds exactly them. Returns
+/// whether it wrote.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.len() == bytes.len() as u64
+        && std::fs::read(path).is_ok_and(|old| old == bytes)
+    {
+        return Ok(false);
+    }
+    write_atomic(path, bytes, None)?;
+    Ok(true)
+}
