@@ -110,6 +110,18 @@ pub enum Command {
         "Exit codes: 0 success, 1 error (some shares could not be rendered)"
     ))]
     Build(BuildArgs),
+    /// Keep the site up to date while shared sessions change.
+    #[command(after_help = concat!(
+        "Watches the shared sessions' files (and OpenCode's database and -wal file)\n",
+        "and the share list; after each burst of changes (quiet for --debounce ms) it\n",
+        "re-renders the shares whose sources changed. Pages written by watch follow\n",
+        "their session when served over http(s). Ctrl-C stops cleanly.\n\n",
+        "Examples:\n",
+        "  sharegen watch\n",
+        "  sharegen watch --out public/ --debounce 500\n\n",
+        "Exit codes: 0 stopped cleanly, 1 error"
+    ))]
+    Watch(WatchArgs),
     /// Manage the page templates and themes.
     #[command(subcommand, after_help = concat!(
         "Examples:\n",
@@ -147,6 +159,16 @@ pub struct BuildArgs {
     /// Print what was done as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// The site folder (as for `build`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Quiet time before a burst of changes is rendered, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub debounce: u64,
 }
 
 #[derive(Args, Debug)]

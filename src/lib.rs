@@ -18,3 +18,4 @@ pub mod select;
 pub mod share;
 pub mod site;
 pub mod timeutil;
+pub mod watch;

@@ -80,6 +80,9 @@ pub struct SiteOptions {
     pub index_page: bool,
     /// Let search engines index the site.
     pub index_by_robots: bool,
+    /// Pages follow their sessions (`watch`): each share also gets a
+    /// `version.json` that its page polls.
+    pub live: bool,
 }
 
 /// What a build did.
@@ -90,6 +93,8 @@ pub struct BuildReport {
     pub removed: Vec<String>,
     pub failed: Vec<(String, String)>,
     pub written_files: Vec<String>,
+    /// Paths whose changes should trigger the next build (for `watch`).
+    pub watch_paths: Vec<PathBuf>,
 }
 
 fn stamp(p: &Path) -> String {
@@ -145,7 +150,9 @@ pub fn watched_paths(session: &Session, share_path: &Path) -> Vec<PathBuf> {
 fn fingerprint(share: &Share, watched: &[PathBuf], render_key: &str) -> String {
     let mut h = Sha256::new();
     h.update(render_key.as_bytes());
-    h.update(serde_json::to_vec(&(&share.title, &share.session_id, share.agent)).unwrap_or_default());
+    h.update(
+        serde_json::to_vec(&(&share.title, &share.session_id, share.agent)).unwrap_or_default(),
+    );
     for p in watched {
         h.update(stamp(p).as_bytes());
         h.update(b"\n");
@@ -205,11 +212,12 @@ pub fn build(
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let render_key = format!(
-        "{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}",
         env!("CARGO_PKG_VERSION"),
         renderer.theme,
         renderer.fingerprint(),
-        opts.session_json
+        opts.session_json,
+        opts.live
     );
     let active: Vec<&Share> = list.shares.iter().filter(|s| !s.is_expired(now)).collect();
 
@@ -236,13 +244,24 @@ pub fn build(
                     });
                 }
             }
-            let session = load_share(share, stores, diag).map_err(|e| (id.clone(), e.to_string()))?;
+            let session =
+                load_share(share, stores, diag).map_err(|e| (id.clone(), e.to_string()))?;
             let watched = watched_paths(&session, &share.path);
             let key = fingerprint(share, &watched, &render_key);
-            let page = renderer
-                .render(&session, Format::Html)
-                .map_err(|e| (id.clone(), e.to_string()))?;
+            let page = if opts.live {
+                renderer.render_live(&session, &key)
+            } else {
+                renderer.render(&session, Format::Html)
+            }
+            .map_err(|e| (id.clone(), e.to_string()))?;
             let mut files = vec![(format!("s/{id}/index.html"), page)];
+            if opts.live {
+                let v = serde_json::json!({
+                    "version": key,
+                    "updated": session.updated.map(|t| t.to_rfc3339()),
+                });
+                files.push((format!("s/{id}/version.json"), v.to_string().into_bytes()));
+            }
             if opts.session_json {
                 let json = renderer
                     .render(&session, Format::Json)
@@ -297,14 +316,27 @@ pub fn build(
                     carry_entries(old_files, &done.id, out, &mut manifest)?;
                     report.unchanged.push(done.id.clone());
                 }
+                report
+                    .watch_paths
+                    .extend(done.state.watched.iter().cloned());
                 new_state.shares.insert(done.id, done.state);
             }
             Err((id, e)) => {
-                diag.warn(&list_path_hint(&id), None, &format!("build:{id}"), format!("share {id} not rendered: {e}"));
+                diag.warn(
+                    &list_path_hint(&id),
+                    None,
+                    &format!("build:{id}"),
+                    format!("share {id} not rendered: {e}"),
+                );
                 // Keep what was there: a failing source must not unpublish.
                 carry_entries(old_files, &id, out, &mut manifest)?;
                 if let Some(prev) = old_state.shares.get(&id) {
+                    report.watch_paths.extend(prev.watched.iter().cloned());
                     new_state.shares.insert(id.clone(), prev.clone());
+                }
+                if let Some(share) = active.iter().find(|s| s.share_id == id) {
+                    // A missing source: watch where it should appear.
+                    report.watch_paths.push(share.path.clone());
                 }
                 report.failed.push((id, e));
             }
@@ -314,7 +346,10 @@ pub fn build(
     // Site-wide files.
     let mut site_files: Vec<(String, Vec<u8>)> = vec![
         (".nojekyll".into(), Vec::new()),
-        ("robots.txt".into(), robots(opts.index_by_robots).into_bytes()),
+        (
+            "robots.txt".into(),
+            robots(opts.index_by_robots).into_bytes(),
+        ),
         ("404.html".into(), renderer.render_404()?.into_bytes()),
     ];
     if opts.index_page {
@@ -326,11 +361,17 @@ pub fn build(
                 href: format!("s/{id}/"),
                 title: st.title.clone(),
                 agent: crate::render::html::agent_label(st.agent).to_string(),
-                date: st.updated.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                date: st
+                    .updated
+                    .map(|t| t.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
                 size: human_size(st.page_size),
             })
             .collect();
-        site_files.push(("index.html".into(), renderer.render_index(&rows)?.into_bytes()));
+        site_files.push((
+            "index.html".into(),
+            renderer.render_index(&rows)?.into_bytes(),
+        ));
     }
     for (rel, bytes) in &site_files {
         if write_if_changed(&out.join(rel), bytes)? {
@@ -358,7 +399,10 @@ pub fn build(
                 }
                 if let Some(id) = old.files[rel].share_id.as_ref()
                     && !report.removed.contains(id)
-                    && !manifest.files.values().any(|e| e.share_id.as_ref() == Some(id))
+                    && !manifest
+                        .files
+                        .values()
+                        .any(|e| e.share_id.as_ref() == Some(id))
                 {
                     report.removed.push(id.clone());
                 }
@@ -385,12 +429,15 @@ fn list_path_hint(id: &str) -> PathBuf {
 
 /// A manifest path sharegen could have written (no escape from the site).
 fn safe_rel(rel: &str) -> bool {
-    !rel.is_empty()
-        && !rel.starts_with('/')
-        && !rel.split('/').any(|c| c == ".." || c.is_empty())
+    !rel.is_empty() && !rel.starts_with('/') && !rel.split('/').any(|c| c == ".." || c.is_empty())
 }
 
-fn carry_entries(old: Option<&BTreeMap<String, ManifestEntry>>, id: &str, out: &Path, manifest: &mut Manifest) -> Result<()> {
+fn carry_entries(
+    old: Option<&BTreeMap<String, ManifestEntry>>,
+    id: &str,
+    out: &Path,
+    manifest: &mut Manifest,
+) -> Result<()> {
     let Some(old) = old else { return Ok(()) };
     for (rel, e) in old {
         if e.share_id.as_deref() == Some(id) && out.join(rel).is_file() {

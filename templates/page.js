@@ -146,3 +146,52 @@
     if (target) { target.scrollIntoView(); history.replaceState(null, "", "#" + target.id); }
   });
 })();
+
+// Live pages (written while `sharegen watch` runs): over http(s), poll
+// version.json and update the conversation in place. Nothing happens from
+// file:// or on pages of finished sessions.
+(function () {
+  "use strict";
+  var body = document.body, version = body.getAttribute("data-live");
+  if (!version || !/^https?:$/.test(location.protocol)) return;
+  var badge = document.getElementById("live");
+  var idleLimit = 15 * 60 * 1000, every = 3000, lastChange = Date.now();
+  var updated = Date.parse(body.getAttribute("data-updated") || "") || Date.now();
+  if (badge) badge.hidden = false;
+  function stop() { if (badge) badge.hidden = true; }
+  function openIds() {
+    return Array.prototype.map.call(document.querySelectorAll("main details[open][id]"), function (d) { return d.id; });
+  }
+  function apply(html) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    var fresh = doc.getElementById("main"), main = document.getElementById("main");
+    if (!fresh || !main) return;
+    var atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
+    var y = window.scrollY, open = openIds();
+    main.innerHTML = fresh.innerHTML;
+    var toc = document.querySelector("nav.toc"), freshToc = doc.querySelector("nav.toc");
+    if (toc && freshToc) toc.innerHTML = freshToc.innerHTML;
+    var meta = document.querySelector("dl.meta"), freshMeta = doc.querySelector("dl.meta");
+    if (meta && freshMeta) meta.innerHTML = freshMeta.innerHTML;
+    open.forEach(function (id) { var d = document.getElementById(id); if (d) d.open = true; });
+    window.scrollTo(0, atBottom ? document.body.scrollHeight : y);
+  }
+  function poll() {
+    fetch("version.json", { cache: "no-store" }).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.json();
+    }).then(function (v) {
+      if (v.updated) updated = Date.parse(v.updated) || updated;
+      if (v.version && v.version !== version) {
+        version = v.version;
+        lastChange = Date.now();
+        return fetch("./", { cache: "no-store" }).then(function (r) { return r.text(); }).then(apply);
+      }
+    }).catch(function () { /* try again later */ }).then(function () {
+      var quiet = Date.now() - Math.max(lastChange, updated);
+      if (quiet > idleLimit) { stop(); return; }
+      setTimeout(poll, every);
+    });
+  }
+  setTimeout(poll, every);
+})();

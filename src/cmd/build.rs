@@ -15,6 +15,7 @@ pub fn site_options(ctx: &Ctx, out: Option<PathBuf>) -> SiteOptions {
         session_json: ctx.config.site.session_json,
         index_page: ctx.config.site.index_page,
         index_by_robots: ctx.config.site.index,
+        live: false,
     }
 }
 
@@ -65,7 +66,10 @@ pub fn run(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<()> {
         }
     }
     if !report.failed.is_empty() {
-        anyhow::bail!("{} share(s) could not be rendered (their previous pages were kept)", report.failed.len());
+        anyhow::bail!(
+            "{} share(s) could not be rendered (their previous pages were kept)",
+            report.failed.len()
+        );
     }
     Ok(())
 }

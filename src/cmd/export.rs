@@ -31,7 +31,6 @@ fn infer_format(args: &ExportArgs) -> Result<Format, Error> {
     }
 }
 
-
 pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     let format = infer_format(&args)?;
     let renderer = Renderer::new(

@@ -5,6 +5,7 @@ pub mod build;
 pub mod export;
 mod list;
 pub mod share;
+pub mod watch;
 
 use crate::cli::{Cli, Command, TemplatesCommand};
 use crate::config::Config;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(&ctx, args),
         Command::Share(args) => share::share(&ctx, args),
         Command::Build(args) => build::run(&ctx, args),
+        Command::Watch(args) => watch::run(&ctx, args),
         Command::Unshare { target } => share::unshare(&ctx, &target),
         Command::Shares { json } => share::list(&ctx, json),
         Command::Allow { dir } => share::allow(&ctx, &dir),

@@ -29,6 +29,9 @@ pub struct PageOptions {
     pub site_name: String,
     /// The public URL of the page, when known.
     pub url: Option<String>,
+    /// Set while `watch` follows the session: the page polls
+    /// `version.json` (over http(s) only) and updates itself.
+    pub live_version: Option<String>,
 }
 
 impl Default for PageOptions {
@@ -39,6 +42,7 @@ impl Default for PageOptions {
             robots: "noindex, nofollow".into(),
             site_name: "sharegen".into(),
             url: None,
+            live_version: None,
         }
     }
 }
@@ -54,8 +58,14 @@ pub fn render_page(
     let toc = toc(session);
     let css = templates.css(&opts.theme)?;
     let js = templates.js()?;
+    // A live page may fetch its own version.json and page, nothing else.
+    let connect = if opts.live_version.is_some() {
+        "; connect-src 'self'"
+    } else {
+        ""
+    };
     let csp = format!(
-        "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; img-src data:; base-uri 'none'; form-action 'none'",
+        "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; img-src data:{connect}; base-uri 'none'; form-action 'none'",
         b64sha(&css),
         b64sha(&js)
     );
@@ -78,6 +88,8 @@ pub fn render_page(
         site_name => opts.site_name,
         url => opts.url,
         share_id => opts.share_id,
+        live_version => opts.live_version,
+        session_updated => session.updated.map(|t| t.to_rfc3339()),
         csp => csp,
         css => minijinja::Value::from_safe_string(css),
         js => minijinja::Value::from_safe_string(js),

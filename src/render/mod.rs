@@ -69,6 +69,20 @@ impl Renderer {
         share_id(&self.salt, s.agent, &s.id)
     }
 
+    /// A page that follows the session while `watch` runs.
+    pub fn render_live(&self, session: &Session, version: &str) -> crate::Result<Vec<u8>> {
+        let sid = self.share_id(session);
+        let opts = PageOptions {
+            url: self.config.share_url(&sid),
+            share_id: sid,
+            theme: self.theme.clone(),
+            robots: self.robots.clone(),
+            site_name: self.site_name.clone(),
+            live_version: Some(version.to_string()),
+        };
+        Ok(html::render_page(session, &opts, &self.templates)?.into_bytes())
+    }
+
     pub fn render(&self, session: &Session, format: Format) -> crate::Result<Vec<u8>> {
         let sid = self.share_id(&session);
         Ok(match format {
@@ -91,6 +105,7 @@ impl Renderer {
                     theme: self.theme.clone(),
                     robots: self.robots.clone(),
                     site_name: self.site_name.clone(),
+                    live_version: None,
                 };
                 html::render_page(session, &opts, &self.templates)?.into_bytes()
             }

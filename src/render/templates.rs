@@ -14,8 +14,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/page.html"),
     ),
     ("templates/page.js", include_str!("../../templates/page.js")),
-    ("templates/index.html", include_str!("../../templates/index.html")),
-    ("templates/404.html", include_str!("../../templates/404.html")),
+    (
+        "templates/index.html",
+        include_str!("../../templates/index.html"),
+    ),
+    (
+        "templates/404.html",
+        include_str!("../../templates/404.html"),
+    ),
     (
         "themes/default.css",
         include_str!("../../themes/default.css"),

@@ -1,0 +1,74 @@
+//! `sharegen watch`.
+
+use super::Ctx;
+use super::build::{build_site, site_options};
+use crate::cli::WatchArgs;
+use crate::site::SiteOptions;
+use crate::watch::{self, Driver, Msg};
+use std::path::PathBuf;
+use std::time::Duration;
+
+struct SiteDriver<'a> {
+    ctx: &'a Ctx,
+    opts: SiteOptions,
+}
+
+impl Driver for SiteDriver<'_> {
+    fn rebuild(&mut self) -> crate::Result<Vec<PathBuf>> {
+        let report =
+            build_site(self.ctx, &self.opts).map_err(|e| crate::Error::Usage(format!("{e:#}")))?;
+        let v = self.ctx.diag.verbosity() > crate::diag::Verbosity::Quiet;
+        if v && (!report.rendered.is_empty() || !report.removed.is_empty()) {
+            eprintln!(
+                "{} rendered: {} · removed: {}{}",
+                chrono::Local::now().format("%H:%M:%S"),
+                if report.rendered.is_empty() {
+                    "-".into()
+                } else {
+                    report.rendered.join(" ")
+                },
+                if report.removed.is_empty() {
+                    "-".into()
+                } else {
+                    report.removed.join(" ")
+                },
+                if report.failed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {} failed", report.failed.len())
+                }
+            );
+        }
+        Ok(report.watch_paths)
+    }
+}
+
+pub fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<()> {
+    let mut opts = site_options(ctx, args.out);
+    opts.live = true;
+    let (tx, rx) = watch::channel_pair();
+    let stopper = tx.clone();
+    ctrlc::set_handler(move || {
+        let _ = stopper.send(Msg::Stop);
+    })?;
+    if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
+        eprintln!(
+            "watching shared sessions; site in {} (Ctrl-C stops)",
+            opts.out.display()
+        );
+    }
+    let mut driver = SiteDriver { ctx, opts };
+    // The share list's folder: shares made while watching take effect.
+    let extra = vec![ctx.home.config_dir.clone()];
+    watch::run(
+        &mut driver,
+        &extra,
+        Duration::from_millis(args.debounce),
+        (tx, rx),
+        &ctx.diag,
+    )?;
+    if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
+        eprintln!("stopped");
+    }
+    Ok(())
+}
