@@ -84,7 +84,7 @@ impl Renderer {
     }
 
     pub fn render(&self, session: &Session, format: Format) -> crate::Result<Vec<u8>> {
-        let sid = self.share_id(&session);
+        let sid = self.share_id(session);
         Ok(match format {
             Format::Json => {
                 let doc = ExportDocumentRef {

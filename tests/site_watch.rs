@@ -1,0 +1,415 @@
+//! share / unshare / build / watch, end to end with the real binary.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const IDEAS: &str = "03eb5929-52b3-4b13-ada3-b93ae35806b8";
+const WORKTREES: &str = "ef958aa1-0e93-49f0-bb71-150f63befcd1";
+
+fn home() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_tree(
+        &fixtures().join("projects"),
+        &tmp.path().join(".claude/projects"),
+    );
+    tmp
+}
+
+fn site(home: &Path) -> PathBuf {
+    home.join("sg/site")
+}
+
+fn run_ok(home: &Path, args: &[&str]) -> String {
+    let out = sharegen(home).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "sharegen {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn share(home: &Path, session: &str) -> String {
+    let out = run_ok(home, &["share", session, "--yes"]);
+    out.split('\t').next().unwrap().to_string()
+}
+
+fn build(home: &Path) -> Value {
+    serde_json::from_str(&run_ok(home, &["build", "--json"])).unwrap()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn session_file(home: &Path, id: &str) -> PathBuf {
+    walkdir::WalkDir::new(home.join(".claude/projects"))
+        .into_iter()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy() == format!("{id}.jsonl"))
+        .unwrap()
+        .path()
+        .to_path_buf()
+}
+
+fn append_prompt(home: &Path, id: &str, uuid: &str, text: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(session_file(home, id))
+        .unwrap();
+    writeln!(
+        f,
+        r#"{{"type":"user","uuid":"{uuid}","parentUuid":null,"timestamp":"2026-11-21T10:00:00Z","message":{{"role":"user","content":"{text}"}}}}"#
+    )
+    .unwrap();
+}
+
+#[test]
+fn build_writes_the_site_and_its_manifest() {
+    let home = home();
+    let a = share(home.path(), IDEAS);
+    let b = share(home.path(), WORKTREES);
+    let report = build(home.path());
+    assert_eq!(strings(&report["rendered"]).len(), 2);
+    let out = site(home.path());
+    for rel in [
+        "index.html",
+        "404.html",
+        ".nojekyll",
+        "robots.txt",
+        "sharegen-manifest.json",
+    ] {
+        assert!(out.join(rel).is_file(), "{rel}");
+    }
+    for id in [&a, &b] {
+        assert!(out.join(format!("s/{id}/index.html")).is_file());
+        let json: Value = serde_json::from_slice(
+            &std::fs::read(out.join(format!("s/{id}/session.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(json["share_id"], id.as_str());
+    }
+    assert!(
+        std::fs::read_to_string(out.join("robots.txt"))
+            .unwrap()
+            .contains("Disallow: /")
+    );
+    let index =
+        scraper::Html::parse_document(&std::fs::read_to_string(out.join("index.html")).unwrap());
+    let hrefs: Vec<&str> = index
+        .select(&scraper::Selector::parse("main a").unwrap())
+        .filter_map(|a| a.value().attr("href"))
+        .collect();
+    assert!(
+        hrefs.contains(&format!("s/{a}/").as_str()) && hrefs.contains(&format!("s/{b}/").as_str()),
+        "{hrefs:?}"
+    );
+    // The manifest lists every file with its real hash and size.
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.join("sharegen-manifest.json")).unwrap())
+            .unwrap();
+    let files = manifest["files"].as_object().unwrap();
+    assert_eq!(
+        files.len(),
+        8,
+        "two pages, two JSON files, index, 404, .nojekyll, robots.txt"
+    );
+    for (rel, e) in files {
+        let bytes = std::fs::read(out.join(rel)).unwrap();
+        let hex: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(e["sha256"], hex.as_str(), "{rel}");
+        assert_eq!(e["size"], bytes.len() as u64);
+    }
+    assert_eq!(files[&format!("s/{a}/index.html")]["share_id"], a.as_str());
+    // Sessions that were never shared never render.
+    let dirs: Vec<String> = std::fs::read_dir(out.join("s"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(dirs.len(), 2);
+}
+
+#[test]
+fn rebuilds_touch_only_what_changed() {
+    let home = home();
+    let a = share(home.path(), IDEAS);
+    let b = share(home.path(), WORKTREES);
+    build(home.path());
+    let again = build(home.path());
+    assert!(strings(&again["rendered"]).is_empty(), "{again}");
+    assert!(strings(&again["written"]).is_empty(), "{again}");
+    append_prompt(home.path(), IDEAS, "new-1", "A new prompt about otters");
+    let after = build(home.path());
+    assert_eq!(strings(&after["rendered"]), vec![a.clone()]);
+    assert_eq!(strings(&after["unchanged"]), vec![b.clone()]);
+    let written = strings(&after["written"]);
+    assert!(
+        written.contains(&format!("s/{a}/index.html")),
+        "{written:?}"
+    );
+    assert!(
+        written.contains(&format!("s/{a}/session.json")),
+        "{written:?}"
+    );
+    assert!(
+        written.contains(&"sharegen-manifest.json".to_string()),
+        "{written:?}"
+    );
+    assert!(!written.iter().any(|w| w.contains(&b)), "{written:?}");
+    assert!(written.len() <= 4, "{written:?}");
+    let page =
+        std::fs::read_to_string(site(home.path()).join(format!("s/{a}/index.html"))).unwrap();
+    assert!(page.contains("otters"));
+}
+
+#[test]
+fn unshare_and_expiry_remove_pages() {
+    let home = home();
+    let a = share(home.path(), IDEAS);
+    let b = share(home.path(), WORKTREES);
+    run_ok(home.path(), &["share", WORKTREES, "--expires", "2s"]);
+    build(home.path());
+    let out = site(home.path());
+    assert!(out.join(format!("s/{a}")).is_dir());
+    run_ok(home.path(), &["unshare", IDEAS]);
+    let report = build(home.path());
+    assert_eq!(strings(&report["removed"]), vec![a.clone()]);
+    assert!(!out.join(format!("s/{a}")).exists());
+    let manifest = std::fs::read_to_string(out.join("sharegen-manifest.json")).unwrap();
+    assert!(!manifest.contains(&a));
+    // Expiry.
+    std::thread::sleep(Duration::from_millis(2100));
+    let report = build(home.path());
+    assert_eq!(strings(&report["removed"]), vec![b.clone()]);
+    assert!(!out.join(format!("s/{b}")).exists());
+    let shares: Value = serde_json::from_str(&run_ok(home.path(), &["shares", "--json"])).unwrap();
+    assert_eq!(shares[0]["expired"], true);
+    // Sharing again keeps the ID.
+    assert_eq!(share(home.path(), IDEAS), a);
+}
+
+#[test]
+fn the_seatbelt_refuses_off_a_tty_with_exit_3() {
+    let home = home();
+    let out = sharegen(home.path())
+        .args(["share", IDEAS])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sharegen allow"), "{err}");
+    run_ok(home.path(), &["allow", "/home/user/project"]);
+    let out = sharegen(home.path())
+        .args(["share", IDEAS])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = sharegen(home.path())
+        .args(["share", "nope-nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+struct Watch(Child);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_watch(home: &Path) -> (Watch, PathBuf) {
+    let log = home.join("watch.log");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sharegen"))
+        .env("HOME", home)
+        .env("SHAREGEN_HOME", home.join("sg"))
+        .env("SHAREGEN_SALT", "test-salt")
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("XDG_DATA_HOME")
+        .args(["watch", "--debounce", "200"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    (Watch(child), log)
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn page(home: &Path, id: &str) -> String {
+    std::fs::read_to_string(site(home).join(format!("s/{id}/index.html"))).unwrap_or_default()
+}
+
+fn renders_of(log: &Path, id: &str) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("rendered:") && l.split("·").next().unwrap_or("").contains(id))
+        .count()
+}
+
+#[test]
+fn watch_follows_appends_bursts_shares_and_recreated_files() {
+    let home = home();
+    let a = share(home.path(), IDEAS);
+    let (_watch, log) = start_watch(home.path());
+    wait_until("the first build", || {
+        page(home.path(), &a).contains("<main")
+    });
+    let base = renders_of(&log, &a);
+
+    // An appended message shows up.
+    append_prompt(
+        home.path(),
+        IDEAS,
+        "w-1",
+        "Appended while watching: pelicans",
+    );
+    wait_until("the appended message", || {
+        page(home.path(), &a).contains("pelicans")
+    });
+
+    // A burst of appends becomes one render (or two, if it straddles).
+    let before = renders_of(&log, &a);
+    for i in 0..300 {
+        append_prompt(
+            home.path(),
+            IDEAS,
+            &format!("burst-{i}"),
+            &format!("burst {i}"),
+        );
+    }
+    wait_until("the burst", || page(home.path(), &a).contains("burst 299"));
+    std::thread::sleep(Duration::from_millis(600));
+    let burst_renders = renders_of(&log, &a) - before;
+    assert!(
+        (1..=2).contains(&burst_renders),
+        "{burst_renders} renders for one burst"
+    );
+    assert!(base >= 1);
+
+    // A share made while watching takes effect; so does an unshare.
+    let b = share(home.path(), WORKTREES);
+    wait_until("the new share", || page(home.path(), &b).contains("<main"));
+    run_ok(home.path(), &["unshare", &b]);
+    wait_until("the unshare", || {
+        !site(home.path()).join(format!("s/{b}")).exists()
+    });
+
+    // A session file deleted and recreated is picked up again.
+    let file = session_file(home.path(), IDEAS);
+    let content = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        page(home.path(), &a).contains("pelicans"),
+        "a vanished source keeps its page"
+    );
+    std::fs::write(&file, &content).unwrap();
+    append_prompt(home.path(), IDEAS, "w-2", "Recreated: flamingos");
+    wait_until("the recreated file", || {
+        page(home.path(), &a).contains("flamingos")
+    });
+
+    // Live pages poll their version.json (and may fetch only from 'self').
+    let v: Value = serde_json::from_slice(
+        &std::fs::read(site(home.path()).join(format!("s/{a}/version.json"))).unwrap(),
+    )
+    .unwrap();
+    assert!(v["version"].is_string());
+    let p = scraper::Html::parse_document(&page(home.path(), &a));
+    let csp = p
+        .select(&scraper::Selector::parse("meta[http-equiv=Content-Security-Policy]").unwrap())
+        .next()
+        .unwrap()
+        .value()
+        .attr("content")
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("connect-src 'self'"), "{csp}");
+    let body = p
+        .select(&scraper::Selector::parse("body").unwrap())
+        .next()
+        .unwrap();
+    assert_eq!(body.value().attr("data-live"), v["version"].as_str());
+}
+
+#[test]
+fn concurrent_shares_beside_watch_never_corrupt_the_list() {
+    let home = home();
+    share(home.path(), IDEAS);
+    let (_watch, _log) = start_watch(home.path());
+    // The sessions to share, by id.
+    let rows: Vec<Value> = serde_json::from_str(&run_ok(home.path(), &["list", "--json"])).unwrap();
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.len() >= 10);
+    std::thread::scope(|s| {
+        for chunk in ids.chunks(ids.len().div_ceil(2)) {
+            let home = home.path();
+            s.spawn(move || {
+                for id in chunk {
+                    let out = sharegen(home)
+                        .args(["share", id, "--yes"])
+                        .output()
+                        .unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    let out = sharegen(home).args(["unshare", id]).output().unwrap();
+                    assert!(out.status.success());
+                    let out = sharegen(home)
+                        .args(["share", id, "--yes"])
+                        .output()
+                        .unwrap();
+                    assert!(out.status.success());
+                }
+            });
+        }
+    });
+    let list: Value =
+        serde_json::from_slice(&std::fs::read(home.path().join("sg/shares.json")).unwrap())
+            .unwrap();
+    assert_eq!(list["version"], 1);
+    let shared: std::collections::BTreeSet<&str> = list["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["session_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(shared.len(), ids.len(), "every share survived");
+}
