@@ -40,6 +40,21 @@
     expandBtn.textContent = expanded ? "Collapse all" : "Expand all";
   });
 
+  // A copy button beside every permalink (again after a live update).
+  function decorate(root) {
+    root.querySelectorAll("a.anchor").forEach(function (a) {
+      var b = doc.createElement("button");
+      b.type = "button";
+      b.className = "copy-link";
+      b.title = "Copy link";
+      b.textContent = "copy";
+      b.setAttribute("data-anchor", a.getAttribute("href").slice(1));
+      a.parentNode.insertBefore(b, a.nextSibling);
+    });
+  }
+  decorate(doc);
+  doc.addEventListener("sharegen:updated", function (ev) { decorate(ev.target); });
+
   // Copy buttons on code blocks and permalinks.
   function copy(text, btn) {
     var done = function () { var t = btn.textContent; btn.textContent = "Copied"; setTimeout(function () { btn.textContent = t; }, 1200); };
@@ -169,6 +184,7 @@
     var atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
     var y = window.scrollY, open = openIds();
     main.innerHTML = fresh.innerHTML;
+    main.dispatchEvent(new CustomEvent("sharegen:updated", { bubbles: true }));
     var toc = document.querySelector("nav.toc"), freshToc = doc.querySelector("nav.toc");
     if (toc && freshToc) toc.innerHTML = freshToc.innerHTML;
     var meta = document.querySelector("dl.meta"), freshMeta = doc.querySelector("dl.meta");

@@ -115,50 +115,59 @@ pub fn stats(hunks: &[Hunk]) -> (u64, u64) {
     (add, del)
 }
 
-/// A diff table: old and new line numbers, sign, text.
+/// A diff: gutters of old and new line numbers beside one `<pre>` whose
+/// removed and added lines are `<del>` and `<ins>` (the +/- signs come from
+/// CSS, so copied code is clean).
 pub fn table(hunks: &[Hunk]) -> String {
-    let mut out = String::from("<table class=\"diff\"><tbody>");
+    let mut old_g = String::new();
+    let mut new_g = String::new();
+    let mut body = String::new();
     for (i, h) in hunks.iter().enumerate() {
         if i > 0 || h.old_start > 1 {
-            out.push_str(&format!(
-                "<tr class=\"hunk\"><td colspan=\"4\">@@ -{},{} +{},{} @@</td></tr>",
+            body.push_str(&format!(
+                "<span class=\"hunk\">@@ -{},{} +{},{} @@</span>\n",
                 h.old_start, h.old_lines, h.new_start, h.new_lines
             ));
+            old_g.push('\n');
+            new_g.push('\n');
         }
         let mut old = h.old_start;
         let mut new = h.new_start;
         for l in &h.lines {
             let (sign, text) = l.split_at(l.chars().next().map_or(0, char::len_utf8));
-            let (class, o, n) = match sign {
+            match sign {
                 "+" => {
+                    new_g.push_str(&new.to_string());
                     new += 1;
-                    ("add", String::new(), (new - 1).to_string())
+                    body.push_str("<ins>");
+                    escape_into(&mut body, text);
+                    body.push_str("</ins>");
                 }
                 "-" => {
+                    old_g.push_str(&old.to_string());
                     old += 1;
-                    ("del", (old - 1).to_string(), String::new())
+                    body.push_str("<del>");
+                    escape_into(&mut body, text);
+                    body.push_str("</del>");
                 }
                 _ => {
+                    old_g.push_str(&old.to_string());
+                    new_g.push_str(&new.to_string());
                     old += 1;
                     new += 1;
-                    ("ctx", (old - 1).to_string(), (new - 1).to_string())
+                    body.push_str("<span class=\"ctx\">");
+                    escape_into(&mut body, text);
+                    body.push_str("</span>");
                 }
-            };
-            out.push_str("<tr class=\"");
-            out.push_str(class);
-            out.push_str("\"><td class=\"ln\">");
-            out.push_str(&o);
-            out.push_str("</td><td class=\"ln\">");
-            out.push_str(&n);
-            out.push_str("</td><td class=\"sign\">");
-            escape_into(&mut out, if sign == " " { "" } else { sign });
-            out.push_str("</td><td class=\"dl\">");
-            escape_into(&mut out, text);
-            out.push_str("</td></tr>");
+            }
+            old_g.push('\n');
+            new_g.push('\n');
+            body.push('\n');
         }
     }
-    out.push_str("</tbody></table>");
-    out
+    format!(
+        "<div class=\"diff\"><pre class=\"gutter\" aria-hidden=\"true\">{old_g}</pre><pre class=\"gutter\" aria-hidden=\"true\">{new_g}</pre><pre class=\"dl\"><code>{body}</code></pre></div>"
+    )
 }
 
 #[cfg(test)]
@@ -172,8 +181,18 @@ mod tests {
         assert_eq!(h[0].lines, vec![" a", "-b", "+B", " c"]);
         assert_eq!(stats(&h), (1, 1));
         let t = table(&h);
-        assert!(t.contains("<tr class=\"del\"><td class=\"ln\">2</td><td class=\"ln\"></td>"));
-        assert!(t.contains("<tr class=\"add\"><td class=\"ln\"></td><td class=\"ln\">2</td>"));
+        assert!(
+            t.contains("<pre class=\"gutter\" aria-hidden=\"true\">1\n2\n\n3\n</pre>"),
+            "{t}"
+        );
+        assert!(
+            t.contains("<pre class=\"gutter\" aria-hidden=\"true\">1\n\n2\n3\n</pre>"),
+            "{t}"
+        );
+        assert!(
+            t.contains("<span class=\"ctx\">a</span>\n<del>b</del>\n<ins>B</ins>\n"),
+            "{t}"
+        );
     }
 
     #[test]

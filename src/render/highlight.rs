@@ -259,6 +259,10 @@ pub struct Highlighted {
     pub plain: bool,
     /// True when the text was over [`MAX_HIGHLIGHT_BYTES`].
     pub too_large: bool,
+    /// The classes of the syntax's root scope (`hl-source hl-rust`). They
+    /// are not repeated on every line: put them on the enclosing `<code>`
+    /// (theme rules that depend on the root need that ancestor).
+    pub root: Option<String>,
 }
 
 impl Highlighted {
@@ -287,13 +291,88 @@ pub fn highlight(code: &str, hint: Option<&str>) -> Arc<Highlighted> {
     if let Some(hit) = cache().get(&key) {
         return hit;
     }
+    if !Budget::take_current(code.len()) {
+        // Over the page's budget: plain text, not cached (another page
+        // may still have budget for it).
+        return Arc::new(plain(code, None, false));
+    }
     let fresh = Arc::new(highlight_uncached(code, hint));
     cache().insert(key, fresh)
 }
 
-/// Joined form for code blocks: [`highlight`]'s lines joined with `"\n"`.
+/// A limit on how many bytes one page highlights, so that a huge session
+/// renders in bounded time: highlighting runs at a few MB/s, everything
+/// else at hundreds. What is over the budget is shown as plain text.
+/// Set it for the work of one page with [`Budget::scope`] on every thread
+/// that renders part of it.
+#[derive(Debug, Clone)]
+pub struct Budget(Arc<std::sync::atomic::AtomicI64>);
+
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<Budget>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Budget {
+    pub fn new(bytes: usize) -> Budget {
+        Budget(Arc::new(std::sync::atomic::AtomicI64::new(bytes as i64)))
+    }
+
+    /// Runs `f` with this budget in force on the current thread.
+    pub fn scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let prev = CURRENT.with(|c| c.replace(Some(self.clone())));
+        let r = f();
+        CURRENT.with(|c| *c.borrow_mut() = prev);
+        r
+    }
+
+    /// The budget in force on this thread, if any.
+    pub fn current() -> Option<Budget> {
+        CURRENT.with(|c| c.borrow().clone())
+    }
+
+    /// Whether the budget ran out at some point.
+    pub fn exhausted(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed) < 0
+    }
+
+    /// Takes `n` bytes from the current budget; true when there was room
+    /// (or no budget is set).
+    fn take_current(n: usize) -> bool {
+        CURRENT.with(|c| match &*c.borrow() {
+            None => true,
+            Some(b) => {
+                let before =
+                    b.0.fetch_sub(n as i64, std::sync::atomic::Ordering::Relaxed);
+                before >= n as i64
+            }
+        })
+    }
+}
+
+/// Joined form for code blocks: [`highlight`]'s lines joined with `"\n"`
+/// (inside a `<code>` that carries [`Highlighted::root`]; see
+/// [`highlight_code`]).
 pub fn highlight_block(code: &str, hint: Option<&str>) -> String {
     highlight(code, hint).joined()
+}
+
+/// A complete `<code>` element: the root scope's classes on it, the
+/// highlighted lines inside.
+pub fn highlight_code(code: &str, hint: Option<&str>) -> String {
+    let h = highlight(code, hint);
+    let mut out = String::with_capacity(code.len() + 64);
+    out.push_str(&code_open(h.root.as_deref()));
+    out.push_str(&h.joined());
+    out.push_str("</code>");
+    out
+}
+
+/// `<code>` with the given root classes.
+pub fn code_open(root: Option<&str>) -> String {
+    match root {
+        Some(r) => format!("<code class=\"{r}\">"),
+        None => "<code>".to_string(),
+    }
 }
 
 /// [`highlight`] without the cache (for benchmarks and one-off uses).
@@ -317,11 +396,12 @@ pub fn highlight_uncached(code: &str, hint: Option<&str>) -> Highlighted {
         return plain(code, language, false);
     }
     match catch_unwind(AssertUnwindSafe(|| highlight_lines(code, syntax))) {
-        Ok(Some(lines)) => Highlighted {
+        Ok(Some((lines, root))) => Highlighted {
             lines,
             language,
             plain: false,
             too_large: false,
+            root,
         },
         Ok(None) | Err(_) => plain(code, language, false),
     }
@@ -361,6 +441,7 @@ fn plain(code: &str, language: Option<String>, too_large: bool) -> Highlighted {
         language,
         plain: true,
         too_large,
+        root: None,
     }
 }
 
@@ -368,7 +449,7 @@ fn plain(code: &str, language: Option<String>, too_large: bool) -> Highlighted {
 ///
 /// Two passes: parse every line first, so that the classes can be chosen
 /// knowing every scope the document uses (see [`ClassMap`]), then write.
-fn highlight_lines(code: &str, syntax: &SyntaxReference) -> Option<Vec<String>> {
+fn highlight_lines(code: &str, syntax: &SyntaxReference) -> Option<(Vec<String>, Option<String>)> {
     let ss = syntax_set();
     let mut state = ParseState::new(syntax);
     let mut buf = String::new();
@@ -390,7 +471,8 @@ fn highlight_lines(code: &str, syntax: &SyntaxReference) -> Option<Vec<String>> 
 
     let classes = ClassMap::new(&used);
     let mut stack = ScopeStack::new();
-    let mut spans = Spans::new(&classes);
+    let mut spans = Spans::new(&classes, syntax.scope);
+    let root = Some(classes.get(syntax.scope).to_string()).filter(|c| !c.is_empty());
     let mut lines = Vec::with_capacity(parsed.len());
     for (content, ops) in parsed {
         let mut out = String::with_capacity(content.len() * 3 + 32);
@@ -411,7 +493,7 @@ fn highlight_lines(code: &str, syntax: &SyntaxReference) -> Option<Vec<String>> 
         spans.close_all(&mut out);
         lines.push(out);
     }
-    Some(lines)
+    Some((lines, root))
 }
 
 /// The class attribute of each scope a document uses.
@@ -493,6 +575,8 @@ impl ClassMap {
 /// no class (see [`ClassMap`]) get no span.
 struct Spans<'a> {
     classes: &'a ClassMap,
+    /// The syntax's root scope: carried by the enclosing element instead.
+    root: Scope,
     /// The classes of the open `<span>`s, outermost first.
     open: Vec<&'a str>,
     /// Scratch: the classes the stack wants open.
@@ -500,9 +584,10 @@ struct Spans<'a> {
 }
 
 impl<'a> Spans<'a> {
-    fn new(classes: &'a ClassMap) -> Self {
+    fn new(classes: &'a ClassMap, root: Scope) -> Self {
         Spans {
             classes,
+            root,
             open: Vec::new(),
             want: Vec::new(),
         }
@@ -510,8 +595,9 @@ impl<'a> Spans<'a> {
 
     fn sync(&mut self, out: &mut String, stack: &[Scope]) {
         self.want.clear();
+        let skip = usize::from(stack.first() == Some(&self.root));
         self.want.extend(
-            stack
+            stack[skip..]
                 .iter()
                 .map(|&s| self.classes.get(s))
                 .filter(|c| !c.is_empty()),
@@ -609,7 +695,7 @@ pub(crate) fn escape_into(out: &mut String, s: &str) {
 /// At most this many results are kept…
 const CACHE_MAX_ENTRIES: usize = 4096;
 /// …taking at most about this many bytes of HTML (oldest dropped first).
-const CACHE_MAX_BYTES: usize = 64 * 1024 * 1024;
+const CACHE_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 type Key = [u8; 32];
 

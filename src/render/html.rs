@@ -5,6 +5,7 @@
 //! terminal output: all escaped by construction) and handed to the
 //! minijinja templates, which auto-escape everything else.
 
+use super::highlight::Budget;
 use super::markdown::{self, escape, escape_into};
 use super::templates::Templates;
 use super::tools::{self, ToolKind};
@@ -53,8 +54,13 @@ pub fn render_page(
     opts: &PageOptions,
     templates: &Templates,
 ) -> crate::Result<String> {
-    let body = render_messages(session, "", 0);
-    let others = render_unlinked_subagents(session);
+    let budget = Budget::new(highlight_budget(session));
+    let (body, others) = budget.scope(|| {
+        (
+            render_messages(session, "", 0),
+            render_unlinked_subagents(session),
+        )
+    });
     let toc = toc(session);
     let css = templates.css(&opts.theme)?;
     let js = templates.js()?;
@@ -99,6 +105,35 @@ pub fn render_page(
         other_subagents => minijinja::Value::from_safe_string(others),
     };
     templates.render("page.html", ctx)
+}
+
+/// How many bytes of code one page highlights: about 1/64 of the
+/// session's text, at least 128 KB and at most 2 MB. Past it, code is shown
+/// as plain text (see [`Budget`]).
+pub fn highlight_budget(s: &Session) -> usize {
+    fn text_bytes(s: &Session) -> usize {
+        let own: usize = s
+            .messages
+            .iter()
+            .flat_map(|m| &m.parts)
+            .map(|p| match p {
+                Part::Text { text } | Part::Reasoning { text, .. } | Part::Notice { text, .. } => {
+                    text.len()
+                }
+                Part::ToolCall(c) => {
+                    c.output.as_ref().map_or(0, String::len)
+                        + c.extras.file.as_ref().map_or(0, |f| f.content.len())
+                }
+                _ => 0,
+            })
+            .sum();
+        own + s
+            .subagents
+            .iter()
+            .map(|a| text_bytes(&a.session))
+            .sum::<usize>()
+    }
+    (text_bytes(s) / 64).clamp(128 * 1024, 2 * 1024 * 1024)
 }
 
 pub fn b64sha(s: &str) -> String {
@@ -274,11 +309,16 @@ pub fn render_messages(s: &Session, prefix: &str, depth: usize) -> String {
         depth,
         subagents: &by_call,
     };
+    // The page's highlighting budget follows the work onto rayon's threads.
+    let budget = Budget::current();
     let parts: Vec<String> = s
         .messages
         .par_iter()
         .enumerate()
-        .map(|(i, m)| render_message(&ctx, m, i + 1, first_tool[i]))
+        .map(|(i, m)| match &budget {
+            Some(b) => b.scope(|| render_message(&ctx, m, i + 1, first_tool[i])),
+            None => render_message(&ctx, m, i + 1, first_tool[i]),
+        })
         .collect();
     parts.concat()
 }
@@ -360,14 +400,11 @@ fn render_message(ctx: &Ctx, m: &Message, index: usize, first_tool: usize) -> St
     out
 }
 
+/// A permalink anchor; the page script adds a copy button beside it.
 fn permalink(out: &mut String, anchor: &str) {
     out.push_str("<a class=\"anchor\" href=\"#");
     out.push_str(anchor);
-    out.push_str(
-        "\" title=\"Permalink\">#</a><button class=\"copy-link\" type=\"button\" data-anchor=\"",
-    );
-    out.push_str(anchor);
-    out.push_str("\" title=\"Copy link\">copy</button>");
+    out.push_str("\">#</a>");
 }
 
 fn part(p: &Part) -> String {
@@ -476,7 +513,7 @@ fn part(p: &Part) -> String {
                     .split('\n')
                     .map(str::to_string)
                     .collect();
-                out.push_str(&tools::clipped_pre(&lines, "out", None));
+                out.push_str(&tools::clipped_pre(&lines, "out", None, None));
                 out.push_str("</details>");
             }
             out.push_str("</div>");
@@ -502,9 +539,9 @@ fn part(p: &Part) -> String {
             escape_into(&mut out, kind);
             out.push_str("</code></summary>");
             let s = serde_json::to_string_pretty(raw).unwrap_or_default();
-            out.push_str("<pre class=\"src\"><code>");
-            out.push_str(&super::highlight::highlight_block(&s, Some("json")));
-            out.push_str("</code></pre></details>");
+            out.push_str("<pre class=\"src\">");
+            out.push_str(&super::highlight::highlight_code(&s, Some("json")));
+            out.push_str("</pre></details>");
         }
     }
     out

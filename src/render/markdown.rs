@@ -147,16 +147,21 @@ fn autolink<'a>(t: CowStr<'a>, events: &mut Vec<Event<'a>>) {
 /// A highlighted code block with a copy button.
 pub fn code_block(body: &str, lang: &str) -> String {
     let hint = (!lang.is_empty()).then_some(lang);
-    let html = highlight::highlight_block(body.strip_suffix('\n').unwrap_or(body), hint);
-    let mut out = String::with_capacity(html.len() + 96);
+    let h = highlight::highlight(body.strip_suffix('\n').unwrap_or(body), hint);
+    let mut out = String::with_capacity(body.len() + 128);
     out.push_str("<div class=\"code\"><button class=\"copy\" type=\"button\" aria-label=\"Copy\">Copy</button><pre><code");
+    if let Some(r) = &h.root {
+        out.push_str(" class=\"");
+        out.push_str(r);
+        out.push('"');
+    }
     if !lang.is_empty() {
         out.push_str(" data-lang=\"");
-        out.push_str(&escape(lang));
+        escape_into(&mut out, lang);
         out.push('"');
     }
     out.push('>');
-    out.push_str(&html);
+    out.push_str(&h.joined());
     out.push_str("</code></pre></div>");
     out
 }

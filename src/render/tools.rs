@@ -154,26 +154,36 @@ pub fn key_arg(call: &ToolCall) -> String {
 }
 
 /// Lines of HTML, clipped with a "show all" block holding the rest.
-pub fn clipped_pre(lines: &[String], class: &str, numbers_from: Option<u64>) -> String {
+pub fn clipped_pre(
+    lines: &[String],
+    class: &str,
+    numbers_from: Option<u64>,
+    code_class: Option<&str>,
+) -> String {
     let mut out = String::new();
+    // Line numbers sit in a gutter beside the code: one short text node
+    // instead of markup on every line, and they are not copied with it.
     let render = |out: &mut String, chunk: &[String], start: Option<u64>| {
+        if let Some(s) = start {
+            out.push_str("<div class=\"numbered\"><pre class=\"gutter\" aria-hidden=\"true\">");
+            for i in 0..chunk.len() as u64 {
+                out.push_str(&(s + i).to_string());
+                out.push('\n');
+            }
+            out.push_str("</pre>");
+        }
         out.push_str("<pre class=\"");
         out.push_str(class);
-        if start.is_some() {
-            out.push_str(" numbered");
-        }
-        out.push_str("\"><code>");
-        for (i, l) in chunk.iter().enumerate() {
-            if let Some(s) = start {
-                out.push_str(&format!(
-                    "<span class=\"ln\" data-n=\"{}\"></span>",
-                    s + i as u64
-                ));
-            }
+        out.push_str("\">");
+        out.push_str(&highlight::code_open(code_class));
+        for l in chunk {
             out.push_str(l);
             out.push('\n');
         }
         out.push_str("</code></pre>");
+        if start.is_some() {
+            out.push_str("</div>");
+        }
     };
     if lines.len() <= CLIP_LINES + 5 {
         render(&mut out, lines, numbers_from);
@@ -201,19 +211,43 @@ fn output_block(text: &str) -> String {
     if ansi::has_ansi(text) {
         let html = ansi::ansi_to_html(text);
         let lines: Vec<String> = html.split('\n').map(str::to_string).collect();
-        clipped_pre(&lines, "out term", None)
+        clipped_pre(&lines, "out term", None, None)
     } else {
-        clipped_pre(&plain_lines(text), "out", None)
+        clipped_pre(&plain_lines(text), "out", None, None)
     }
 }
 
 fn code_view(path_or_lang: Option<&str>, content: &str, start: Option<u64>) -> String {
-    let h = highlight::highlight(content, path_or_lang);
+    // Only what shows before "show all" is highlighted; the rest, folded
+    // away, is escaped text. Highlighting is the expensive part of a page.
+    let cut = content
+        .match_indices('\n')
+        .nth(CLIP_LINES + 4)
+        .map(|(i, _)| i + 1)
+        .filter(|&i| i < content.len());
+    let (head, tail) = match cut {
+        Some(_) => {
+            let i = content
+                .match_indices('\n')
+                .nth(CLIP_LINES - 1)
+                .map_or(content.len(), |(i, _)| i + 1);
+            (&content[..i], Some(&content[i..]))
+        }
+        None => (content, None),
+    };
+    let h = highlight::highlight(head, path_or_lang);
     let mut out = String::new();
     if h.too_large {
         out.push_str("<p class=\"note\">Too large to highlight; shown as plain text.</p>");
     }
-    out.push_str(&clipped_pre(&h.lines, "src", start));
+    match tail {
+        None => out.push_str(&clipped_pre(&h.lines, "src", start, h.root.as_deref())),
+        Some(rest) => {
+            let mut lines = h.lines.clone();
+            lines.extend(rest.lines().map(escape));
+            out.push_str(&clipped_pre(&lines, "src", start, h.root.as_deref()));
+        }
+    }
     out
 }
 
@@ -331,9 +365,9 @@ pub fn body(call: &ToolCall) -> String {
         ToolKind::Shell => {
             let cmd = key_arg_full(call);
             if !cmd.is_empty() {
-                out.push_str("<pre class=\"cmd\"><code>");
-                out.push_str(&highlight::highlight_block(&cmd, Some("sh")));
-                out.push_str("</code></pre>");
+                out.push_str("<pre class=\"cmd\">");
+                out.push_str(&highlight::highlight_code(&cmd, Some("sh")));
+                out.push_str("</pre>");
             }
             if let Some(d) = arg(&call.input, &["description"]) {
                 out.push_str("<p class=\"note\">");
