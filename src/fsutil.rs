@@ -1,37 +1,141 @@
-//! File-writing helpers: every file sharegen writes is written atomically.
+//! File-writing helpers: every file sharegen writes is written atomically
+//! (a temporary file in the same folder, fsync, rename over the target).
 
-use crate::error::{IoContext, Result};
-use std::io::Write;
-use std::path::Path;
+use crate::error::{Error, IoContext, Result};
+use sha2::{Digest, Sha256};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same
-/// directory, fsync, then rename over the target. `mode` sets Unix
-/// permissions on the new file.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).at(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sharegen-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .at(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // New files are private (0600) by default in tempfile; outputs
-        // meant to be served are world-readable unless a mode is given.
-        let mode = mode.unwrap_or(0o644);
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
-            .at(tmp.path())?;
+/// A file being written: bytes go to a temporary file beside the target,
+/// hashed on the way; [`AtomicFile::commit`] renames it into place.
+/// Dropped without a commit, the temporary file is removed.
+pub struct AtomicFile {
+    path: PathBuf,
+    out: BufWriter<tempfile::NamedTempFile>,
+    hasher: Sha256,
+    size: u64,
+}
+
+/// What a committed file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub sha256: String,
+    pub size: u64,
+    /// False when the target already held exactly these bytes.
+    pub changed: bool,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`; `mode` sets Unix permissions (default 0644).
+    pub fn create(path: &Path, mode: Option<u32>) -> Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir).at(dir)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".sharegen-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .at(dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // tempfile creates private (0600) files; outputs meant to be
+            // served are world-readable unless a mode is given.
+            let mode = mode.unwrap_or(0o644);
+            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
+                .at(tmp.path())?;
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            out: BufWriter::with_capacity(1 << 16, tmp),
+            hasher: Sha256::new(),
+            size: 0,
+        })
     }
-    #[cfg(not(unix))]
-    let _ = mode;
-    tmp.write_all(bytes).at(path)?;
-    tmp.as_file().sync_all().at(path)?;
-    tmp.persist(path)
-        .map_err(|e| crate::error::Error::io(path, e.error))?;
+
+    fn finish(self) -> Result<(tempfile::NamedTempFile, PathBuf, String, u64)> {
+        let path = self.path;
+        let tmp = self
+            .out
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        let sha = hex(&self.hasher.finalize());
+        Ok((tmp, path, sha, self.size))
+    }
+
+    /// Syncs and renames the file into place.
+    pub fn commit(self) -> Result<Written> {
+        let (tmp, path, sha256, size) = self.finish()?;
+        tmp.as_file().sync_all().at(&path)?;
+        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        Ok(Written {
+            sha256,
+            size,
+            changed: true,
+        })
+    }
+
+    /// Like [`AtomicFile::commit`], but leaves the target alone when it
+    /// already holds the same bytes (same size and sha256).
+    pub fn commit_if_changed(self) -> Result<Written> {
+        let (tmp, path, sha256, size) = self.finish()?;
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == size)
+            && file_sha256(&path).ok().as_deref() == Some(&sha256)
+        {
+            return Ok(Written {
+                sha256,
+                size,
+                changed: false,
+            });
+        }
+        tmp.as_file().sync_all().at(&path)?;
+        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        Ok(Written {
+            sha256,
+            size,
+            changed: true,
+        })
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The sha256 of a file, read in chunks.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).at(path)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).at(path)?;
+    Ok(hex(&h.finalize()))
+}
+
+/// The sha256 of bytes, as hex.
+pub fn sha256_hex(b: &[u8]) -> String {
+    hex(&Sha256::digest(b))
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+    let mut f = AtomicFile::create(path, mode)?;
+    f.write_all(bytes).at(path)?;
+    f.commit()?;
     Ok(())
 }

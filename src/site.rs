@@ -10,7 +10,7 @@
 use crate::cli::Format;
 use crate::diag::Diag;
 use crate::error::{Error, IoContext, Result};
-use crate::fsutil::write_atomic;
+use crate::fsutil::{AtomicFile, Written, sha256_hex};
 use crate::model::{Agent, Session};
 use crate::render::Renderer;
 use crate::share::{Share, ShareList};
@@ -20,6 +20,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -164,10 +165,6 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    hex(&Sha256::digest(b))
-}
-
 /// Loads the session a share points at.
 pub fn load_share(share: &Share, stores: &Stores, diag: &Diag) -> Result<Session> {
     let r = SessionRef {
@@ -225,7 +222,7 @@ pub fn build(
     struct Done {
         id: String,
         state: ShareState,
-        files: Vec<(String, Vec<u8>)>,
+        files: Vec<(String, Written)>,
         rendered: bool,
     }
     let results: Vec<std::result::Result<Done, (String, String)>> = active
@@ -248,27 +245,44 @@ pub fn build(
                 load_share(share, stores, diag).map_err(|e| (id.clone(), e.to_string()))?;
             let watched = watched_paths(&session, &share.path);
             let key = fingerprint(share, &watched, &render_key);
-            let page = if opts.live {
-                renderer.render_live(&session, &key)
-            } else {
-                renderer.render(&session, Format::Html)
-            }
-            .map_err(|e| (id.clone(), e.to_string()))?;
-            let mut files = vec![(format!("s/{id}/index.html"), page)];
+            let fail = |e: Error| (id.clone(), e.to_string());
+            // Each file is streamed to a temporary file and renamed into
+            // place only when its bytes changed.
+            let write = |rel: String,
+                         f: &dyn Fn(&mut AtomicFile) -> Result<()>|
+             -> Result<(String, Written)> {
+                let mut file = AtomicFile::create(&out.join(&rel), None)?;
+                f(&mut file)?;
+                Ok((rel, file.commit_if_changed()?))
+            };
+            let live = opts.live.then_some(key.as_str());
+            let mut files = vec![
+                write(format!("s/{id}/index.html"), &|w| {
+                    renderer.render_to(&session, Format::Html, live, w)
+                })
+                .map_err(fail)?,
+            ];
             if opts.live {
                 let v = serde_json::json!({
                     "version": key,
                     "updated": session.updated.map(|t| t.to_rfc3339()),
                 });
-                files.push((format!("s/{id}/version.json"), v.to_string().into_bytes()));
+                files.push(
+                    write(format!("s/{id}/version.json"), &|w| {
+                        w.write_all(v.to_string().as_bytes()).at(out)
+                    })
+                    .map_err(fail)?,
+                );
             }
             if opts.session_json {
-                let json = renderer
-                    .render(&session, Format::Json)
-                    .map_err(|e| (id.clone(), e.to_string()))?;
-                files.push((format!("s/{id}/session.json"), json));
+                files.push(
+                    write(format!("s/{id}/session.json"), &|w| {
+                        renderer.render_to(&session, Format::Json, None, w)
+                    })
+                    .map_err(fail)?,
+                );
             }
-            let page_size = files[0].1.len() as u64;
+            let page_size = files[0].1.size;
             Ok(Done {
                 id: id.clone(),
                 state: ShareState {
@@ -297,15 +311,15 @@ pub fn build(
         match r {
             Ok(done) => {
                 if done.rendered {
-                    for (rel, bytes) in &done.files {
-                        if write_if_changed(&out.join(rel), bytes)? {
+                    for (rel, w) in &done.files {
+                        if w.changed {
                             report.written_files.push(rel.clone());
                         }
                         manifest.files.insert(
                             rel.clone(),
                             ManifestEntry {
-                                sha256: sha256_hex(bytes),
-                                size: bytes.len() as u64,
+                                sha256: w.sha256.clone(),
+                                size: w.size,
                                 share_id: Some(done.id.clone()),
                             },
                         );
@@ -476,12 +490,7 @@ pub struct IndexRow {
 /// Writes `bytes` unless the file already holds exactly them. Returns
 /// whether it wrote.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.len() == bytes.len() as u64
-        && std::fs::read(path).is_ok_and(|old| old == bytes)
-    {
-        return Ok(false);
-    }
-    write_atomic(path, bytes, None)?;
-    Ok(true)
+    let mut f = AtomicFile::create(path, None)?;
+    f.write_all(bytes).at(path)?;
+    Ok(f.commit_if_changed()?.changed)
 }

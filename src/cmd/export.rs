@@ -1,7 +1,7 @@
 use super::{Ctx, emit};
 use crate::cli::{ExportArgs, Format};
 use crate::error::Error;
-use crate::fsutil::write_atomic;
+use crate::fsutil::AtomicFile;
 use crate::render::Renderer;
 
 use crate::select::{self, Filter};
@@ -49,14 +49,32 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         .load(&r, &ctx.diag)
         .with_context(|| format!("loading {} session {}", r.agent, r.id))?;
     let sid = renderer.share_id(&session);
-    let bytes = renderer.render(&session, format)?;
     let target: PathBuf = match args.output.as_deref() {
-        Some(p) if p == Path::new("-") => return emit(&bytes),
+        Some(p) if p == Path::new("-") => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            return match renderer
+                .render_to(&session, format, None, &mut w)
+                .and_then(|()| {
+                    std::io::Write::flush(&mut w).map_err(|e| Error::io("(standard output)", e))
+                }) {
+                Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::BrokenPipe =>
+                {
+                    Ok(())
+                }
+                other => Ok(other?),
+            };
+        }
         Some(p) if p.is_dir() => p.join(format!("{sid}.{}", format.extension())),
         Some(p) => p.to_path_buf(),
         None => PathBuf::from(format!("{sid}.{}", format.extension())),
     };
-    write_atomic(&target, &bytes, None)?;
+    // Streamed into a temporary file beside the target, then renamed.
+    let mut file = AtomicFile::create(&target, None)?;
+    renderer.render_to(&session, format, None, &mut file)?;
+    drop(session);
+    file.commit()?;
     let mut msg = format!("{}\n", target.display());
     if let Some(url) = renderer.config.share_url(&sid) {
         msg.push_str(&format!("{url}\n"));
@@ -117,10 +135,11 @@ fn run_all(
             let out = (|| -> anyhow::Result<(PathBuf, bool)> {
                 let session = sources[*i].load(&r, &ctx.diag)?;
                 let sid = renderer.share_id(&session);
-                let bytes = renderer.render(&session, format)?;
                 let path = dir.join(format!("{sid}.{}", format.extension()));
-                let wrote = crate::site::write_if_changed(&path, &bytes)?;
-                Ok((path, wrote))
+                let mut file = AtomicFile::create(&path, None)?;
+                renderer.render_to(&session, format, None, &mut file)?;
+                drop(session);
+                Ok((path, file.commit_if_changed()?.changed))
             })();
             bar.inc(1);
             (

@@ -54,13 +54,27 @@ pub fn render_page(
     opts: &PageOptions,
     templates: &Templates,
 ) -> crate::Result<String> {
+    let mut out = Vec::new();
+    render_page_to(session, opts, templates, &mut out)?;
+    Ok(String::from_utf8(out).expect("pages are UTF-8"))
+}
+
+/// Where the messages go in the rendered template.
+const MESSAGES_MARK: &str = "\u{1}sharegen-messages\u{1}";
+
+/// Messages rendered and written per batch: the page is streamed to `w`,
+/// never held whole in memory.
+const BATCH: usize = 256;
+
+/// Renders one session as a complete HTML page into `w`.
+pub fn render_page_to(
+    session: &Session,
+    opts: &PageOptions,
+    templates: &Templates,
+    w: &mut dyn std::io::Write,
+) -> crate::Result<()> {
     let budget = Budget::new(highlight_budget(session));
-    let (body, others) = budget.scope(|| {
-        (
-            render_messages(session, "", 0),
-            render_unlinked_subagents(session),
-        )
-    });
+    let others = budget.scope(|| render_unlinked_subagents(session));
     let toc = toc(session);
     let css = templates.css(&opts.theme)?;
     let js = templates.js()?;
@@ -101,10 +115,70 @@ pub fn render_page(
         js => minijinja::Value::from_safe_string(js),
         meta => header(session, &grand),
         toc => toc,
-        messages => minijinja::Value::from_safe_string(body),
+        messages => minijinja::Value::from_safe_string(MESSAGES_MARK.to_string()),
         other_subagents => minijinja::Value::from_safe_string(others),
     };
-    templates.render("page.html", ctx)
+    let shell = templates.render("page.html", ctx)?;
+    let io = |e: std::io::Error| crate::Error::io("(page output)", e);
+    let (head, tail) = shell.split_once(MESSAGES_MARK).unwrap_or((&shell, ""));
+    w.write_all(head.as_bytes()).map_err(io)?;
+    budget.scope(|| write_messages(session, w)).map_err(io)?;
+    w.write_all(tail.as_bytes()).map_err(io)?;
+    Ok(())
+}
+
+/// Renders the top-level messages batch by batch (each batch in parallel)
+/// and writes them in order.
+fn write_messages(s: &Session, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let first_tool = tool_offsets(s);
+    let by_call = subagents_by_call(s);
+    let ctx = Ctx {
+        prefix: "",
+        depth: 0,
+        subagents: &by_call,
+    };
+    let budget = Budget::current();
+    for (b, batch) in s.messages.chunks(BATCH).enumerate() {
+        let base = b * BATCH;
+        let html: Vec<String> = batch
+            .par_iter()
+            .enumerate()
+            .map(|(k, m)| {
+                let i = base + k;
+                match &budget {
+                    Some(bu) => bu.scope(|| render_message(&ctx, m, i + 1, first_tool[i])),
+                    None => render_message(&ctx, m, i + 1, first_tool[i]),
+                }
+            })
+            .collect();
+        for h in html {
+            w.write_all(h.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// The number of tool calls before each message (tool anchors count on
+/// across messages).
+fn tool_offsets(s: &Session) -> Vec<usize> {
+    let mut first_tool = Vec::with_capacity(s.messages.len());
+    let mut n = 0usize;
+    for m in &s.messages {
+        first_tool.push(n);
+        n += m
+            .parts
+            .iter()
+            .filter(|p| matches!(p, Part::ToolCall(_)))
+            .count();
+    }
+    first_tool
+}
+
+fn subagents_by_call(s: &Session) -> HashMap<&str, &Subagent> {
+    s.subagents
+        .iter()
+        .filter_map(|a| a.tool_call_id.as_deref().map(|id| (id, a)))
+        .collect()
 }
 
 /// How many bytes of code one page highlights: about 1/64 of the

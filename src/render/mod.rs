@@ -69,47 +69,53 @@ impl Renderer {
         share_id(&self.salt, s.agent, &s.id)
     }
 
-    /// A page that follows the session while `watch` runs.
-    pub fn render_live(&self, session: &Session, version: &str) -> crate::Result<Vec<u8>> {
+    fn page_options(&self, session: &Session, live_version: Option<&str>) -> PageOptions {
         let sid = self.share_id(session);
-        let opts = PageOptions {
+        PageOptions {
             url: self.config.share_url(&sid),
             share_id: sid,
             theme: self.theme.clone(),
             robots: self.robots.clone(),
             site_name: self.site_name.clone(),
-            live_version: Some(version.to_string()),
-        };
-        Ok(html::render_page(session, &opts, &self.templates)?.into_bytes())
+            live_version: live_version.map(str::to_string),
+        }
     }
 
-    pub fn render(&self, session: &Session, format: Format) -> crate::Result<Vec<u8>> {
-        let sid = self.share_id(session);
-        Ok(match format {
+    /// Writes the session in `format` to `w`, streaming: the page is never
+    /// held whole in memory. `live_version` makes an HTML page follow the
+    /// session while `watch` runs (it polls `version.json`).
+    pub fn render_to(
+        &self,
+        session: &Session,
+        format: Format,
+        live_version: Option<&str>,
+        w: &mut dyn std::io::Write,
+    ) -> crate::Result<()> {
+        let io = |e: std::io::Error| Error::io("(output)", e);
+        match format {
             Format::Json => {
                 let doc = ExportDocumentRef {
                     schema_version: SCHEMA_VERSION,
                     generator: format!("sharegen {}", env!("CARGO_PKG_VERSION")),
-                    share_id: sid,
+                    share_id: self.share_id(session),
                     session,
                 };
-                let mut b = serde_json::to_vec_pretty(&doc).expect("the model serializes");
-                b.push(b'\n');
-                b
+                serde_json::to_writer_pretty(&mut *w, &doc).map_err(|e| io(e.into()))?;
+                w.write_all(b"\n").map_err(io)
             }
-            Format::Md => md::render(session).into_bytes(),
+            Format::Md => w.write_all(md::render(session).as_bytes()).map_err(io),
             Format::Html => {
-                let opts = PageOptions {
-                    url: self.config.share_url(&sid),
-                    share_id: sid,
-                    theme: self.theme.clone(),
-                    robots: self.robots.clone(),
-                    site_name: self.site_name.clone(),
-                    live_version: None,
-                };
-                html::render_page(session, &opts, &self.templates)?.into_bytes()
+                let opts = self.page_options(session, live_version);
+                html::render_page_to(session, &opts, &self.templates, w)
             }
-        })
+        }
+    }
+
+    /// [`Renderer::render_to`] into memory.
+    pub fn render(&self, session: &Session, format: Format) -> crate::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.render_to(session, format, None, &mut out)?;
+        Ok(out)
     }
 
     /// A digest of the templates and themes in use.
