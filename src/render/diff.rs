@@ -1,7 +1,7 @@
 //! Unified diffs as HTML tables: the agent's own hunks when recorded,
 //! otherwise computed with `similar`.
 
-use super::markdown::escape_into;
+use super::markdown::escape_text_into as escape_into;
 use crate::model::{FileDiff, Hunk};
 use similar::{ChangeTag, TextDiff};
 

@@ -668,9 +668,10 @@ fn css_rules() -> Option<&'static CssRules> {
     (!rules.selectors.is_empty()).then_some(rules)
 }
 
-/// HTML-escapes `&`, `<`, `>`, `"` and `'` (safe in text and in quoted
-/// attribute values) and drops `\r`: within a line a bare one would become a
-/// line break once an HTML parser normalizes it.
+/// Escapes text for an HTML text node: `&`, `<` and `>` (quotes need no
+/// escaping outside attributes, and code is full of them), and drops `\r`:
+/// within a line a bare one would become a line break once an HTML parser
+/// normalizes it. Never use it for attribute values.
 pub(crate) fn escape_into(out: &mut String, s: &str) {
     let mut last = 0;
     for (i, b) in s.bytes().enumerate() {
@@ -678,8 +679,6 @@ pub(crate) fn escape_into(out: &mut String, s: &str) {
             b'&' => "&amp;",
             b'<' => "&lt;",
             b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
             b'\r' => "",
             _ => continue,
         };
@@ -767,10 +766,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_all_five() {
+    fn escapes_text_node_characters() {
         let mut s = String::new();
         escape_into(&mut s, "a&b<c>d\"e'f\rg");
-        assert_eq!(s, "a&amp;b&lt;c&gt;d&quot;e&#39;fg");
+        assert_eq!(s, "a&amp;b&lt;c&gt;d\"e'fg");
     }
 
     #[test]

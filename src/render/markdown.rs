@@ -166,6 +166,20 @@ pub fn code_block(body: &str, lang: &str) -> String {
     out
 }
 
+/// Escapes text for an HTML text node (not for attribute values).
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    pulldown_cmark_escape::escape_html_body_text(&mut out, s)
+        .expect("writing to a String cannot fail");
+    out
+}
+
+/// Appends `s` to `out`, escaped for a text node.
+pub fn escape_text_into(out: &mut String, s: &str) {
+    pulldown_cmark_escape::escape_html_body_text(&mut *out, s)
+        .expect("writing to a String cannot fail");
+}
+
 /// Escapes text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);

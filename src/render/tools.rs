@@ -1,7 +1,7 @@
 //! One view per kind of tool: shell, read, edit/patch, write, search,
 //! todo, web, task (subagent), and pretty JSON for the rest.
 
-use super::markdown::{escape, escape_into};
+use super::markdown::escape_into;
 use super::{ansi, diff, highlight};
 use crate::model::{FileDiff, ToolCall, ToolStatus};
 use serde_json::Value;
@@ -204,7 +204,7 @@ pub fn clipped_pre(
 }
 
 fn plain_lines(text: &str) -> Vec<String> {
-    text.lines().map(escape).collect()
+    text.lines().map(super::markdown::escape_text).collect()
 }
 
 fn output_block(text: &str) -> String {
@@ -244,7 +244,7 @@ fn code_view(path_or_lang: Option<&str>, content: &str, start: Option<u64>) -> S
         None => out.push_str(&clipped_pre(&h.lines, "src", start, h.root.as_deref())),
         Some(rest) => {
             let mut lines = h.lines.clone();
-            lines.extend(rest.lines().map(escape));
+            lines.extend(rest.lines().map(super::markdown::escape_text));
             out.push_str(&clipped_pre(&lines, "src", start, h.root.as_deref()));
         }
     }
