@@ -40,16 +40,32 @@
     expandBtn.textContent = expanded ? "Collapse all" : "Expand all";
   });
 
-  // A copy button beside every permalink (again after a live update).
+  // A permalink and a copy button on every message, tool call and
+  // subagent (again after a live update). The ids are in the markup; the
+  // links are added here to keep big pages small.
   function decorate(root) {
-    root.querySelectorAll("a.anchor").forEach(function (a) {
+    root.querySelectorAll("article.msg[id] > header.mh, details.tool[id], details.subagent[id]").forEach(function (el) {
+      var host = el.tagName === "HEADER" ? el.parentNode : el;
+      var id = host.id, at = el.tagName === "HEADER" ? el : el.querySelector(":scope > summary");
+      if (!id || !at || host.querySelector(":scope > a.anchor, :scope > header > a.anchor")) return;
+      var a = doc.createElement("a");
+      a.className = "anchor";
+      a.href = "#" + id;
+      a.title = "Permalink";
+      a.textContent = "#";
       var b = doc.createElement("button");
       b.type = "button";
       b.className = "copy-link";
       b.title = "Copy link";
       b.textContent = "copy";
-      b.setAttribute("data-anchor", a.getAttribute("href").slice(1));
-      a.parentNode.insertBefore(b, a.nextSibling);
+      b.setAttribute("data-anchor", id);
+      if (el.tagName === "HEADER") {
+        el.appendChild(a);
+        el.appendChild(b);
+      } else {
+        at.insertAdjacentElement("afterend", a);
+        a.insertAdjacentElement("afterend", b);
+      }
     });
   }
   decorate(doc);

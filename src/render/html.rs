@@ -181,9 +181,10 @@ fn subagents_by_call(s: &Session) -> HashMap<&str, &Subagent> {
         .collect()
 }
 
-/// How many bytes of code one page highlights: about 1/64 of the
-/// session's text, at least 128 KB and at most 2 MB. Past it, code is shown
-/// as plain text (see [`Budget`]).
+/// How many bytes of code one page highlights: 256 KB for sessions with up
+/// to 2 MB of text; above, about 1/96 of the text (48 KB to 2 MB), which
+/// keeps both the time and the markup of huge pages bounded. Past it, code
+/// is shown as plain text (see [`Budget`]).
 pub fn highlight_budget(s: &Session) -> usize {
     fn text_bytes(s: &Session) -> usize {
         let own: usize = s
@@ -207,7 +208,12 @@ pub fn highlight_budget(s: &Session) -> usize {
             .map(|a| text_bytes(&a.session))
             .sum::<usize>()
     }
-    (text_bytes(s) / 64).clamp(128 * 1024, 2 * 1024 * 1024)
+    let text = text_bytes(s);
+    if text <= 2 * 1024 * 1024 {
+        // Small sessions: highlight generously, it costs little.
+        return 256 * 1024;
+    }
+    (text / 96).clamp(48 * 1024, 2 * 1024 * 1024)
 }
 
 pub fn b64sha(s: &str) -> String {
@@ -453,13 +459,8 @@ fn render_message(ctx: &Ctx, m: &Message, index: usize, first_tool: usize) -> St
         out.push_str("</span>");
     }
     if let Some(t) = m.time {
-        out.push_str(&format!(
-            "<time datetime=\"{}\">{}</time>",
-            t.to_rfc3339(),
-            t.format("%Y-%m-%d %H:%M:%S")
-        ));
+        out.push_str(&format!("<time>{}</time>", t.format("%Y-%m-%d %H:%M:%S")));
     }
-    permalink(&mut out, &anchor);
     out.push_str("</header><div class=\"parts\">");
     let mut tool_n = first_tool;
     for p in &m.parts {
@@ -472,13 +473,6 @@ fn render_message(ctx: &Ctx, m: &Message, index: usize, first_tool: usize) -> St
     }
     out.push_str("</div></article>");
     out
-}
-
-/// A permalink anchor; the page script adds a copy button beside it.
-fn permalink(out: &mut String, anchor: &str) {
-    out.push_str("<a class=\"anchor\" href=\"#");
-    out.push_str(anchor);
-    out.push_str("\">#</a>");
 }
 
 fn part(p: &Part) -> String {
@@ -766,7 +760,6 @@ fn tool_call(ctx: &Ctx, c: &ToolCall, anchor: &str) -> String {
         ));
     }
     out.push_str("</summary>");
-    permalink(&mut out, anchor);
     out.push_str("<div class=\"tbody\">");
     out.push_str(&tools::body(c));
     if let Some(sub) = ctx.subagents.get(c.id.as_str()) {
@@ -793,7 +786,6 @@ fn subagent_block(a: &Subagent, prefix: &str, depth: usize) -> String {
     out.push_str(&format!(
         " <span class=\"dur\">{msgs} messages</span></summary>"
     ));
-    permalink(&mut out, &id);
     if depth > 8 {
         out.push_str("<p class=\"note\">Nested too deeply to show.</p>");
     } else {
