@@ -413,6 +413,10 @@ async function checkPage(pageSpec, mode, baseUrl) {
       const light = await page.evaluate(bg);
       await page.locator("#theme").click();
       const stored = await page.evaluate(() => localStorage.getItem("sharegen-theme"));
+      // Chromium commits localStorage to the browser process in batches; a
+      // reload right away may start a renderer that has not seen the write
+      // yet (seen for file:// pages on a fresh machine).
+      await page.waitForTimeout(1500);
       await page.reload({ waitUntil: "load" });
       const reloaded = await page.evaluate(bg);
       // Following the OS when nothing is stored.
