@@ -69,35 +69,28 @@ impl AtomicFile {
 
     /// Syncs and renames the file into place.
     pub fn commit(self) -> Result<Written> {
-        let (tmp, path, sha256, size) = self.finish()?;
-        tmp.as_file().sync_all().at(&path)?;
-        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
-        Ok(Written {
-            sha256,
-            size,
-            changed: true,
-        })
+        self.commit_inner(false)
     }
 
     /// Like [`AtomicFile::commit`], but leaves the target alone when it
     /// already holds the same bytes (same size and sha256).
     pub fn commit_if_changed(self) -> Result<Written> {
+        self.commit_inner(true)
+    }
+
+    fn commit_inner(self, only_if_changed: bool) -> Result<Written> {
         let (tmp, path, sha256, size) = self.finish()?;
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() == size)
-            && file_sha256(&path).ok().as_deref() == Some(&sha256)
-        {
-            return Ok(Written {
-                sha256,
-                size,
-                changed: false,
-            });
+        let same = only_if_changed
+            && std::fs::metadata(&path).is_ok_and(|m| m.len() == size)
+            && file_sha256(&path).ok().as_deref() == Some(&sha256);
+        if !same {
+            tmp.as_file().sync_all().at(&path)?;
+            tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         }
-        tmp.as_file().sync_all().at(&path)?;
-        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         Ok(Written {
             sha256,
             size,
-            changed: true,
+            changed: !same,
         })
     }
 }

@@ -122,19 +122,27 @@ pub fn render_page_to(
     let io = |e: std::io::Error| crate::Error::io("(page output)", e);
     let (head, tail) = shell.split_once(MESSAGES_MARK).unwrap_or((&shell, ""));
     w.write_all(head.as_bytes()).map_err(io)?;
-    budget.scope(|| write_messages(session, w)).map_err(io)?;
+    budget
+        .scope(|| write_messages(session, "", 0, w))
+        .map_err(io)?;
     w.write_all(tail.as_bytes()).map_err(io)?;
     Ok(())
 }
 
-/// Renders the top-level messages batch by batch (each batch in parallel)
-/// and writes them in order.
-fn write_messages(s: &Session, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+/// Renders messages batch by batch (each batch in parallel, on rayon's
+/// threads, with the page's highlighting budget) and writes them in order.
+/// `prefix` makes anchors unique inside nested subagents.
+fn write_messages(
+    s: &Session,
+    prefix: &str,
+    depth: usize,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let first_tool = tool_offsets(s);
     let by_call = subagents_by_call(s);
     let ctx = Ctx {
-        prefix: "",
-        depth: 0,
+        prefix,
+        depth,
         subagents: &by_call,
     };
     let budget = Budget::current();
@@ -368,39 +376,9 @@ fn toc(s: &Session) -> Vec<TocEntry> {
 /// Renders a session's messages. `prefix` makes anchors unique inside
 /// nested subagents; `depth` limits nesting.
 pub fn render_messages(s: &Session, prefix: &str, depth: usize) -> String {
-    // Tool numbers continue across messages: a prefix sum of tool counts.
-    let mut first_tool = Vec::with_capacity(s.messages.len());
-    let mut n = 0usize;
-    for m in &s.messages {
-        first_tool.push(n);
-        n += m
-            .parts
-            .iter()
-            .filter(|p| matches!(p, Part::ToolCall(_)))
-            .count();
-    }
-    let by_call: HashMap<&str, &Subagent> = s
-        .subagents
-        .iter()
-        .filter_map(|a| a.tool_call_id.as_deref().map(|id| (id, a)))
-        .collect();
-    let ctx = Ctx {
-        prefix,
-        depth,
-        subagents: &by_call,
-    };
-    // The page's highlighting budget follows the work onto rayon's threads.
-    let budget = Budget::current();
-    let parts: Vec<String> = s
-        .messages
-        .par_iter()
-        .enumerate()
-        .map(|(i, m)| match &budget {
-            Some(b) => b.scope(|| render_message(&ctx, m, i + 1, first_tool[i])),
-            None => render_message(&ctx, m, i + 1, first_tool[i]),
-        })
-        .collect();
-    parts.concat()
+    let mut out = Vec::new();
+    write_messages(s, prefix, depth, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("pages are UTF-8")
 }
 
 /// Subagents no tool call points at, rendered at the end.
