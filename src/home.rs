@@ -53,14 +53,15 @@ impl Home {
         self.config_dir.join("config.toml")
     }
 
-    /// The salt for share IDs: `$SHAREGEN_SALT`, else `salt` in
-    /// `config.toml`, else the `salt` file (32 random bytes, created once).
-    pub fn salt(&self) -> Result<Vec<u8>> {
+    /// The salt for share IDs: `$SHAREGEN_SALT`, else `configured`
+    /// (`salt` in `config.toml`), else the `salt` file (32 random bytes,
+    /// created once).
+    pub fn salt(&self, configured: Option<&str>) -> Result<Vec<u8>> {
         if let Some(s) = std::env::var_os("SHAREGEN_SALT").filter(|v| !v.is_empty()) {
             return Ok(s.to_string_lossy().into_owned().into_bytes());
         }
-        if let Some(s) = self.config_salt()? {
-            return Ok(s.into_bytes());
+        if let Some(s) = configured.filter(|s| !s.is_empty()) {
+            return Ok(s.as_bytes().to_vec());
         }
         let path = self.salt_path();
         match std::fs::read(&path) {
@@ -92,23 +93,6 @@ impl Home {
         }
         let _ = std::fs::remove_file(&tmp);
         std::fs::read(&path).at(&path)
-    }
-
-    fn config_salt(&self) -> Result<Option<String>> {
-        let path = self.config_path();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
-        };
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| Error::parse(&path, e.to_string()))?;
-        match table.get("salt") {
-            None => Ok(None),
-            Some(toml::Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-            Some(_) => Err(Error::parse(&path, "`salt` must be a non-empty string")),
-        }
     }
 }
 

@@ -79,3 +79,33 @@ fn readme_list_command_sees_both_agents() {
         .unwrap();
     assert_eq!(old_layout["subagents"], 3);
 }
+
+#[test]
+fn salt_from_config_gives_documented_share_ids() {
+    use sha2::{Digest, Sha256};
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("sg")).unwrap();
+    std::fs::write(tmp.path().join("sg/config.toml"), "salt = \"team-salt\"\n").unwrap();
+    let out = sharegen(&tmp.path().join("sg"))
+        .env("HOME", root().join("examples/sessions"))
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for r in &rows {
+        let mut h = Sha256::new();
+        h.update(b"team-salt");
+        h.update(r["agent"].as_str().unwrap().as_bytes());
+        h.update(b":");
+        h.update(r["id"].as_str().unwrap().as_bytes());
+        let want = data_encoding::BASE32_NOPAD.encode(&h.finalize())[..10].to_ascii_lowercase();
+        assert_eq!(r["share_id"], want.as_str());
+    }
+    // No salt file was created: the configured one is used.
+    assert!(!tmp.path().join("sg/salt").exists());
+}

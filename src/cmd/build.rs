@@ -23,7 +23,7 @@ pub fn site_options(ctx: &Ctx, out: Option<PathBuf>) -> SiteOptions {
 pub fn build_site(ctx: &Ctx, opts: &SiteOptions) -> anyhow::Result<BuildReport> {
     let store = super::share::store(ctx);
     let list = store.read()?;
-    let renderer = Renderer::new(&ctx.config, ctx.home.salt()?, None, None)?;
+    let renderer = Renderer::new(&ctx.config, ctx.salt()?, None, None)?;
     let now = Utc::now();
     let report = site::build(&list, &ctx.stores, &renderer, opts, &ctx.diag, now)?;
     if !report.rendered.is_empty() {

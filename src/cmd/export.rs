@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     let format = infer_format(&args)?;
     let renderer = Renderer::new(
         &ctx.config,
-        ctx.home.salt()?,
+        ctx.salt()?,
         args.theme.as_deref(),
         args.templates.as_deref(),
     )?;

@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
     if let Some(n) = args.limit {
         all.truncate(n);
     }
-    let salt = ctx.home.salt()?;
+    let salt = ctx.salt()?;
     let rows: Vec<Row> = all
         .iter()
         .map(|(_, s)| Row {

@@ -38,6 +38,13 @@ impl Ctx {
     }
 }
 
+impl Ctx {
+    /// The salt for share IDs (see [`Home::salt`]).
+    pub fn salt(&self) -> crate::Result<Vec<u8>> {
+        self.home.salt(self.config.salt.as_deref())
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let verbosity = if cli.quiet {
         Verbosity::Quiet

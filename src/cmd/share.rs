@@ -47,7 +47,7 @@ fn normalize_dir(dir: &Path) -> String {
 pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
     let found = select::resolve(args.session.as_deref(), &ctx.stores, &ctx.diag)?;
     let s = &found.summary;
-    let salt = ctx.home.salt()?;
+    let salt = ctx.salt()?;
     let id = share_id(&salt, s.agent, &s.id);
     let now = Utc::now();
     let expires = args
@@ -129,7 +129,7 @@ pub fn unshare(ctx: &Ctx, target: &str) -> anyhow::Result<()> {
         target.to_string()
     } else {
         let found = select::resolve(Some(target), &ctx.stores, &ctx.diag)?;
-        let salt = ctx.home.salt()?;
+        let salt = ctx.salt()?;
         share_id(&salt, found.summary.agent, &found.summary.id)
     };
     let removed = store.update(|l| {
