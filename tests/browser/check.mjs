@@ -23,10 +23,10 @@
 // every name to nothing.
 
 import { chromium } from "playwright-core";
-import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { ACTION_MS, LAUNCH_ARGS, closeAll, newRecord, observedContext as observed, sleep, startServer as serve } from "./lib.mjs";
 
 const started = Date.now();
 const spec = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
@@ -39,26 +39,6 @@ const out = {
   runs: [],
   screenshots: [],
 };
-
-const ACTION_MS = 10_000;
-const NAV_MS = 30_000;
-const LAUNCH_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-default-apps",
-  "--disable-extensions",
-  "--no-default-browser-check",
-  "--metrics-recording-only",
-  // Belt and braces: no name resolves, so nothing can reach past loopback
-  // even if a request slipped through.
-  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-];
 
 let browser = null;
 let server = null;
@@ -76,19 +56,8 @@ function emit() {
 }
 
 async function shutdown() {
-  const closing = [];
-  if (browser) closing.push(browser.close().catch(() => {}));
-  if (server) {
-    closing.push(new Promise((res) => server.close(() => res())));
-    server.closeAllConnections?.();
-  }
-  // Bounded, and the timer must not keep the process alive afterwards.
-  let timer;
-  await Promise.race([Promise.all(closing), new Promise((r) => { timer = setTimeout(r, 10_000); })]);
-  clearTimeout(timer);
+  await closeAll(browser, server);
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // The whole run is bounded: on expiry report what was seen and leave.
 const watchdog = setTimeout(async () => {
@@ -98,66 +67,18 @@ const watchdog = setTimeout(async () => {
   process.exit(3);
 }, spec.timeout_ms ?? 240_000);
 
-// --- a tiny static server on 127.0.0.1 ------------------------------------
+// --- a tiny static server on 127.0.0.1 (lib.mjs) ----------------------------
 
 function startServer(dir) {
-  return new Promise((resolve, reject) => {
-    const s = http.createServer((req, res) => {
-      out.server_requests.push({ method: req.method, url: req.url });
-      const rel = decodeURIComponent(new URL(req.url, "http://x").pathname).replace(/^\/+/, "");
-      const file = path.join(dir, rel);
-      if (req.method !== "GET" || !file.startsWith(dir + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-        res.writeHead(404, { "content-type": "text/plain" });
-        res.end("not found");
-        return;
-      }
-      const type = file.endsWith(".html") ? "text/html; charset=utf-8" : "application/octet-stream";
-      res.writeHead(200, { "content-type": type, "cache-control": "no-store" });
-      fs.createReadStream(file).pipe(res);
-    });
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => resolve(s));
-  });
+  return serve(dir, (r) => out.server_requests.push(r), { headers: { "cache-control": "no-store" } });
 }
 
-// --- observing a context ---------------------------------------------------
-
-const INIT_SCRIPT = `
-  document.addEventListener("securitypolicyviolation", function (e) {
-    try {
-      window.__sgViolation(JSON.stringify({
-        directive: e.violatedDirective, effective: e.effectiveDirective,
-        blocked: e.blockedURI, sample: e.sample, source: e.sourceFile, line: e.lineNumber
-      }));
-    } catch (_) {}
-  }, true);
-`;
+// --- observing a context (lib.mjs) ------------------------------------------
 
 // A context whose every request, console message, page error and CSP
 // violation lands in `rec`. Requests other than `allowed(url)` are aborted.
-async function observedContext(opts, rec, allowed) {
-  const ctx = await browser.newContext({ ...opts, serviceWorkers: "block" });
-  ctx.setDefaultTimeout(ACTION_MS);
-  ctx.setDefaultNavigationTimeout(NAV_MS);
-  ctx.on("request", (r) => rec.requests.push({ url: r.url(), type: r.resourceType(), method: r.method() }));
-  ctx.on("requestfailed", (r) => rec.failed_requests.push({ url: r.url(), error: r.failure()?.errorText ?? "" }));
-  ctx.on("console", (m) => rec.console.push({ type: m.type(), text: m.text() }));
-  ctx.on("weberror", (e) => rec.page_errors.push(String(e.error()?.stack ?? e.error())));
-  // WebSockets are no "request" events: record them as requests too.
-  ctx.on("page", (p) => p.on("websocket", (ws) => rec.requests.push({ url: ws.url(), type: "websocket", method: "GET" })));
-  await ctx.route("**/*", (route) => {
-    const u = route.request().url();
-    return allowed(u) ? route.continue() : route.abort("blockedbyclient");
-  });
-  if (opts.javaScriptEnabled !== false) {
-    await ctx.exposeBinding("__sgViolation", (_src, json) => rec.csp_violations.push(JSON.parse(json)));
-    await ctx.addInitScript(INIT_SCRIPT);
-  }
-  return ctx;
-}
-
-function newRecord() {
-  return { requests: [], failed_requests: [], console: [], page_errors: [], csp_violations: [] };
+function observedContext(opts, rec, allowed) {
+  return observed(browser, opts, rec, allowed);
 }
 
 // --- in-page helpers (run inside the page) --------------------------------
