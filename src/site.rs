@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -167,6 +167,25 @@ fn hex(b: &[u8]) -> String {
 
 /// Loads the session a share points at.
 pub fn load_share(share: &Share, stores: &Stores, diag: &Diag) -> Result<Session> {
+    let mut session = load_share_source(share, stores, diag)?;
+    if let Some(t) = &share.title {
+        session.title = Some(t.clone());
+    }
+    Ok(session)
+}
+
+fn load_share_source(share: &Share, stores: &Stores, diag: &Diag) -> Result<Session> {
+    // A Claude Code transcript that is still where it was: load it
+    // directly (no listing scan of a possibly huge file).
+    if share.agent == Agent::ClaudeCode
+        && share.path.is_file()
+        && share
+            .path
+            .file_stem()
+            .is_some_and(|s| s.to_string_lossy() == share.session_id)
+    {
+        return crate::sources::claude_code::load_file(&share.path, diag);
+    }
     let r = SessionRef {
         agent: share.agent,
         id: share.session_id.clone(),
@@ -177,18 +196,14 @@ pub fn load_share(share: &Share, stores: &Stores, diag: &Diag) -> Result<Session
         .ok()
         .flatten()
         .filter(|(_, found)| found.iter().any(|s| s.id == share.session_id));
-    let mut session = match from_path {
-        Some((source, _)) => source.load(&r, diag)?,
+    match from_path {
+        Some((source, _)) => source.load(&r, diag),
         None => {
             let found = crate::select::resolve(Some(&share.session_id), stores, diag)?;
             let r = found.session_ref();
-            found.source.load(&r, diag)?
+            found.source.load(&r, diag)
         }
-    };
-    if let Some(t) = &share.title {
-        session.title = Some(t.clone());
     }
-    Ok(session)
 }
 
 /// Builds the site for `list` into `opts.out`.
@@ -306,7 +321,12 @@ pub fn build(
         files: BTreeMap::new(),
     };
     let mut new_state = State::default();
-    let old_files = old_manifest.as_ref().map(|m| &m.files);
+    let mut old_files: OldEntries = HashMap::new();
+    for (rel, e) in old_manifest.iter().flat_map(|m| &m.files) {
+        if let Some(id) = e.share_id.as_deref() {
+            old_files.entry(id).or_default().push((rel, e));
+        }
+    }
     for r in results {
         match r {
             Ok(done) => {
@@ -327,7 +347,7 @@ pub fn build(
                     report.rendered.push(done.id.clone());
                 } else {
                     // Unchanged: keep the previous entries of this share.
-                    carry_entries(old_files, &done.id, out, &mut manifest)?;
+                    carry_entries(&old_files, &done.id, out, &mut manifest)?;
                     report.unchanged.push(done.id.clone());
                 }
                 report
@@ -343,7 +363,7 @@ pub fn build(
                     format!("share {id} not rendered: {e}"),
                 );
                 // Keep what was there: a failing source must not unpublish.
-                carry_entries(old_files, &id, out, &mut manifest)?;
+                carry_entries(&old_files, &id, out, &mut manifest)?;
                 if let Some(prev) = old_state.shares.get(&id) {
                     report.watch_paths.extend(prev.watched.iter().cloned());
                     new_state.shares.insert(id.clone(), prev.clone());
@@ -446,16 +466,13 @@ fn safe_rel(rel: &str) -> bool {
     !rel.is_empty() && !rel.starts_with('/') && !rel.split('/').any(|c| c == ".." || c.is_empty())
 }
 
-fn carry_entries(
-    old: Option<&BTreeMap<String, ManifestEntry>>,
-    id: &str,
-    out: &Path,
-    manifest: &mut Manifest,
-) -> Result<()> {
-    let Some(old) = old else { return Ok(()) };
-    for (rel, e) in old {
-        if e.share_id.as_deref() == Some(id) && out.join(rel).is_file() {
-            manifest.files.insert(rel.clone(), e.clone());
+/// The previous manifest's entries, by share id.
+type OldEntries<'a> = HashMap<&'a str, Vec<(&'a String, &'a ManifestEntry)>>;
+
+fn carry_entries(old: &OldEntries, id: &str, out: &Path, manifest: &mut Manifest) -> Result<()> {
+    for (rel, e) in old.get(id).into_iter().flatten() {
+        if out.join(rel).is_file() {
+            manifest.files.insert((*rel).clone(), (*e).clone());
         }
     }
     Ok(())
