@@ -22,6 +22,9 @@
 //! - `SHAREGEN_BENCH_RUNS`: warm runs (default 10; cold runs: 3).
 //! - `SHAREGEN_BENCH_KEEP`: keep the fake store (prints where).
 
+#[path = "common/mod.rs"]
+mod common;
+
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -33,6 +36,8 @@ const MB: f64 = 1_000_000.0;
 const TARGET_WARM_SECS: f64 = 0.2;
 const COLD_RUNS: usize = 3;
 const CACHE_FILE: &str = "cache/claude-code-list.json";
+
+use common::{binary, has_conversation};
 
 fn main() {
     let sessions: usize = env_or("SHAREGEN_BENCH_LIST_SESSIONS", "1000")
@@ -186,17 +191,6 @@ fn main() {
     println!("results: {}", path.display());
 }
 
-/// The binary cargo built for this bench, else `target/release/sharegen`.
-fn binary() -> PathBuf {
-    if let Some(b) = std::env::var_os("SHAREGEN_BENCH_BIN") {
-        return PathBuf::from(b);
-    }
-    if let Some(b) = option_env!("CARGO_BIN_EXE_sharegen") {
-        return PathBuf::from(b);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/sharegen")
-}
-
 /// One `sharegen list --json` with `home` as `$HOME`: wall time, stdout.
 fn run_list(bin: &Path, home: &Path) -> (f64, Vec<u8>) {
     let mut cmd = Command::new(bin);
@@ -260,18 +254,6 @@ fn session_files(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
-}
-
-fn has_conversation(path: &Path) -> bool {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines().any(|l| {
-        serde_json::from_str::<Value>(l).is_ok_and(|v| {
-            matches!(
-                v.get("type").and_then(Value::as_str),
-                Some("user" | "assistant")
-            ) && v.get("isMeta").and_then(Value::as_bool) != Some(true)
-        })
-    })
 }
 
 /// Writes `<home>/.claude/projects/<project>/<session-id>.jsonl` copies of

@@ -93,6 +93,8 @@ fn knob(key: &str, default: usize) -> usize {
     env_or(key, &default.to_string()).parse().unwrap_or(default)
 }
 
+use common::{binary, has_conversation};
+
 fn main() {
     if let Some(file) = std::env::var_os(CHILD_FILE) {
         let out = std::env::var_os(CHILD_OUT).expect("phase child: no out");
@@ -988,17 +990,6 @@ fn share_all(home: &Home, expected: usize) -> Vec<Row> {
     rows
 }
 
-/// The binary cargo built for this bench, else `target/release/sharegen`.
-fn binary() -> PathBuf {
-    if let Some(b) = std::env::var_os("SHAREGEN_BENCH_BIN") {
-        return PathBuf::from(b);
-    }
-    if let Some(b) = option_env!("CARGO_BIN_EXE_sharegen") {
-        return PathBuf::from(b);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/sharegen")
-}
-
 /// Main transcripts (not `agent-*`) of at most `max_bytes` that list as a
 /// session (a user or assistant record that is not meta). Sorted by path.
 fn small_session_files(dir: &Path, max_bytes: u64) -> Vec<PathBuf> {
@@ -1026,18 +1017,6 @@ fn small_session_files(dir: &Path, max_bytes: u64) -> Vec<PathBuf> {
     }
     files.sort();
     files
-}
-
-fn has_conversation(path: &Path) -> bool {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines().any(|l| {
-        serde_json::from_str::<Value>(l).is_ok_and(|v| {
-            matches!(
-                v.get("type").and_then(Value::as_str),
-                Some("user" | "assistant")
-            ) && v.get("isMeta").and_then(Value::as_bool) != Some(true)
-        })
-    })
 }
 
 fn project_name(i: usize) -> String {

@@ -452,3 +452,29 @@ pub fn write_results(name: &str, v: &Value) -> PathBuf {
     std::fs::write(&path, bytes).expect("writing results");
     path
 }
+
+/// The sharegen binary to measure: `$SHAREGEN_BENCH_BIN`, else the one
+/// cargo built for this bench, else `target/release/sharegen`.
+pub fn binary() -> PathBuf {
+    if let Some(b) = std::env::var_os("SHAREGEN_BENCH_BIN") {
+        return PathBuf::from(b);
+    }
+    if let Some(b) = option_env!("CARGO_BIN_EXE_sharegen") {
+        return PathBuf::from(b);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/sharegen")
+}
+
+/// Whether a transcript lists as a session: a user or assistant record
+/// that is not meta.
+pub fn has_conversation(path: &Path) -> bool {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().any(|l| {
+        serde_json::from_str::<Value>(l).is_ok_and(|v| {
+            matches!(
+                v.get("type").and_then(Value::as_str),
+                Some("user" | "assistant")
+            ) && v.get("isMeta").and_then(Value::as_bool) != Some(true)
+        })
+    })
+}
