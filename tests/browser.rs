@@ -20,9 +20,12 @@
 //! SHAREGEN_SKIP_BROWSER=1 says to skip it. SHAREGEN_BROWSER_TEMPLATES=DIR
 //! exports with `--templates DIR`, to see the test catch a broken page.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{say, target_dir};
 use serde_json::{Value, json};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -33,25 +36,6 @@ const HARNESS_TIMEOUT: Duration = Duration::from_secs(240);
 
 fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| {
-            if p.is_absolute() {
-                p
-            } else {
-                manifest().join(p)
-            }
-        })
-        .unwrap_or_else(|| manifest().join("target"))
-}
-
-/// Written straight to the terminal: cargo's capture would hide it when
-/// the test passes, and the screenshot paths are for a person.
-fn say(text: &str) {
-    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// A page to export and check.

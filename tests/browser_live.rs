@@ -37,24 +37,6 @@ fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| {
-            if p.is_absolute() {
-                p
-            } else {
-                manifest().join(p)
-            }
-        })
-        .unwrap_or_else(|| manifest().join("target"))
-}
-
-/// Written straight to the terminal: cargo's capture would hide it.
-fn say(text: &str) {
-    let _ = std::io::stderr().write_all(text.as_bytes());
-}
-
 fn env(cmd: &mut std::process::Command, home: &Path) {
     cmd.env("HOME", home)
         .env("SHAREGEN_HOME", home.join("sg"))

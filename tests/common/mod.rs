@@ -115,3 +115,19 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Cargo's target folder (where test artifacts such as screenshots go).
+pub fn target_dir() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { manifest.join(p) })
+        .unwrap_or_else(|| manifest.join("target"))
+}
+
+/// Written straight to the terminal: cargo's capture would hide it when
+/// the test passes.
+pub fn say(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
