@@ -175,17 +175,6 @@ pub fn load_share(share: &Share, stores: &Stores, diag: &Diag) -> Result<Session
 }
 
 fn load_share_source(share: &Share, stores: &Stores, diag: &Diag) -> Result<Session> {
-    // A Claude Code transcript that is still where it was: load it
-    // directly (no listing scan of a possibly huge file).
-    if share.agent == Agent::ClaudeCode
-        && share.path.is_file()
-        && share
-            .path
-            .file_stem()
-            .is_some_and(|s| s.to_string_lossy() == share.session_id)
-    {
-        return crate::sources::claude_code::load_file(&share.path, diag);
-    }
     let r = SessionRef {
         agent: share.agent,
         id: share.session_id.clone(),

@@ -83,9 +83,7 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
     let source = |root: &Path| -> Box<dyn Source> { Box::new(ClaudeCode::new(root.to_path_buf())) };
     if path.is_file() {
         if path.extension().is_some_and(|e| e == "jsonl") {
-            let summary = list::scan_file(path, diag)?;
-            let summary = summary.unwrap_or_else(|| list::empty_summary(path));
-            return Ok(Some((source(path), vec![summary])));
+            return Ok(Some((source(path), vec![list::head_summary(path)])));
         }
         return Ok(None);
     }

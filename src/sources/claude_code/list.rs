@@ -2,7 +2,7 @@
 //! transcript (only the fields a listing needs), cached by size and mtime.
 
 use super::harness::split_user_text;
-use super::parse::{agent_parent_session, file_id, is_agent_file, title_from_prompt};
+use super::parse::{agent_parent_session, file_id, is_agent_file, read_head, title_from_prompt};
 use crate::diag::Diag;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
@@ -323,14 +323,17 @@ pub fn scan_file(path: &Path, diag: &Diag) -> Result<Option<SessionSummary>> {
     }))
 }
 
-/// A summary for a file given by path that holds no messages.
-pub fn empty_summary(path: &Path) -> SessionSummary {
+/// A summary of a transcript given by path, from its first lines only
+/// (exporting or sharing one file needs no scan of all of it): id,
+/// project and start. Title, last update and counts stay unknown.
+pub fn head_summary(path: &Path) -> SessionSummary {
+    let head = read_head(path, 200);
     SessionSummary {
         agent: Agent::ClaudeCode,
         id: file_id(path),
         title: None,
-        project: None,
-        created: None,
+        project: head.cwd,
+        created: head.first_time,
         updated: None,
         messages: 0,
         path: path.to_path_buf(),
@@ -422,7 +425,7 @@ pub fn scan_dirs(
                     size,
                     mtime_ns,
                     summary: None,
-                    parent: agent_parent_session(&f, diag),
+                    parent: agent_parent_session(&f),
                 });
                 if let Some(p) = &entry.parent {
                     *agent_parents.entry(p.clone()).or_default() += 1;

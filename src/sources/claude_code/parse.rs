@@ -1116,7 +1116,7 @@ pub(super) fn load_session(path: &Path, diag: &Diag) -> Result<Session> {
         let s = build(sid, group, &parsed.meta, path).session;
         agents.push((s, None, None));
     }
-    for file in subagent_files(path, &id, diag) {
+    for file in subagent_files(path, &id) {
         match parse_file(&file, diag) {
             Ok(p) => {
                 let aid = agent_file_id(&file);
@@ -1176,7 +1176,7 @@ fn read_agent_meta(path: &Path, diag: &Diag) -> (Option<String>, Option<String>)
 /// Subagent transcripts of the session `id` whose file is `path`: the
 /// `<id>/subagents/` tree (any depth), and sibling `agent-*.jsonl` files
 /// whose lines name `id` as their session.
-pub(super) fn subagent_files(path: &Path, id: &str, diag: &Diag) -> Vec<PathBuf> {
+pub(super) fn subagent_files(path: &Path, id: &str) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let Some(dir) = path.parent() else {
         return files;
@@ -1205,7 +1205,7 @@ pub(super) fn subagent_files(path: &Path, id: &str, diag: &Diag) -> Vec<PathBuf>
             if p == path {
                 continue;
             }
-            if agent_parent_session(&p, diag).as_deref() == Some(id) {
+            if agent_parent_session(&p).as_deref() == Some(id) {
                 files.push(p);
             }
         }
@@ -1220,26 +1220,53 @@ pub(super) fn is_agent_file(p: &Path) -> bool {
             .is_some_and(|n| n.starts_with("agent-"))
 }
 
-/// The parent session id named by the first lines of an old-style
-/// `agent-*.jsonl` file.
-pub(super) fn agent_parent_session(path: &Path, _diag: &Diag) -> Option<String> {
+/// What the first lines of a transcript say about it.
+#[derive(Debug, Default)]
+pub(super) struct Head {
+    pub session_id: Option<String>,
+    pub cwd: Option<String>,
+    pub first_time: Option<DateTime<Utc>>,
+}
+
+/// Reads at most `max_lines` lines from the start of a transcript, until it
+/// knows the session id and the working directory.
+pub(super) fn read_head(path: &Path, max_lines: usize) -> Head {
     use std::io::BufRead;
-    let f = std::fs::File::open(path).ok()?;
-    let r = std::io::BufReader::new(f);
-    for line in r.split(b'\n').take(20) {
-        let line = line.ok()?;
-        #[derive(serde::Deserialize)]
-        struct Head {
-            #[serde(rename = "sessionId")]
-            session_id: Option<String>,
+    #[derive(serde::Deserialize)]
+    struct Line {
+        #[serde(rename = "sessionId")]
+        session_id: Option<String>,
+        cwd: Option<String>,
+        timestamp: Option<String>,
+    }
+    let mut head = Head::default();
+    let Ok(f) = std::fs::File::open(path) else {
+        return head;
+    };
+    for line in std::io::BufReader::new(f).split(b'\n').take(max_lines) {
+        let Ok(line) = line else { break };
+        let Ok(l) = serde_json::from_slice::<Line>(&line) else {
+            continue;
+        };
+        head.session_id = head.session_id.or(l.session_id.filter(|s| !s.is_empty()));
+        head.cwd = head.cwd.or(l.cwd.filter(|s| !s.is_empty()));
+        if head.first_time.is_none() {
+            head.first_time = l
+                .timestamp
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc));
         }
-        if let Ok(h) = serde_json::from_slice::<Head>(&line)
-            && let Some(s) = h.session_id
-        {
-            return Some(s);
+        if head.session_id.is_some() && head.cwd.is_some() {
+            break;
         }
     }
-    None
+    head
+}
+
+/// The parent session id named by the first lines of an old-style
+/// `agent-*.jsonl` file.
+pub(super) fn agent_parent_session(path: &Path) -> Option<String> {
+    read_head(path, 20).session_id
 }
 
 /// The prompt a subagent was given: its first user text, or the body of
