@@ -44,8 +44,8 @@ mod common;
 
 use chrono::{SecondsFormat, Utc};
 use common::{
-    GenInfo, GenOptions, MB, Template, env_or, fixtures_dir, generate, load_templates, median_of,
-    metric, min_of, status_kb, write_results,
+    GenInfo, GenOptions, MB, Template, binary, env_or, fixtures_dir, generate, load_templates,
+    median_of, metric, min_of, status_kb, write_results,
 };
 use serde_json::{Value, json};
 use sharegen::diag::Diag;
@@ -688,17 +688,6 @@ fn bench_version(env: &Env, runs: usize) -> Vec<f64> {
     };
     run(); // warms the page cache
     (0..runs).map(|_| run()).collect()
-}
-
-/// The binary cargo built for this bench, else `target/release/sharegen`.
-fn binary() -> PathBuf {
-    if let Some(b) = std::env::var_os("SHAREGEN_BENCH_BIN") {
-        return PathBuf::from(b);
-    }
-    if let Some(b) = option_env!("CARGO_BIN_EXE_sharegen") {
-        return PathBuf::from(b);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/sharegen")
 }
 
 // ---------------------------------------------------------------------------

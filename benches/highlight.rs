@@ -21,7 +21,9 @@
 //!   best is reported for throughput, min and median for load).
 //! - `SHAREGEN_BENCH_HL_MB`: corpus size per language in MB (default 1).
 
-use std::path::{Path, PathBuf};
+#[path = "common/mod.rs"]
+mod common;
+use common::{env_or, median_of, min_of, write_results};
 use std::process::Command;
 use std::time::Instant;
 
@@ -256,47 +258,6 @@ fn metric(
         name.into(),
         json!({ "value": value, "unit": unit, "target": null, "regress": regress, "better": better }),
     );
-}
-
-fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_string())
-}
-
-fn min_of(v: &[f64]) -> f64 {
-    v.iter().copied().fold(f64::INFINITY, f64::min)
-}
-
-fn median_of(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    match s.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => s[n / 2],
-        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
-    }
-}
-
-fn results_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("SHAREGEN_BENCH_RESULTS") {
-        return PathBuf::from(d);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("bench-results")
-}
-
-fn write_results(name: &str, v: &Value) -> PathBuf {
-    let dir = results_dir();
-    std::fs::create_dir_all(&dir).expect("results dir");
-    let path = dir.join(format!("{name}.json"));
-    let mut bytes = serde_json::to_vec_pretty(v).expect("json");
-    bytes.push(b'\n');
-    std::fs::write(&path, bytes).expect("write results");
-    path
 }
 
 /// Typical Rust: items, generics, lifetimes, closures, macros, strings,

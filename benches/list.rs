@@ -37,7 +37,10 @@ const TARGET_WARM_SECS: f64 = 0.2;
 const COLD_RUNS: usize = 3;
 const CACHE_FILE: &str = "cache/claude-code-list.json";
 
-use common::{binary, has_conversation};
+use common::{
+    binary, env_or, fixtures_dir, has_conversation, median_of, metric, min_of, project_name,
+    session_id, write_results,
+};
 
 fn main() {
     let sessions: usize = env_or("SHAREGEN_BENCH_LIST_SESSIONS", "1000")
@@ -222,13 +225,6 @@ fn count_rows(stdout: &[u8]) -> usize {
     }
 }
 
-fn fixtures_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("SHAREGEN_BENCH_FIXTURES") {
-        return PathBuf::from(d);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code/projects")
-}
-
 /// Main transcripts (not `agent-*`) that list as a session: they hold a
 /// user or assistant record. Sorted by path.
 fn session_files(dir: &Path) -> Vec<PathBuf> {
@@ -271,84 +267,4 @@ fn build_store(home: &Path, sources: &[PathBuf], sessions: usize, projects: usiz
         bytes += std::fs::copy(&sources[i % sources.len()], &dest).expect("copying a transcript");
     }
     bytes
-}
-
-fn project_name(i: usize) -> String {
-    format!("-home-bench-work-project-{i:02}")
-}
-
-/// A UUID-shaped id, unique and deterministic per `i`.
-fn session_id(i: usize) -> String {
-    let mut x = (i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^= x >> 31;
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        x >> 32,
-        (x >> 16) & 0xffff,
-        x & 0xfff,
-        (i >> 12) & 0xfff,
-        i & 0xfff_ffff_ffff
-    )
-}
-
-fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_string())
-}
-
-fn min_of(v: &[f64]) -> f64 {
-    v.iter().copied().fold(f64::INFINITY, f64::min)
-}
-
-fn median_of(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    }
-}
-
-/// One result; `regress`: compared with the baseline by `scripts/bench`.
-fn metric(
-    m: &mut serde_json::Map<String, Value>,
-    name: &str,
-    value: f64,
-    unit: &str,
-    target: Option<f64>,
-    regress: bool,
-) {
-    m.insert(
-        name.to_string(),
-        json!({ "value": value, "unit": unit, "target": target, "regress": regress, "better": "lower" }),
-    );
-}
-
-fn results_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("SHAREGEN_BENCH_RESULTS") {
-        return PathBuf::from(d);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("bench-results")
-}
-
-fn write_results(name: &str, v: &Value) -> PathBuf {
-    let dir = results_dir();
-    std::fs::create_dir_all(&dir).expect("results dir");
-    let path = dir.join(format!("{name}.json"));
-    let mut bytes = serde_json::to_vec_pretty(v).expect("json");
-    bytes.push(b'\n');
-    std::fs::write(&path, bytes).expect("writing results");
-    path
 }

@@ -93,7 +93,7 @@ fn knob(key: &str, default: usize) -> usize {
     env_or(key, &default.to_string()).parse().unwrap_or(default)
 }
 
-use common::{binary, has_conversation};
+use common::{binary, has_conversation, project_name, session_id};
 
 fn main() {
     if let Some(file) = std::env::var_os(CHILD_FILE) {
@@ -1017,26 +1017,6 @@ fn small_session_files(dir: &Path, max_bytes: u64) -> Vec<PathBuf> {
     }
     files.sort();
     files
-}
-
-fn project_name(i: usize) -> String {
-    format!("-home-bench-work-project-{i:02}")
-}
-
-/// A UUID-shaped id, unique and deterministic per `i`.
-fn session_id(i: usize) -> String {
-    let mut x = (i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^= x >> 31;
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        x >> 32,
-        (x >> 16) & 0xffff,
-        x & 0xfff,
-        (i >> 12) & 0xfff,
-        i & 0xfff_ffff_ffff
-    )
 }
 
 // ---------------------------------------------------------------------------

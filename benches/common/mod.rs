@@ -478,3 +478,23 @@ pub fn has_conversation(path: &Path) -> bool {
         })
     })
 }
+
+pub fn project_name(i: usize) -> String {
+    format!("-home-bench-work-project-{i:02}")
+}
+
+/// A UUID-shaped id, unique and deterministic per `i`.
+pub fn session_id(i: usize) -> String {
+    let mut x = (i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        x >> 32,
+        (x >> 16) & 0xffff,
+        x & 0xfff,
+        (i >> 12) & 0xfff,
+        i & 0xfff_ffff_ffff
+    )
+}
