@@ -226,19 +226,7 @@ fn check_session(file: &Path, session: &Value, only_sidechain: Option<bool>) {
 }
 
 fn export(file: &Path) -> Value {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = sharegen(tmp.path())
-        .args(["export", "--format", "json", "-o", "-"])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: Value = serde_json::from_str(&export_to(file, "json")).unwrap();
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["share_id"].as_str().unwrap().len(), 10);
     doc["session"].clone()

@@ -11,22 +11,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-fn export_to(file: &Path, format: &str) -> String {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = sharegen(tmp.path())
-        .args(["export", "--format", format, "-o", "-"])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn norm(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -131,3 +131,20 @@ pub fn say(text: &str) {
     use std::io::Write;
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
+
+/// `sharegen export FILE --format FORMAT -o -` with a fresh home; its output.
+pub fn export_to(file: &Path, format: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sharegen(tmp.path())
+        .args(["export", "--format", format, "-o", "-"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
