@@ -14,7 +14,6 @@ use crate::model::*;
 use base64::Engine;
 use rayon::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// Largest image embedded as a `data:` URI.
@@ -76,8 +75,7 @@ pub fn render_page_to(
     let budget = Budget::new(highlight_budget(session));
     let others = budget.scope(|| render_unlinked_subagents(session));
     let toc = toc(session);
-    let css = templates.css(&opts.theme)?;
-    let js = templates.js()?;
+    let assets = templates.assets(&opts.theme)?;
     // A live page may fetch its own version.json and page, nothing else.
     let connect = if opts.live_version.is_some() {
         "; connect-src 'self'"
@@ -86,8 +84,7 @@ pub fn render_page_to(
     };
     let csp = format!(
         "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; img-src data:{connect}; base-uri 'none'; form-action 'none'",
-        b64sha(&css),
-        b64sha(&js)
+        assets.css_hash, assets.js_hash
     );
     let grand = session.grand_totals();
     let description = session
@@ -111,8 +108,8 @@ pub fn render_page_to(
         live_version => opts.live_version,
         session_updated => session.updated.map(|t| t.to_rfc3339()),
         csp => csp,
-        css => minijinja::Value::from_safe_string(css),
-        js => minijinja::Value::from_safe_string(js),
+        css => minijinja::Value::from_safe_string(assets.css.clone()),
+        js => minijinja::Value::from_safe_string(assets.js.clone()),
         meta => header(session, &grand),
         toc => toc,
         messages => minijinja::Value::from_safe_string(MESSAGES_MARK.to_string()),
@@ -222,10 +219,6 @@ pub fn highlight_budget(s: &Session) -> usize {
         return 256 * 1024;
     }
     (text / 96).clamp(48 * 1024, 2 * 1024 * 1024)
-}
-
-pub fn b64sha(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()))
 }
 
 #[derive(Serialize)]

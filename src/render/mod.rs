@@ -50,7 +50,7 @@ impl Renderer {
         let templates = Templates::new(dir)?;
         let theme = theme.unwrap_or(&config.render.theme).to_string();
         // Fail early on an unknown theme.
-        templates.css(&theme)?;
+        templates.assets(&theme)?;
         Ok(Renderer {
             templates,
             theme,
@@ -124,14 +124,14 @@ impl Renderer {
     }
 
     fn simple_page(&self, name: &str, extra: minijinja::Value) -> crate::Result<String> {
-        let css = self.templates.css(&self.theme)?;
+        let assets = self.templates.assets(&self.theme)?;
         let csp = format!(
             "default-src 'none'; style-src 'sha256-{}'; img-src data:; base-uri 'none'; form-action 'none'",
-            html::b64sha(&css)
+            assets.css_hash
         );
         let ctx = minijinja::context! {
             csp => csp,
-            css => minijinja::Value::from_safe_string(css),
+            css => minijinja::Value::from_safe_string(assets.css.clone()),
             site_name => self.site_name,
             robots => self.robots,
             generator => format!("sharegen {}", env!("CARGO_PKG_VERSION")),

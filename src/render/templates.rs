@@ -41,6 +41,24 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 pub struct Templates {
     env: minijinja::Environment<'static>,
     dir: Option<PathBuf>,
+    /// Stylesheet and script per theme, with their CSP hashes, built once.
+    assets: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Assets>>>,
+}
+
+/// The inline stylesheet and script of a page, and the base64 sha256
+/// hashes its Content-Security-Policy pins them with.
+#[derive(Debug)]
+pub struct Assets {
+    pub css: String,
+    pub js: String,
+    pub css_hash: String,
+    pub js_hash: String,
+}
+
+fn b64sha(s: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()))
 }
 
 fn embedded(rel: &str) -> Option<&'static str> {
@@ -54,7 +72,11 @@ impl Templates {
         // Auto-escape every template, whatever its name.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
-        let mut t = Templates { env, dir };
+        let mut t = Templates {
+            env,
+            dir,
+            assets: Default::default(),
+        };
         for name in ["page.html", "index.html", "404.html"] {
             let rel = format!("templates/{name}");
             let text = t.read(&rel)?.into_owned();
@@ -161,6 +183,24 @@ impl Templates {
             }
         }
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The stylesheet and script for `theme`, built and hashed once.
+    pub fn assets(&self, theme: &str) -> Result<std::sync::Arc<Assets>> {
+        let mut cache = self.assets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(a) = cache.get(theme) {
+            return Ok(a.clone());
+        }
+        let css = self.css(theme)?;
+        let js = self.js()?;
+        let a = std::sync::Arc::new(Assets {
+            css_hash: b64sha(&css),
+            js_hash: b64sha(&js),
+            css,
+            js,
+        });
+        cache.insert(theme.to_string(), a.clone());
+        Ok(a)
     }
 
     pub fn js(&self) -> Result<String> {
