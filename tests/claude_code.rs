@@ -662,3 +662,18 @@ fn sharegen_never_writes_into_the_store() {
         .success();
     assert_eq!(before, snapshot(&store));
 }
+
+#[test]
+fn json_export_reads_back_into_the_model() {
+    // The documented schema is the model: every fixture's export
+    // deserializes into `ExportDocument` and serializes back identically.
+    for file in main_transcripts().iter().take(20) {
+        let text = export_to(file, "json");
+        let doc: sharegen::model::ExportDocument =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(doc.schema_version, sharegen::model::SCHEMA_VERSION);
+        let again = serde_json::to_value(&doc).unwrap();
+        let orig: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(again, orig, "{}", file.display());
+    }
+}
