@@ -122,6 +122,27 @@ pub enum Command {
         "Exit codes: 0 stopped cleanly, 1 error"
     ))]
     Watch(WatchArgs),
+    /// Build the site and publish it to a git branch or a bucket.
+    #[command(after_help = concat!(
+        "Builds the site (as `build` does), then syncs it by manifest: only changed\n",
+        "files are uploaded, and only files this publisher wrote before and that are\n",
+        "gone now (unshared or expired shares) are deleted. Other files on the target\n",
+        "(a CNAME, other folders, other publishers' shares) are left alone.\n\n",
+        "Targets come from the flags, else from [publish.git] / [publish.bucket] in\n",
+        "config.toml (both, when both are set).\n\n",
+        "Git authentication, in order: the SSH agent, keys in ~/.ssh, a token from\n",
+        "SHAREGEN_GIT_TOKEN, GITHUB_TOKEN or GH_TOKEN (HTTPS), git credential helpers.\n",
+        "Bucket credentials come from each provider's standard environment variables\n",
+        "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, GOOGLE_SERVICE_ACCOUNT, AZURE_STORAGE_*).\n\n",
+        "Examples:\n",
+        "  sharegen publish --git git@github.com:me/shares.git\n",
+        "  sharegen publish --git https://github.com/me/site.git --prefix shares --dry-run\n",
+        "  sharegen publish --history squash\n",
+        "  sharegen publish --bucket s3://my-bucket/shares --region eu-west-1\n",
+        "  sharegen publish --bucket s3://shares --endpoint https://ACCOUNT.r2.cloudflarestorage.com --json\n\n",
+        "Exit codes: 0 success, 1 error (refused push, bad credentials, …), 2 usage error"
+    ))]
+    Publish(PublishArgs),
     /// Manage the page templates and themes.
     #[command(subcommand, after_help = concat!(
         "Examples:\n",
@@ -169,6 +190,59 @@ pub struct WatchArgs {
     /// Quiet time before a burst of changes is rendered, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub debounce: u64,
+    /// Publish after each rebuild that changed something, to the targets
+    /// configured in config.toml ([publish.git], [publish.bucket]).
+    #[arg(long)]
+    pub publish: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum History {
+    /// One commit per publish.
+    #[default]
+    Keep,
+    /// Replace the branch with one commit, so unshared pages leave its history.
+    Squash,
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct PublishArgs {
+    /// The site folder (as for `build`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Publish to this git remote (URL or path).
+    #[arg(long, value_name = "URL", conflicts_with = "bucket")]
+    pub git: Option<String>,
+    /// The branch to publish to (default gh-pages).
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// A folder inside the branch or bucket prefix to publish into.
+    #[arg(long, value_name = "PATH")]
+    pub prefix: Option<String>,
+    /// keep: one commit per publish; squash: the branch becomes one commit.
+    #[arg(long, value_enum)]
+    pub history: Option<History>,
+    /// The commit message.
+    #[arg(long, value_name = "MSG")]
+    pub message: Option<String>,
+    /// Use the system `git` for fetch and push (ssh config, OS credential managers).
+    #[arg(long)]
+    pub git_cli: bool,
+    /// Publish to this bucket: s3://BUCKET/PREFIX, gs://…, az://…, file:///DIR.
+    #[arg(long, value_name = "URL")]
+    pub bucket: Option<String>,
+    /// An S3-compatible endpoint (R2, MinIO, a local server).
+    #[arg(long, value_name = "URL", requires = "bucket")]
+    pub endpoint: Option<String>,
+    /// The bucket's region.
+    #[arg(long, value_name = "R", requires = "bucket")]
+    pub region: Option<String>,
+    /// Show what would be uploaded and deleted; change nothing remote.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

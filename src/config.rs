@@ -12,6 +12,44 @@ pub struct Config {
     pub salt: Option<String>,
     pub site: SiteConfig,
     pub render: RenderConfig,
+    pub publish: PublishConfig,
+}
+
+/// `[publish.git]` and `[publish.bucket]`: where `sharegen publish` (and
+/// `watch --publish`) push the site. Flags override each key.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct PublishConfig {
+    pub git: Option<GitPublishConfig>,
+    pub bucket: Option<BucketPublishConfig>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct GitPublishConfig {
+    /// The remote: `https://github.com/me/shares.git`, `git@host:me/shares.git`, a path.
+    pub url: Option<String>,
+    /// The branch (default `gh-pages`).
+    pub branch: Option<String>,
+    /// A folder inside the branch (default: its root).
+    pub prefix: Option<String>,
+    /// `keep` (one commit per publish) or `squash` (one commit in all).
+    pub history: Option<String>,
+    /// The commit message.
+    pub message: Option<String>,
+    /// Run the system `git` for fetch and push.
+    pub git_cli: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct BucketPublishConfig {
+    /// `s3://bucket/prefix`, `gs://…`, `az://…` or `file:///path`.
+    pub url: Option<String>,
+    /// An S3-compatible endpoint (R2, MinIO, …).
+    pub endpoint: Option<String>,
+    /// The region.
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -37,6 +37,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A publish target refused or failed; `target` carries no credentials.
+    #[error("publishing to {target}: {message}")]
+    Publish { target: String, message: String },
+
     #[error("{0}")]
     Refused(String),
 }
@@ -52,6 +56,13 @@ impl Error {
     pub fn parse(path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
         Error::Parse {
             path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn publish(target: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Publish {
+            target: target.into(),
             message: message.into(),
         }
     }

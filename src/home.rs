@@ -5,7 +5,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::fsutil::write_atomic;
 use crate::model::Agent;
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where sharegen keeps its files.
 #[derive(Debug, Clone)]
@@ -78,22 +78,54 @@ impl Home {
         let mut salt = vec![0u8; 32];
         getrandom::fill(&mut salt)
             .map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
-        // Another process may have created it meanwhile: keep the first.
-        let tmp_dir = &self.config_dir;
-        std::fs::create_dir_all(tmp_dir).at(tmp_dir)?;
-        let tmp = tmp_dir.join(format!(".salt-{}.tmp", std::process::id()));
-        write_atomic(&tmp, &salt, Some(0o600))?;
-        match std::fs::hard_link(&tmp, &path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(Error::io(&path, e));
-            }
-        }
-        let _ = std::fs::remove_file(&tmp);
-        std::fs::read(&path).at(&path)
+        create_once(&path, &salt)
     }
+
+    /// Who publishes from this home: `$SHAREGEN_PUBLISHER_ID`, else the
+    /// `publisher-id` file (random, created once). Published manifests
+    /// record it per file, so a publisher only ever deletes files it wrote
+    /// and two publishers sharing a target keep each other's shares.
+    pub fn publisher_id(&self) -> Result<String> {
+        if let Ok(s) = std::env::var("SHAREGEN_PUBLISHER_ID")
+            && !s.trim().is_empty()
+        {
+            return Ok(s.trim().to_string());
+        }
+        let path = self.config_dir.join("publisher-id");
+        match std::fs::read_to_string(&path) {
+            Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_string()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&path, e)),
+        }
+        let mut raw = [0u8; 10];
+        getrandom::fill(&mut raw)
+            .map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
+        let id = data_encoding::BASE32_NOPAD
+            .encode(&raw)
+            .to_ascii_lowercase();
+        let b = create_once(&path, format!("{id}\n").as_bytes())?;
+        Ok(String::from_utf8_lossy(&b).trim().to_string())
+    }
+}
+
+/// Writes `bytes` to `path` unless it exists (another process may have
+/// created it meanwhile: the first one wins), then returns its contents.
+fn create_once(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).at(dir)?;
+    let tmp = dir.join(format!(".create-{}.tmp", std::process::id()));
+    write_atomic(&tmp, bytes, Some(0o600))?;
+    match std::fs::hard_link(&tmp, path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io(path, e));
+        }
+    }
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::read(path).at(path)
 }
 
 /// The share ID: 10 characters of lowercase base32 of

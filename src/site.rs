@@ -34,6 +34,10 @@ pub struct ManifestEntry {
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share_id: Option<String>,
+    /// Who wrote the file to a publish target (see
+    /// [`crate::home::Home::publisher_id`]); only in published manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -330,6 +334,7 @@ pub fn build(
                                 sha256: w.sha256.clone(),
                                 size: w.size,
                                 share_id: Some(done.id.clone()),
+                                publisher: None,
                             },
                         );
                     }
@@ -406,6 +411,7 @@ pub fn build(
                 sha256: sha256_hex(bytes),
                 size: bytes.len() as u64,
                 share_id: None,
+                publisher: None,
             },
         );
     }

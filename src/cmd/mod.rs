@@ -4,6 +4,7 @@
 pub mod build;
 pub mod export;
 mod list;
+pub mod publish;
 pub mod share;
 pub mod watch;
 
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Share(args) => share::share(&ctx, args),
         Command::Build(args) => build::run(&ctx, args),
         Command::Watch(args) => watch::run(&ctx, args),
+        Command::Publish(args) => publish::run(&ctx, args),
         Command::Unshare { target } => share::unshare(&ctx, &target),
         Command::Shares { json } => share::list(&ctx, json),
         Command::Allow { dir } => share::allow(&ctx, &dir),
