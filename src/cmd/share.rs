@@ -133,22 +133,39 @@ pub fn unshare(ctx: &Ctx, target: &str) -> anyhow::Result<()> {
         share_id(&salt, found.summary.agent, &found.summary.id)
     };
     let removed = store.update(|l| {
-        let before = l.shares.len();
+        let gone: Vec<Share> = l
+            .shares
+            .iter()
+            .filter(|s| s.share_id == id)
+            .cloned()
+            .collect();
         l.shares.retain(|s| s.share_id != id);
-        Ok(before != l.shares.len())
+        Ok(gone.into_iter().next())
     })?;
-    if !removed {
+    let Some(removed) = removed else {
         return Err(Error::UnknownSession {
             query: target.to_string(),
             searched: format!("the share list {}", store.path().display()),
         }
         .into());
-    }
+    };
     emit(format!("unshared {id}\n").as_bytes())?;
     if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
         eprintln!(
             "the page disappears from the site at the next `sharegen build`, watch cycle or publish"
         );
+        let squashing = ctx
+            .config
+            .publish
+            .git
+            .as_ref()
+            .is_some_and(|g| g.history.as_deref() == Some("squash"));
+        if removed.last_published.is_some() && !squashing {
+            eprintln!(
+                "warning: on a git branch published with history kept, the page stays in the \
+                 branch's history until `sharegen publish --history squash`"
+            );
+        }
     }
     Ok(())
 }
