@@ -115,9 +115,11 @@ pub enum Command {
         "Watches the shared sessions' files (and OpenCode's database and -wal file)\n",
         "and the share list; after each burst of changes (quiet for --debounce ms) it\n",
         "re-renders the shares whose sources changed. Pages written by watch follow\n",
-        "their session when served over http(s). Ctrl-C stops cleanly.\n\n",
+        "their session when served over http(s). With --publish, each rebuild that\n",
+        "changed files is published to the targets in config.toml. Ctrl-C stops cleanly.\n\n",
         "Examples:\n",
         "  sharegen watch\n",
+        "  sharegen watch --publish\n",
         "  sharegen watch --out public/ --debounce 500\n\n",
         "Exit codes: 0 stopped cleanly, 1 error"
     ))]

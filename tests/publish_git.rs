@@ -782,3 +782,65 @@ fn https_token_auth_works_and_a_wrong_token_fails_fast_without_leaking() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("authentication failed"), "{err}");
 }
+
+#[test]
+fn watch_publish_pushes_each_change_and_each_unshare() {
+    let server = Daemon::start();
+    let repo = server.repo();
+    let home = home();
+    let a = share(home.path(), IDEAS);
+    let b = share(home.path(), WORKTREES);
+    std::fs::write(
+        home.path().join("sg/config.toml"),
+        format!("[publish.git]\nurl = \"{}\"\n", server.url()),
+    )
+    .unwrap();
+    let log = home.path().join("watch.log");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("sharegen"))
+        .env("HOME", home.path())
+        .env("SHAREGEN_HOME", home.path().join("sg"))
+        .env("SHAREGEN_SALT", "test-salt")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("XDG_DATA_HOME")
+        .args(["watch", "--publish", "--debounce", "200"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let wait = |what: &str, f: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !f() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {what}; log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let page = |id: &str| {
+        try_git(
+            &repo,
+            &["cat-file", "blob", &format!("{BRANCH}:s/{id}/index.html")],
+        )
+        .unwrap_or_default()
+    };
+    wait("the first publish", &|| {
+        page(&a).contains("<main") && page(&b).contains("<main")
+    });
+    // Pages published by watch follow their session.
+    assert!(files_at(&repo, BRANCH).contains(&format!("s/{a}/version.json")));
+    append_prompt(home.path(), IDEAS, "published-while-watching");
+    wait("the appended prompt on the branch", &|| {
+        page(&a).contains("published-while-watching")
+    });
+    run_ok(home.path(), &["unshare", &b]);
+    wait("the unshared page to leave the branch", &|| {
+        !files_at(&repo, BRANCH)
+            .iter()
+            .any(|f| f.starts_with(&format!("s/{b}/")))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -2,7 +2,8 @@
 
 use super::Ctx;
 use super::build::{build_site, site_options};
-use crate::cli::WatchArgs;
+use super::publish::{Target, print_human, publish_to, targets};
+use crate::cli::{PublishArgs, WatchArgs};
 use crate::site::SiteOptions;
 use crate::watch::{self, Driver, Msg};
 use std::path::PathBuf;
@@ -11,6 +12,29 @@ use std::time::Duration;
 struct SiteDriver<'a> {
     ctx: &'a Ctx,
     opts: SiteOptions,
+    /// `--publish`: where to push after a rebuild that changed files.
+    targets: Vec<Target>,
+    published_once: bool,
+}
+
+impl SiteDriver<'_> {
+    fn publish(&mut self) {
+        let loud = self.ctx.diag.verbosity() > crate::diag::Verbosity::Quiet;
+        for t in &self.targets {
+            match publish_to(self.ctx, t, &self.opts, false, false) {
+                Ok(r) => {
+                    if loud {
+                        if let Err(e) = print_human(self.ctx, &r) {
+                            eprintln!("error: {e}");
+                        }
+                    }
+                }
+                // Keep watching: the next change retries.
+                Err(e) => eprintln!("error: {e}"),
+            }
+        }
+        self.published_once = true;
+    }
 }
 
 impl Driver for SiteDriver<'_> {
@@ -39,6 +63,9 @@ impl Driver for SiteDriver<'_> {
                 }
             );
         }
+        if !self.targets.is_empty() && (!self.published_once || !report.written_files.is_empty()) {
+            self.publish();
+        }
         Ok(report.watch_paths)
     }
 }
@@ -57,7 +84,17 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<()> {
             opts.out.display()
         );
     }
-    let mut driver = SiteDriver { ctx, opts };
+    let targets = if args.publish {
+        targets(ctx, &PublishArgs::default())?
+    } else {
+        Vec::new()
+    };
+    let mut driver = SiteDriver {
+        ctx,
+        opts,
+        targets,
+        published_once: false,
+    };
     // The share list's folder: shares made while watching take effect.
     let extra = vec![ctx.home.config_dir.clone()];
     watch::run(
