@@ -145,6 +145,23 @@ pub enum Command {
         "Exit codes: 0 success, 1 error (refused push, bad credentials, …), 2 usage error"
     ))]
     Publish(PublishArgs),
+    /// Show what redaction would remove from a session, without writing a page.
+    #[command(after_help = concat!(
+        "Lists each secret found (kind, where, fingerprint) and the harness-injected\n",
+        "parts that would be stripped. The secrets themselves are never printed.\n",
+        "Rules, allow-list patterns and scrubbing are set in [redact] in config.toml.\n\n",
+        "Examples:\n",
+        "  sharegen redact-check latest\n",
+        "  sharegen redact-check 3f2a --json\n\n",
+        "Exit codes: 0 success, 1 error, 2 usage error or unknown/ambiguous session"
+    ))]
+    RedactCheck {
+        /// The session: id, id prefix, path, or `latest`.
+        session: Option<String>,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage the page templates and themes.
     #[command(subcommand, after_help = concat!(
         "Examples:\n",
@@ -179,6 +196,9 @@ pub struct BuildArgs {
     /// The site folder (default: site.out in config.toml, else `site/` in sharegen's home).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Do not redact secrets (prints a warning; see `[redact]` in config.toml).
+    #[arg(long)]
+    pub no_redact: bool,
     /// Print what was done as JSON.
     #[arg(long)]
     pub json: bool,
@@ -192,6 +212,9 @@ pub struct WatchArgs {
     /// Quiet time before a burst of changes is rendered, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub debounce: u64,
+    /// Do not redact secrets (prints a warning; see `[redact]` in config.toml).
+    #[arg(long)]
+    pub no_redact: bool,
     /// Publish after each rebuild that changed something, to the targets
     /// configured in config.toml ([publish.git], [publish.bucket]).
     #[arg(long)]
@@ -245,6 +268,9 @@ pub struct PublishArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Do not redact secrets (prints a warning; see `[redact]` in config.toml).
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 #[derive(Args, Debug)]
@@ -316,6 +342,9 @@ pub struct ExportArgs {
     /// Open the page in the default browser afterwards.
     #[arg(long)]
     pub open: bool,
+    /// Do not redact secrets (prints a warning; see `[redact]` in config.toml).
+    #[arg(long)]
+    pub no_redact: bool,
     /// Export every session (filtered by --agent, --project, --since) into -o DIR.
     #[arg(long, requires = "output")]
     pub all: bool,

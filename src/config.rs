@@ -13,6 +13,55 @@ pub struct Config {
     pub site: SiteConfig,
     pub render: RenderConfig,
     pub publish: PublishConfig,
+    pub redact: RedactConfig,
+}
+
+/// `[redact]`: what is removed from sessions before anything is rendered
+/// or published. On by default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RedactConfig {
+    /// Redact secrets at all (`--no-redact` turns it off for one run).
+    pub enabled: bool,
+    /// The home folder becomes `~`.
+    pub home: bool,
+    /// The login name becomes `<user>`.
+    pub user: bool,
+    /// The host name becomes `<host>`.
+    pub host: bool,
+    /// Email addresses are redacted.
+    pub email: bool,
+    /// High-entropy values in assignments (`key = "…"`) are redacted.
+    pub entropy: bool,
+    /// Text the harness injected (system reminders, instructions) is dropped.
+    pub strip_injected: bool,
+    /// Extra rules: `[[redact.rules]] name = "…" regex = "…"` (the first
+    /// capture group, if any, is the secret).
+    pub rules: Vec<RedactRule>,
+    /// Patterns of values never to redact.
+    pub allow: Vec<String>,
+}
+
+impl Default for RedactConfig {
+    fn default() -> Self {
+        RedactConfig {
+            enabled: true,
+            home: true,
+            user: true,
+            host: true,
+            email: true,
+            entropy: true,
+            strip_injected: true,
+            rules: Vec::new(),
+            allow: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RedactRule {
+    pub name: String,
+    pub regex: String,
 }
 
 /// `[publish.git]` and `[publish.bucket]`: where `sharegen publish` (and

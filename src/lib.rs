@@ -14,6 +14,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod publish;
+pub mod redact;
 pub mod render;
 pub mod select;
 pub mod share;

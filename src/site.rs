@@ -88,6 +88,8 @@ pub struct SiteOptions {
     /// Pages follow their sessions (`watch`): each share also gets a
     /// `version.json` that its page polls.
     pub live: bool,
+    /// Applied to every session before it is rendered (None: `--no-redact`).
+    pub redactor: Option<std::sync::Arc<crate::redact::Redactor>>,
 }
 
 /// What a build did.
@@ -217,12 +219,13 @@ pub fn build(
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let render_key = format!(
-        "{}|{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}|{}",
         env!("CARGO_PKG_VERSION"),
         renderer.theme,
         renderer.fingerprint(),
         opts.session_json,
-        opts.live
+        opts.live,
+        opts.redactor.as_ref().map_or("raw", |r| r.config_key())
     );
     let active: Vec<&Share> = list.shares.iter().filter(|s| !s.is_expired(now)).collect();
 
@@ -249,9 +252,12 @@ pub fn build(
                     });
                 }
             }
-            let session =
+            let mut session =
                 load_share(share, stores, diag).map_err(|e| (id.clone(), e.to_string()))?;
             let watched = watched_paths(&session, &share.path);
+            if let Some(r) = &opts.redactor {
+                r.apply(&mut session);
+            }
             let key = fingerprint(share, &watched, &render_key);
             let fail = |e: Error| (id.clone(), e.to_string());
             // Each file is streamed to a temporary file and renamed into

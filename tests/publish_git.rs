@@ -627,9 +627,18 @@ fn a_refusing_hook_is_an_error_not_a_success() {
 #[test]
 fn racing_publishers_both_land_their_shares() {
     let server = Daemon::start();
-    // Each push holds the server for a while, so the two overlap and one
-    // of them is refused at least once.
-    server.hook("pre-receive", "sleep 2");
+    // The first push to reach the hook waits (up to 10 s) until a second
+    // push reaches it too: both then update the branch from the same tip,
+    // so one of them is refused and must fetch, re-plan and retry.
+    server.hook(
+        "pre-receive",
+        "touch \"$GIT_DIR/racer-$$\"\n\
+         for i in $(seq 100); do\n\
+           [ \"$(ls \"$GIT_DIR\" | grep -c '^racer-')\" -ge 2 ] && break\n\
+           sleep 0.1\n\
+         done\n\
+         exit 0",
+    );
     let (h1, h2) = (home(), home());
     let a = share(h1.path(), IDEAS);
     let b = share(h2.path(), WORKTREES);

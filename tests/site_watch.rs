@@ -182,7 +182,9 @@ fn unshare_and_expiry_remove_pages() {
     let home = home();
     let a = share(home.path(), IDEAS);
     let b = share(home.path(), WORKTREES);
-    run_ok(home.path(), &["share", WORKTREES, "--expires", "2s"]);
+    // Long enough for two builds on a loaded machine.
+    let expiry = Instant::now() + Duration::from_secs(8);
+    run_ok(home.path(), &["share", WORKTREES, "--expires", "8s"]);
     build(home.path());
     let out = site(home.path());
     assert!(out.join(format!("s/{a}")).is_dir());
@@ -193,7 +195,9 @@ fn unshare_and_expiry_remove_pages() {
     let manifest = std::fs::read_to_string(out.join("sharegen-manifest.json")).unwrap();
     assert!(!manifest.contains(&a));
     // Expiry.
-    std::thread::sleep(Duration::from_millis(2100));
+    std::thread::sleep(
+        expiry.saturating_duration_since(Instant::now()) + Duration::from_millis(200),
+    );
     let report = build(home.path());
     assert_eq!(strings(&report["removed"]), vec![b.clone()]);
     assert!(!out.join(format!("s/{b}")).exists());

@@ -7,8 +7,12 @@ use crate::site::{self, BuildReport, SiteOptions};
 use chrono::Utc;
 use std::path::PathBuf;
 
-pub fn site_options(ctx: &Ctx, out: Option<PathBuf>) -> SiteOptions {
-    SiteOptions {
+pub fn site_options(
+    ctx: &Ctx,
+    out: Option<PathBuf>,
+    no_redact: bool,
+) -> crate::Result<SiteOptions> {
+    Ok(SiteOptions {
         out: out
             .or_else(|| ctx.config.site.out.clone())
             .unwrap_or_else(|| ctx.home.config_dir.join("site")),
@@ -16,7 +20,8 @@ pub fn site_options(ctx: &Ctx, out: Option<PathBuf>) -> SiteOptions {
         index_page: ctx.config.site.index_page,
         index_by_robots: ctx.config.site.index,
         live: false,
-    }
+        redactor: ctx.redactor(no_redact)?.map(std::sync::Arc::new),
+    })
 }
 
 /// Builds the site and records render times in the share list.
@@ -40,7 +45,7 @@ pub fn build_site(ctx: &Ctx, opts: &SiteOptions) -> anyhow::Result<BuildReport> 
 }
 
 pub fn run(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<()> {
-    let opts = site_options(ctx, args.out);
+    let opts = site_options(ctx, args.out, args.no_redact)?;
     let report = build_site(ctx, &opts)?;
     if args.json {
         let mut b = serde_json::to_vec_pretty(&serde_json::json!({

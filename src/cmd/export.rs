@@ -2,6 +2,7 @@ use super::{Ctx, emit};
 use crate::cli::{ExportArgs, Format};
 use crate::error::Error;
 use crate::fsutil::AtomicFile;
+use crate::redact::Redactor;
 use crate::render::Renderer;
 
 use crate::select::{self, Filter};
@@ -39,15 +40,19 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         args.theme.as_deref(),
         args.templates.as_deref(),
     )?;
+    let redactor = ctx.redactor(args.no_redact)?;
     if args.all {
-        return run_all(ctx, &args, format, &renderer);
+        return run_all(ctx, &args, format, &renderer, redactor.as_ref());
     }
     let found = select::resolve(args.session.as_deref(), &ctx.stores, &ctx.diag)?;
     let r = found.session_ref();
-    let session = found
+    let mut session = found
         .source
         .load(&r, &ctx.diag)
         .with_context(|| format!("loading {} session {}", r.agent, r.id))?;
+    if let Some(red) = &redactor {
+        red.apply(&mut session);
+    }
     let sid = renderer.share_id(&session);
     let target: PathBuf = match args.output.as_deref() {
         Some(p) if p == Path::new("-") => {
@@ -95,6 +100,7 @@ fn run_all(
     args: &ExportArgs,
     format: Format,
     renderer: &Renderer,
+    redactor: Option<&Redactor>,
 ) -> anyhow::Result<()> {
     let dir = args.output.clone().expect("clap requires -o with --all");
     if dir == Path::new("-") || dir.is_file() {
@@ -133,7 +139,10 @@ fn run_all(
                 path: summary.path.clone(),
             };
             let out = (|| -> anyhow::Result<(PathBuf, bool)> {
-                let session = sources[*i].load(&r, &ctx.diag)?;
+                let mut session = sources[*i].load(&r, &ctx.diag)?;
+                if let Some(red) = redactor {
+                    red.apply(&mut session);
+                }
                 let sid = renderer.share_id(&session);
                 let path = dir.join(format!("{sid}.{}", format.extension()));
                 let mut file = AtomicFile::create(&path, None)?;

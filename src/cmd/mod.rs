@@ -5,6 +5,7 @@ pub mod build;
 pub mod export;
 mod list;
 pub mod publish;
+mod redact_check;
 pub mod share;
 pub mod watch;
 
@@ -12,6 +13,7 @@ use crate::cli::{Cli, Command, TemplatesCommand};
 use crate::config::Config;
 use crate::diag::{Diag, Verbosity};
 use crate::home::Home;
+use crate::redact::Redactor;
 use crate::sources::Stores;
 use std::io::Write;
 
@@ -44,6 +46,24 @@ impl Ctx {
     pub fn salt(&self) -> crate::Result<Vec<u8>> {
         self.home.salt(self.config.salt.as_deref())
     }
+
+    /// The redactor every output goes through, unless `--no-redact` or
+    /// `redact.enabled = false` (which print a warning).
+    pub fn redactor(&self, no_redact: bool) -> crate::Result<Option<Redactor>> {
+        if no_redact || !self.config.redact.enabled {
+            eprintln!(
+                "warning: redaction is off{}: tokens, keys and passwords in the session are \
+                 written as they are",
+                if no_redact {
+                    " (--no-redact)"
+                } else {
+                    " (redact.enabled = false)"
+                }
+            );
+            return Ok(None);
+        }
+        Redactor::new(&self.config.redact, &self.salt()?, &self.home.config_path()).map(Some)
+    }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -66,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Shares { json } => share::list(&ctx, json),
         Command::Allow { dir } => share::allow(&ctx, &dir),
         Command::Disallow { dir } => share::disallow(&ctx, &dir),
+        Command::RedactCheck { session, json } => redact_check::run(&ctx, session.as_deref(), json),
         Command::Templates(TemplatesCommand::Eject { dir, force }) => {
             let written = crate::render::templates::eject(&dir, force)?;
             let list: String = written

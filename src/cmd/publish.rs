@@ -189,7 +189,7 @@ pub fn print_human(ctx: &Ctx, report: &PublishReport) -> anyhow::Result<()> {
 
 pub fn run(ctx: &Ctx, args: PublishArgs) -> anyhow::Result<()> {
     let targets = targets(ctx, &args)?;
-    let opts = site_options(ctx, args.out.clone());
+    let opts = site_options(ctx, args.out.clone(), args.no_redact)?;
     let build = build_site(ctx, &opts)?;
     if !build.failed.is_empty() {
         // The previous pages of failing shares are kept and published.

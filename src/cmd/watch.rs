@@ -23,10 +23,8 @@ impl SiteDriver<'_> {
         for t in &self.targets {
             match publish_to(self.ctx, t, &self.opts, false, false) {
                 Ok(r) => {
-                    if loud {
-                        if let Err(e) = print_human(self.ctx, &r) {
-                            eprintln!("error: {e}");
-                        }
+                    if loud && let Err(e) = print_human(self.ctx, &r) {
+                        eprintln!("error: {e}");
                     }
                 }
                 // Keep watching: the next change retries.
@@ -71,7 +69,7 @@ impl Driver for SiteDriver<'_> {
 }
 
 pub fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<()> {
-    let mut opts = site_options(ctx, args.out);
+    let mut opts = site_options(ctx, args.out, args.no_redact)?;
     opts.live = true;
     let (tx, rx) = watch::channel_pair();
     let stopper = tx.clone();

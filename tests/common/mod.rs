@@ -133,10 +133,12 @@ pub fn say(text: &str) {
 }
 
 /// `sharegen export FILE --format FORMAT -o -` with a fresh home; its output.
+/// Exports `file` as it was recorded (`--no-redact`: these tests check
+/// what the readers keep; tests/redaction.rs checks what redaction drops).
 pub fn export_to(file: &Path, format: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let out = sharegen(tmp.path())
-        .args(["export", "--format", format, "-o", "-"])
+        .args(["export", "--no-redact", "--format", format, "-o", "-"])
         .arg(file)
         .output()
         .unwrap();
