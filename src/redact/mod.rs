@@ -45,35 +45,47 @@ const BUILTIN: &[(&str, &str, usize)] = &[
     ),
     (
         "aws-access-key-id",
-        r"\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b",
+        r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}(?-u:\b)",
         0,
     ),
     (
         "aws-secret-access-key",
-        r#"(?i)aws_?secret(?:_?access)?_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})\b"#,
+        r#"(?i)aws_?secret(?:_?access)?_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})(?-u:\b)"#,
         1,
     ),
-    ("google-api-key", r"\bAIza[0-9A-Za-z_\-]{35}", 0),
+    ("google-api-key", r"(?-u:\b)AIza[0-9A-Za-z_\-]{35}", 0),
     (
         "azure-storage-key",
         r"(?i)AccountKey\s*=\s*([A-Za-z0-9+/]{86}==)",
         1,
     ),
-    ("github-token", r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b", 0),
-    ("github-token", r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b", 0),
+    (
+        "github-token",
+        r"(?-u:\b)gh[pousr]_[A-Za-z0-9]{36,255}(?-u:\b)",
+        0,
+    ),
+    (
+        "github-token",
+        r"(?-u:\b)github_pat_[A-Za-z0-9_]{22,255}(?-u:\b)",
+        0,
+    ),
     (
         "gitlab-token",
-        r"\bgl(?:pat|ptt|dt|rt|cbt|soat|ffct|imt|oas|agent)-[A-Za-z0-9_\-]{20,}",
+        r"(?-u:\b)gl(?:pat|ptt|dt|rt|cbt|soat|ffct|imt|oas|agent)-[A-Za-z0-9_\-]{20,}",
         0,
     ),
-    ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}", 0),
+    ("anthropic-key", r"(?-u:\b)sk-ant-[A-Za-z0-9_\-]{20,}", 0),
     (
         "openai-key",
-        r"\bsk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}",
+        r"(?-u:\b)sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}",
         0,
     ),
-    ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}\b", 0),
-    ("slack-token", r"\bxox[abposre]-[A-Za-z0-9\-]{10,}", 0),
+    (
+        "huggingface-token",
+        r"(?-u:\b)hf_[A-Za-z0-9]{30,}(?-u:\b)",
+        0,
+    ),
+    ("slack-token", r"(?-u:\b)xox[abposre]-[A-Za-z0-9\-]{10,}", 0),
     (
         "slack-webhook",
         r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_\-]+",
@@ -81,48 +93,48 @@ const BUILTIN: &[(&str, &str, usize)] = &[
     ),
     (
         "stripe-key",
-        r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b",
+        r"(?-u:\b)(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}(?-u:\b)",
         0,
     ),
-    ("twilio-key", r"\bSK[0-9a-fA-F]{32}\b", 0),
+    ("twilio-key", r"(?-u:\b)SK[0-9a-fA-F]{32}(?-u:\b)", 0),
     (
         "sendgrid-key",
-        r"\bSG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{30,64}",
+        r"(?-u:\b)SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{30,64}",
         0,
     ),
-    ("npm-token", r"\bnpm_[A-Za-z0-9]{36}\b", 0),
-    ("pypi-token", r"\bpypi-AgE[A-Za-z0-9_\-]{50,}", 0),
+    ("npm-token", r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)", 0),
+    ("pypi-token", r"(?-u:\b)pypi-AgE[A-Za-z0-9_\-]{50,}", 0),
     (
         "jwt",
-        r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+        r"(?-u:\b)eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
         0,
     ),
     (
         "bearer-token",
-        r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{12,}=*)",
+        r"(?i)(?-u:\b)bearer\s+([A-Za-z0-9\-._~+/]{12,}=*)",
         1,
     ),
     (
         "basic-auth",
-        r"(?i)\bauthorization\s*[:=]\s*[\x22']?basic\s+([A-Za-z0-9+/]{8,}=*)",
+        r"(?i)(?-u:\b)authorization\s*[:=]\s*[\x22']?basic\s+([A-Za-z0-9+/]{8,}=*)",
         1,
     ),
     (
         "url-password",
-        r"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s:/@\x22'<>]{1,64}:([^\s@/\x22'<>]{1,200})@",
+        r"(?-u:\b)[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s:/@\x22'<>]{1,64}:([^\s@/\x22'<>]{1,200})@",
         1,
     ),
     (
         "secret-assignment",
-        r#"(?i)\b(?:export\s+)?([A-Za-z0-9_.\-]*(?:secret|token|password|passwd|pwd|api_?key|apikey|access_?key|private_?key|credentials?)[A-Za-z0-9_.\-]*)["']?\s*(?::=|=|:)\s*(["']?)([^\s"'`,;{}()<>\\]{4,})"#,
+        r#"(?i)(?-u:\b)(?:export\s+)?([A-Za-z0-9_.\-]*(?:secret|token|password|passwd|pwd|api_?key|apikey|access_?key|private_?key|credentials?)[A-Za-z0-9_.\-]*)["']?\s*(?::=|=|:)\s*(["']?)([^\s"'`,;{}()<>\\]{4,})"#,
         3,
     ),
 ];
 
 /// Values in assignment contexts, for the entropy detector.
-const ASSIGNMENT: &str =
-    r#"\b[A-Za-z_][A-Za-z0-9_.\-]{1,40}["']?\s*(?::=|=|:)\s*["']?([A-Za-z0-9+/_\-=.]{20,200})"#;
-const EMAIL: &str = r"\b[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,24}\b";
+const ASSIGNMENT: &str = r#"(?-u:\b)[A-Za-z_][A-Za-z0-9_.\-]{1,40}["']?\s*(?::=|=|:)\s*["']?([A-Za-z0-9+/_\-=.]{20,200})"#;
+const EMAIL: &str =
+    r"(?-u:\b)[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,24}(?-u:\b)";
 
 /// Where a finding was, for `redact-check`.
 #[derive(Debug, Clone, Serialize)]
@@ -226,7 +238,7 @@ impl Redactor {
             }
         }
         let word = |name: String, to: &'static str| {
-            let re = Regex::new(&format!(r"\b{}\b", regex::escape(&name))).ok();
+            let re = Regex::new(&format!(r"(?-u:\b){}(?-u:\b)", regex::escape(&name))).ok();
             Scrub {
                 from: name,
                 to,
