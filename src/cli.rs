@@ -24,6 +24,9 @@ pub struct Cli {
     /// Print only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// When to use colours: auto (a terminal without NO_COLOR), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::term::ColorChoice::Auto)]
+    pub color: crate::term::ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -161,6 +164,72 @@ pub enum Command {
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
+    },
+    /// Show or create the configuration file.
+    #[command(subcommand, after_help = concat!(
+        "config.toml lives in sharegen's home ($SHAREGEN_HOME, else the platform's\n",
+        "config folder). Precedence: flags, then SHAREGEN_* variables, then the file,\n",
+        "then the defaults. Every key is documented in docs/config.md.\n\n",
+        "Examples:\n",
+        "  sharegen config init\n",
+        "  sharegen config show\n",
+        "  sharegen config show --json\n\n",
+        "Exit codes: 0 success, 1 error (unreadable or invalid file), 3 refused (file exists)"
+    ))]
+    Config(ConfigCommand),
+    /// Check the agents' stores, the configuration, the share list and the publish targets.
+    #[command(after_help = concat!(
+        "Writes nothing. Publish targets are checked without pushing (git: ls-remote;\n",
+        "bucket: one list call).\n\n",
+        "Examples:\n",
+        "  sharegen doctor\n",
+        "  sharegen doctor --json\n\n",
+        "Exit codes: 0 no problem found, 1 a problem was found"
+    ))]
+    Doctor {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a session to a temporary page and open it in the default browser.
+    #[command(after_help = concat!(
+        "The page is written to sharegen's cache folder (open/<share_id>.html), with\n",
+        "redaction applied, and opened with the system's default browser.\n\n",
+        "Examples:\n",
+        "  sharegen open latest\n",
+        "  sharegen open 3f2a\n\n",
+        "Exit codes: 0 success, 1 error, 2 usage error or unknown/ambiguous session"
+    ))]
+    Open {
+        /// The session: id, id prefix, path, or `latest`.
+        session: Option<String>,
+        /// The page theme.
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+    },
+    /// Print a shell completion script.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  sharegen completions bash > ~/.local/share/bash-completion/completions/sharegen\n",
+        "  sharegen completions zsh > ~/.zfunc/_sharegen\n",
+        "  sharegen completions fish > ~/.config/fish/completions/sharegen.fish\n\n",
+        "Exit codes: 0 success, 2 usage error"
+    ))]
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one per command into a folder.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  sharegen man | man -l -\n",
+        "  sharegen man --out ~/.local/share/man/man1\n\n",
+        "Exit codes: 0 success, 1 error"
+    ))]
+    Man {
+        /// Write sharegen.1 and sharegen-<command>.1 into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Manage the page templates and themes.
     #[command(subcommand, after_help = concat!(
@@ -306,8 +375,33 @@ impl Format {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Write a commented config.toml with every key and its default.
+    #[command(
+        after_help = "Examples:\n  sharegen config init\n  sharegen config init --force\n\nExit codes: 0 success, 1 error, 3 refused (the file exists)"
+    )]
+    Init {
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the effective configuration and where each value came from.
+    #[command(
+        after_help = "Examples:\n  sharegen config show\n  SHAREGEN_SITE_BASE_URL=https://x.example sharegen config show --json\n\nExit codes: 0 success, 1 error"
+    )]
+    Show {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum TemplatesCommand {
     /// Write the built-in templates and themes into DIR, to edit them.
+    #[command(
+        after_help = "Examples:\n  sharegen templates eject my-theme/\n  sharegen templates eject my-theme/ --force\n\nExit codes: 0 success, 1 error, 3 refused (files exist)"
+    )]
     Eject {
         dir: PathBuf,
         /// Overwrite files that exist.
@@ -315,6 +409,9 @@ pub enum TemplatesCommand {
         force: bool,
     },
     /// List the available themes.
+    #[command(
+        after_help = "Examples:\n  sharegen templates themes\n  sharegen templates themes --templates my-theme/\n\nExit codes: 0 success, 1 error"
+    )]
     Themes {
         /// A folder of overrides to include.
         #[arg(long, value_name = "DIR")]

@@ -83,7 +83,7 @@ impl Diag {
             message: message.into(),
         };
         if self.echo && self.verbosity >= Verbosity::Normal {
-            eprintln!("warning: {w}");
+            eprintln!("{} {w}", crate::term::warning());
         }
         inner.warnings.push(w);
     }

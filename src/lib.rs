@@ -19,5 +19,6 @@ pub mod render;
 pub mod select;
 pub mod share;
 pub mod site;
+pub mod term;
 pub mod timeutil;
 pub mod watch;

@@ -181,7 +181,7 @@ fn run_all(
     }
     if !failed.is_empty() {
         for f in &failed {
-            eprintln!("error: {f}");
+            eprintln!("{} {f}", crate::term::error());
         }
         anyhow::bail!(
             "{} of {} sessions could not be exported",

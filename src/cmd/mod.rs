@@ -4,6 +4,7 @@
 pub mod build;
 pub mod export;
 mod list;
+mod meta;
 pub mod publish;
 mod redact_check;
 pub mod share;
@@ -52,8 +53,9 @@ impl Ctx {
     pub fn redactor(&self, no_redact: bool) -> crate::Result<Option<Redactor>> {
         if no_redact || !self.config.redact.enabled {
             eprintln!(
-                "warning: redaction is off{}: tokens, keys and passwords in the session are \
+                "{} redaction is off{}: tokens, keys and passwords in the session are \
                  written as they are",
+                crate::term::warning(),
                 if no_redact {
                     " (--no-redact)"
                 } else {
@@ -74,6 +76,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     } else {
         Verbosity::Normal
     };
+    crate::term::init(cli.color);
+    match cli.command {
+        Command::Completions { shell } => return meta::completions(shell),
+        Command::Man { out } => return meta::man(out.as_deref()),
+        _ => {}
+    }
     let ctx = Ctx::from_env(verbosity)?;
     match cli.command {
         Command::List(args) => list::run(&ctx, args),
@@ -86,6 +94,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Shares { json } => share::list(&ctx, json),
         Command::Allow { dir } => share::allow(&ctx, &dir),
         Command::Disallow { dir } => share::disallow(&ctx, &dir),
+        Command::Config(c) => meta::config(&ctx, c),
+        Command::Doctor { json } => meta::doctor(&ctx, json),
+        Command::Open { session, theme } => meta::open(&ctx, session.as_deref(), theme.as_deref()),
+        Command::Completions { .. } | Command::Man { .. } => Ok(()),
         Command::RedactCheck { session, json } => redact_check::run(&ctx, session.as_deref(), json),
         Command::Templates(TemplatesCommand::Eject { dir, force }) => {
             let written = crate::render::templates::eject(&dir, force)?;

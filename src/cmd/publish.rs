@@ -141,7 +141,7 @@ pub fn publish_to(
 pub fn print_human(ctx: &Ctx, report: &PublishReport) -> anyhow::Result<()> {
     let loud = ctx.diag.verbosity() > Verbosity::Quiet;
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("{} {w}", crate::term::warning());
     }
     if loud {
         let what = if report.dry_run {
@@ -194,7 +194,8 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> anyhow::Result<()> {
     if !build.failed.is_empty() {
         // The previous pages of failing shares are kept and published.
         eprintln!(
-            "warning: {} share(s) could not be rendered; their previous pages are published",
+            "{} {} share(s) could not be rendered; their previous pages are published",
+            crate::term::warning(),
             build.failed.len()
         );
     }
@@ -211,7 +212,7 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> anyhow::Result<()> {
             }
             Err(e) => {
                 if targets.len() > 1 {
-                    eprintln!("error: {e}");
+                    eprintln!("{} {e}", crate::term::error());
                 }
                 first_err.get_or_insert(e);
             }

@@ -162,8 +162,9 @@ pub fn unshare(ctx: &Ctx, target: &str) -> anyhow::Result<()> {
             .is_some_and(|g| g.history.as_deref() == Some("squash"));
         if removed.last_published.is_some() && !squashing {
             eprintln!(
-                "warning: on a git branch published with history kept, the page stays in the \
-                 branch's history until `sharegen publish --history squash`"
+                "{} on a git branch published with history kept, the page stays in the \
+                 branch's history until `sharegen publish --history squash`",
+                crate::term::warning()
             );
         }
     }

@@ -24,7 +24,7 @@ impl SiteDriver<'_> {
             match publish_to(self.ctx, t, &self.opts, false, false) {
                 Ok(r) => {
                     if loud && let Err(e) = print_human(self.ctx, &r) {
-                        eprintln!("error: {e}");
+                        eprintln!("{} {e}", crate::term::error());
                     }
                 }
                 // Keep watching: the next change retries.

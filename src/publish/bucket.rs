@@ -28,3 +28,12 @@ pub fn publish(
         "bucket publishing is not built yet (issue 6)",
     ))
 }
+
+/// Checks that the bucket is reachable with the configured credentials
+/// (one list call), writing nothing.
+pub fn check(target: &BucketTarget) -> Result<String> {
+    Err(Error::publish(
+        super::redact_url(&target.url),
+        "bucket publishing is not built yet (issue 6)",
+    ))
+}

@@ -122,6 +122,60 @@ pub fn github_pages_url(url: &str, prefix: Option<&str>) -> Option<String> {
     Some(base)
 }
 
+/// Checks that the remote is reachable and readable with the credentials
+/// sharegen would use, without fetching objects or pushing (an ls-remote).
+/// Returns what it saw of the branch.
+pub fn check(target: &GitTarget) -> Result<String> {
+    let label = target.label();
+    let branch_ref = format!("refs/heads/{}", target.branch);
+    if target.git_cli {
+        let out = Command::new("git")
+            .args(["ls-remote", "--heads", &target.url, &branch_ref])
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .output()
+            .map_err(|e| Error::publish(&label, format!("running git: {e}")))?;
+        if !out.status.success() {
+            let err =
+                String::from_utf8_lossy(&out.stderr).replace(&target.url, &redact_url(&target.url));
+            return Err(Error::publish(
+                &label,
+                format!("git ls-remote failed: {}", err.trim()),
+            ));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        return Ok(match text.split_whitespace().next() {
+            Some(oid) => format!(
+                "reachable; {} at {}",
+                target.branch,
+                &oid[..oid.len().min(12)]
+            ),
+            None => format!(
+                "reachable; no {} branch yet (the first publish creates it)",
+                target.branch
+            ),
+        });
+    }
+    let tmp = tempfile::tempdir().map_err(|e| Error::publish(&label, e.to_string()))?;
+    let repo = Repository::init_bare(tmp.path())?;
+    let auth = Auth::new(&target.url);
+    let mut remote = repo.remote_anonymous(&target.url)?;
+    let conn = remote
+        .connect_auth(git2::Direction::Fetch, Some(auth.callbacks()), None)
+        .map_err(|e| auth.error("connect", &e))?;
+    let heads = conn.list().map_err(|e| auth.error("ls-remote", &e))?;
+    Ok(match heads.iter().find(|h| h.name() == branch_ref) {
+        Some(h) => format!(
+            "reachable; {} at {}",
+            target.branch,
+            &h.oid().to_string()[..12]
+        ),
+        None => format!(
+            "reachable; no {} branch yet (the first publish creates it)",
+            target.branch
+        ),
+    })
+}
+
 /// Commits `site` onto the branch and pushes it.
 pub fn publish(
     site: &LocalSite,

@@ -1,0 +1,399 @@
+//! `config`, `doctor`, `open`, `completions` and `man`.
+
+use super::{Ctx, emit};
+use crate::cli::{Cli, ConfigCommand, Format, PublishArgs};
+use crate::config::{Config, KEYS, Source};
+use crate::error::{Error, IoContext};
+use crate::fsutil::AtomicFile;
+use crate::model::Agent;
+use crate::render::Renderer;
+use crate::select;
+use anyhow::Context;
+use clap::CommandFactory;
+use serde_json::{Value, json};
+use std::path::Path;
+
+pub fn config(ctx: &Ctx, cmd: ConfigCommand) -> anyhow::Result<()> {
+    let path = ctx.home.config_path();
+    match cmd {
+        ConfigCommand::Init { force } => {
+            if path.exists() && !force {
+                return Err(Error::Refused(format!(
+                    "{} exists; pass --force to overwrite it",
+                    path.display()
+                ))
+                .into());
+            }
+            let mut f = AtomicFile::create(&path, Some(0o600))?;
+            std::io::Write::write_all(&mut f, Config::template().as_bytes()).at(&path)?;
+            f.commit()?;
+            emit(format!("{}\n", path.display()).as_bytes())
+        }
+        ConfigCommand::Show { json } => {
+            let loaded = Config::load_with_sources(&path, &ctx.diag)?;
+            let rows: Vec<Value> = KEYS
+                .iter()
+                .map(|k| {
+                    let source = loaded
+                        .sources
+                        .get(k.name)
+                        .cloned()
+                        .unwrap_or(Source::Default);
+                    let value = if k.name == "salt" {
+                        let set = source != Source::Default || ctx.home.salt_path().exists();
+                        json!(if set {
+                            "(set, hidden)"
+                        } else {
+                            "(not created yet)"
+                        })
+                    } else {
+                        effective(&loaded.table, k.name).unwrap_or_else(|| default_value(k.default))
+                    };
+                    json!({"key": k.name, "value": value, "source": source, "env": k.env})
+                })
+                .collect();
+            if json {
+                let mut b = serde_json::to_vec_pretty(&json!({
+                    "file": path,
+                    "file_exists": path.exists(),
+                    "keys": rows,
+                }))?;
+                b.push(b'\n');
+                return emit(&b);
+            }
+            let mut out = format!(
+                "# {} ({})\n# precedence: flags > SHAREGEN_* > file > defaults\n",
+                path.display(),
+                if path.exists() {
+                    "exists"
+                } else {
+                    "not created"
+                }
+            );
+            for r in &rows {
+                let v = match &r["value"] {
+                    Value::String(s) if s.starts_with('(') => s.clone(),
+                    v => v.to_string(),
+                };
+                let src = match &r["source"] {
+                    Value::String(s) => s.clone(),
+                    Value::Object(m) => m
+                        .get("env")
+                        .and_then(Value::as_str)
+                        .map_or("env".into(), |e| format!("env {e}")),
+                    _ => String::new(),
+                };
+                out.push_str(&format!(
+                    "{:<28} = {:<40} # {src}\n",
+                    r["key"].as_str().unwrap_or(""),
+                    v
+                ));
+            }
+            emit(out.as_bytes())
+        }
+    }
+}
+
+/// A key's documented default as JSON: TOML literals parsed, descriptions
+/// such as `(unset)` kept as text.
+fn default_value(d: &str) -> Value {
+    if d.starts_with('(') {
+        return json!(d);
+    }
+    toml::from_str::<toml::Table>(&format!("v = {d}"))
+        .ok()
+        .and_then(|t| serde_json::to_value(&t["v"]).ok())
+        .unwrap_or_else(|| json!(d))
+}
+
+fn effective(table: &toml::Table, dotted: &str) -> Option<Value> {
+    let mut parts = dotted.split('.');
+    let mut cur = table.get(parts.next()?)?;
+    for p in parts {
+        cur = cur.as_table()?.get(p)?;
+    }
+    serde_json::to_value(cur).ok()
+}
+
+/// One line of the doctor's report.
+#[derive(serde::Serialize)]
+struct Check {
+    area: String,
+    status: &'static str,
+    detail: String,
+}
+
+fn store_format(agent: Agent, location: &str) -> String {
+    let path = Path::new(location.split(" (").next().unwrap_or(location));
+    match agent {
+        Agent::ClaudeCode => {
+            let mut new_layout = 0;
+            let mut old_layout = 0;
+            for e in walkdir::WalkDir::new(path)
+                .max_depth(3)
+                .into_iter()
+                .flatten()
+            {
+                let name = e.file_name().to_string_lossy();
+                if e.file_type().is_dir() && name == "subagents" {
+                    new_layout += 1;
+                } else if name.starts_with("agent-") && e.depth() == 2 {
+                    old_layout += 1;
+                }
+            }
+            let mut s = "JSONL transcripts".to_string();
+            if new_layout > 0 {
+                s.push_str("; subagents in <session>/subagents/ (2.x layout)");
+            }
+            if old_layout > 0 {
+                s.push_str("; subagents as agent-*.jsonl beside transcripts (1.x layout)");
+            }
+            s
+        }
+        Agent::Opencode => {
+            let mut parts = Vec::new();
+            let db = path.join("opencode.db");
+            if db.is_file() {
+                let v2 = rusqlite::Connection::open_with_flags(
+                    &db,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )
+                .ok()
+                .and_then(|c| {
+                    c.query_row(
+                        "SELECT count(*) FROM sqlite_master WHERE name = 'session_v2'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .ok()
+                })
+                .unwrap_or(0)
+                    > 0;
+                parts.push(if v2 {
+                    "SQLite database (2.x session_v2 tables)"
+                } else {
+                    "SQLite database (1.2 tables)"
+                });
+            }
+            if path.join("storage").is_dir() {
+                parts.push("JSON file store (storage/)");
+            }
+            if path.is_file() {
+                parts.push("export file");
+            }
+            parts.join("; ")
+        }
+        #[allow(unreachable_patterns)]
+        _ => String::new(),
+    }
+}
+
+pub fn doctor(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
+    let mut checks: Vec<Check> = Vec::new();
+    let mut add = |area: &str, status: &'static str, detail: String| {
+        checks.push(Check {
+            area: area.to_string(),
+            status,
+            detail,
+        })
+    };
+    for src in ctx.stores.sources() {
+        let area = format!("store {}", src.agent());
+        if !src.exists() {
+            add(&area, "missing", format!("not found at {}", src.location()));
+            continue;
+        }
+        match src.discover(&ctx.diag) {
+            Ok(list) => add(
+                &area,
+                "ok",
+                format!(
+                    "{} session(s) at {}; {}",
+                    list.len(),
+                    src.location(),
+                    store_format(src.agent(), &src.location())
+                ),
+            ),
+            Err(e) => add(&area, "error", format!("{}: {e}", src.location())),
+        }
+    }
+    let path = ctx.home.config_path();
+    match Config::load_with_sources(&path, &crate::diag::Diag::silent()) {
+        Ok(_) if path.exists() => add("config", "ok", format!("{} is valid", path.display())),
+        Ok(_) => add(
+            "config",
+            "ok",
+            format!(
+                "{} not created; defaults apply (sharegen config init)",
+                path.display()
+            ),
+        ),
+        Err(e) => add("config", "error", e.to_string()),
+    }
+    let salt_env = std::env::var_os("SHAREGEN_SALT").is_some_and(|v| !v.is_empty());
+    if salt_env || ctx.config.salt.as_deref().is_some_and(|s| !s.is_empty()) {
+        add(
+            "salt",
+            "ok",
+            "set from the environment or config.toml".into(),
+        );
+    } else if ctx.home.salt_path().is_file() {
+        add("salt", "ok", format!("{}", ctx.home.salt_path().display()));
+    } else {
+        add(
+            "salt",
+            "note",
+            format!(
+                "{} does not exist yet; the first share creates it",
+                ctx.home.salt_path().display()
+            ),
+        );
+    }
+    let store = super::share::store(ctx);
+    match store.read() {
+        Ok(l) => add(
+            "shares",
+            "ok",
+            format!("{} share(s) in {}", l.shares.len(), store.path().display()),
+        ),
+        Err(e) => add("shares", "error", e.to_string()),
+    }
+    match super::publish::targets(ctx, &PublishArgs::default()) {
+        Ok(targets) => {
+            for t in targets {
+                match t {
+                    super::publish::Target::Git(g) => {
+                        let area = format!("publish git {}", crate::publish::redact_url(&g.url));
+                        match crate::publish::git::check(&g) {
+                            Ok(d) => add(&area, "ok", d),
+                            Err(e) => add(&area, "error", e.to_string()),
+                        }
+                    }
+                    super::publish::Target::Bucket(b) => {
+                        let area = format!("publish bucket {}", crate::publish::redact_url(&b.url));
+                        match crate::publish::bucket::check(&b) {
+                            Ok(d) => add(&area, "ok", d),
+                            Err(e) => add(&area, "error", e.to_string()),
+                        }
+                    }
+                }
+            }
+        }
+        Err(_) => add(
+            "publish",
+            "note",
+            "no target configured ([publish.git] or [publish.bucket] in config.toml)".into(),
+        ),
+    }
+    // Claude Code deletes transcripts after cleanupPeriodDays (30 by default).
+    if let Some(root) = &ctx.stores.claude_root
+        && root.join("projects").is_dir()
+    {
+        let settings = root.join("settings.json");
+        let days = std::fs::read(&settings)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| v["cleanupPeriodDays"].as_i64());
+        match days {
+            Some(d) if d > 30 => add(
+                "claude-code retention",
+                "ok",
+                format!("cleanupPeriodDays = {d}"),
+            ),
+            other => add(
+                "claude-code retention",
+                "warning",
+                format!(
+                    "Claude Code deletes transcripts after {} days; raise \"cleanupPeriodDays\" in {}, \
+                     or share/archive what matters (sharegen export --all)",
+                    other.unwrap_or(30),
+                    settings.display()
+                ),
+            ),
+        }
+    }
+    let failed = checks.iter().filter(|c| c.status == "error").count();
+    if json {
+        let mut b = serde_json::to_vec_pretty(&json!({"checks": checks, "problems": failed}))?;
+        b.push(b'\n');
+        emit(&b)?;
+    } else {
+        let mut out = String::new();
+        for c in &checks {
+            out.push_str(&format!("{:<8} {:<28} {}\n", c.status, c.area, c.detail));
+        }
+        out.push_str(&format!(
+            "{}\n",
+            if failed == 0 {
+                "no problems found".to_string()
+            } else {
+                format!("{failed} problem(s) found")
+            }
+        ));
+        emit(out.as_bytes())?;
+    }
+    if failed > 0 {
+        anyhow::bail!("doctor found {failed} problem(s)");
+    }
+    Ok(())
+}
+
+pub fn open(ctx: &Ctx, session: Option<&str>, theme: Option<&str>) -> anyhow::Result<()> {
+    let found = select::resolve(session, &ctx.stores, &ctx.diag)?;
+    let r = found.session_ref();
+    let mut s = found
+        .source
+        .load(&r, &ctx.diag)
+        .with_context(|| format!("loading {} session {}", r.agent, r.id))?;
+    if let Some(red) = ctx.redactor(false)? {
+        red.apply(&mut s);
+    }
+    let renderer = Renderer::new(&ctx.config, ctx.salt()?, theme, None)?;
+    let path = ctx
+        .home
+        .cache_dir
+        .join("open")
+        .join(format!("{}.html", renderer.share_id(&s)));
+    let mut f = AtomicFile::create(&path, Some(0o600))?;
+    renderer.render_to(&s, Format::Html, None, &mut f)?;
+    f.commit()?;
+    emit(format!("{}\n", path.display()).as_bytes())?;
+    opener::open(&path).with_context(|| format!("opening {} in a browser", path.display()))?;
+    Ok(())
+}
+
+pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "sharegen", &mut buf);
+    emit(&buf)
+}
+
+pub fn man(out: Option<&Path>) -> anyhow::Result<()> {
+    let cmd = Cli::command();
+    match out {
+        None => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut buf)?;
+            emit(&buf)
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir).at(dir)?;
+            let mut written = String::new();
+            let mut write = |name: String, c: clap::Command| -> anyhow::Result<()> {
+                let path = dir.join(format!("{name}.1"));
+                let mut buf = Vec::new();
+                clap_mangen::Man::new(c).render(&mut buf)?;
+                crate::fsutil::write_atomic(&path, &buf, None)?;
+                written.push_str(&format!("{}\n", path.display()));
+                Ok(())
+            };
+            for sub in cmd.get_subcommands() {
+                let name = format!("sharegen-{}", sub.get_name());
+                let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
+                write(name, sub.clone().name(leaked))?;
+            }
+            write("sharegen".into(), cmd)?;
+            emit(written.as_bytes())
+        }
+    }
+}
