@@ -319,10 +319,14 @@ async fn read_site_file(
     Ok(bytes)
 }
 
+/// Uploads one site file: in one PUT, or in parts of `part` bytes when it
+/// is larger than `big`.
 async fn upload_one(
     remote: &Remote,
     site: &LocalSite,
     rel: &str,
+    big: usize,
+    part: usize,
 ) -> std::result::Result<(), String> {
     let entry = site
         .manifest
@@ -332,7 +336,7 @@ async fn upload_one(
     let bytes = read_site_file(site, rel, entry).await?;
     let key = remote.key(rel)?;
     let fail = |e: object_store::Error| remote.explain("upload", key.as_ref(), &e);
-    if bytes.len() > MULTIPART_THRESHOLD {
+    if bytes.len() > big {
         let opts = PutMultipartOptions {
             attributes: attributes(remote, rel),
             ..PutMultipartOptions::default()
@@ -342,8 +346,8 @@ async fn upload_one(
             .put_multipart_opts(&key, opts)
             .await
             .map_err(fail)?;
-        let mut w = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-        for chunk in bytes.chunks(PART_SIZE) {
+        let mut w = WriteMultipart::new_with_chunk_size(upload, part);
+        for chunk in bytes.chunks(part) {
             w.wait_for_capacity(2).await.map_err(fail)?;
             w.write(chunk);
         }
@@ -380,7 +384,7 @@ async fn upload_all(
             .map_or(rels.len(), |n| i + n);
         let mut results = stream::iter(&rels[i..end])
             .map(|rel| async move {
-                let r = upload_one(remote, site, rel).await;
+                let r = upload_one(remote, site, rel, MULTIPART_THRESHOLD, PART_SIZE).await;
                 bar.inc(1);
                 r
             })
@@ -559,4 +563,129 @@ async fn sync(
     report.attempts = attempts;
     report.warnings = warnings;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::memory::InMemory;
+    use std::sync::Arc;
+
+    fn site_with(files: &[(&str, Vec<u8>)]) -> (tempfile::TempDir, LocalSite) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut manifest = Manifest {
+            version: MANIFEST_VERSION,
+            generator: "test".into(),
+            files: Default::default(),
+        };
+        for (rel, bytes) in files {
+            let p = tmp.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, bytes).unwrap();
+            manifest.files.insert(
+                rel.to_string(),
+                ManifestEntry {
+                    sha256: sha256_hex(bytes),
+                    size: bytes.len() as u64,
+                    share_id: None,
+                    publisher: None,
+                },
+            );
+        }
+        let site = LocalSite {
+            root: tmp.path().to_path_buf(),
+            manifest,
+        };
+        (tmp, site)
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn large_files_go_up_in_parts_with_their_headers() {
+        let big: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let (_tmp, site) = site_with(&[("s/x/index.html", big.clone())]);
+        let mem = Arc::new(InMemory::new());
+        let remote = Remote::for_tests(mem.clone(), "pre");
+        rt().block_on(async {
+            // 1.2 MB in parts of 256 KB.
+            upload_one(&remote, &site, "s/x/index.html", 100_000, 256 << 10)
+                .await
+                .unwrap();
+            let got = mem
+                .get(&ObjectPath::from("pre/s/x/index.html"))
+                .await
+                .unwrap();
+            assert_eq!(
+                got.attributes
+                    .get(&Attribute::ContentType)
+                    .map(|v| v.as_ref()),
+                Some("text/html; charset=utf-8")
+            );
+            assert_eq!(
+                got.attributes
+                    .get(&Attribute::CacheControl)
+                    .map(|v| v.as_ref()),
+                Some("no-cache")
+            );
+            assert_eq!(got.bytes().await.unwrap().as_ref(), big.as_slice());
+        });
+    }
+
+    #[test]
+    fn a_file_changed_since_the_build_is_not_uploaded() {
+        let (tmp, site) = site_with(&[("index.html", b"one".to_vec())]);
+        std::fs::write(tmp.path().join("index.html"), b"two").unwrap();
+        let mem = Arc::new(InMemory::new());
+        let remote = Remote::for_tests(mem.clone(), "");
+        rt().block_on(async {
+            let err = upload_one(&remote, &site, "index.html", 1 << 20, 1 << 20)
+                .await
+                .unwrap_err();
+            assert!(err.contains("changed since the site was built"), "{err}");
+            assert!(mem.head(&ObjectPath::from("index.html")).await.is_err());
+        });
+    }
+
+    #[test]
+    fn a_lost_race_is_merged_and_retried() {
+        // Two publishers sync into one in-memory store; the second reads
+        // the manifest, then the first writes, then the second writes.
+        let (_ta, site_a) = site_with(&[("s/a/index.html", b"a".to_vec())]);
+        let (_tb, site_b) = site_with(&[("s/b/index.html", b"b".to_vec())]);
+        let mem = Arc::new(InMemory::new());
+        let opts = |p: &str| PublishOptions {
+            dry_run: false,
+            publisher: p.into(),
+            progress: false,
+        };
+        rt().block_on(async {
+            let mut remote = Remote::for_tests(mem.clone(), "site");
+            let seen_b = read_manifest(&remote).await.unwrap();
+            sync(&mut remote, &site_a, &opts("A"), &Diag::silent())
+                .await
+                .unwrap();
+            let p = plan(seen_b.manifest.as_ref(), &site_b.manifest, "B");
+            let mut w = Vec::new();
+            let stale = write_manifest(&mut remote, &p.manifest, &seen_b, &opts("B"), &mut w)
+                .await
+                .unwrap();
+            assert!(
+                matches!(stale, Written::Conflict),
+                "the stale write is refused"
+            );
+            let report = sync(&mut remote, &site_b, &opts("B"), &Diag::silent())
+                .await
+                .unwrap();
+            assert_eq!(report.uploaded, vec!["s/b/index.html"]);
+            let m = read_manifest(&remote).await.unwrap().manifest.unwrap();
+            let keys: Vec<&str> = m.files.keys().map(String::as_str).collect();
+            assert_eq!(keys, vec!["s/a/index.html", "s/b/index.html"]);
+        });
+    }
 }

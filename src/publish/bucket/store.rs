@@ -145,6 +145,22 @@ impl Remote {
         scrub(text, &self.secrets)
     }
 
+    /// A remote over any store (for unit tests).
+    #[cfg(test)]
+    pub fn for_tests(store: Arc<dyn ObjectStore>, prefix: &str) -> Remote {
+        Remote {
+            store,
+            kind: Kind::S3,
+            prefix: prefix.to_string(),
+            shown: format!("memory://{prefix}"),
+            bucket: "memory".into(),
+            endpoint: None,
+            attributes: true,
+            lock_writes: false,
+            secrets: Vec::new(),
+        }
+    }
+
     /// Explains a failed request in one line.
     pub fn explain(&self, op: &str, key: &str, err: &object_store::Error) -> String {
         explain(self, op, key, err)
