@@ -758,6 +758,44 @@ fn file_target_concurrent_publishers_keep_each_others_shares() {
     }
 }
 
+/// On AWS proper (no endpoint) without keys, the instance metadata
+/// service is the last resort; where it does not answer, the error comes
+/// within seconds and says what to set. (The metadata endpoint is moved to
+/// a closed local port, so nothing leaves the machine.)
+#[test]
+fn no_keys_and_no_instance_metadata_fail_within_seconds() {
+    let home = home();
+    let h = home.path();
+    share(h, IDEAS);
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut c = publish_cmd(h, "s3://some-bucket/p", None, ("", ""), &[]);
+    c.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_METADATA_ENDPOINT", format!("http://127.0.0.1:{dead}"));
+    let start = Instant::now();
+    let out = c.output().unwrap();
+    let took = start.elapsed();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(took < Duration::from_secs(10), "took {took:?}: {err}");
+    assert!(
+        err.contains("no credentials found") && err.contains("AWS_ACCESS_KEY_ID"),
+        "{err}"
+    );
+    // AWS_EC2_METADATA_DISABLED=true skips the lookup altogether.
+    let mut c = publish_cmd(h, "s3://some-bucket/p", None, ("", ""), &[]);
+    c.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_METADATA_ENDPOINT", format!("http://127.0.0.1:{dead}"));
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("AWS_EC2_METADATA_DISABLED"), "{err}");
+}
+
 #[test]
 fn bad_targets_are_refused_before_any_request() {
     let home = home();

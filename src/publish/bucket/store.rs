@@ -469,7 +469,13 @@ fn explain(remote: &Remote, op: &str, key: &str, err: &object_store::Error) -> S
         (Some(c), None) => c.to_string(),
         (None, _) => String::new(),
     };
-    if text.contains("169.254.169.254") || text.contains("metadata.google.internal") {
+    // The cloud instance metadata services: AWS (IMDS, or
+    // AWS_METADATA_ENDPOINT), GCE, Azure managed identity.
+    if text.contains("/latest/api/token")
+        || text.contains("/latest/meta-data/")
+        || text.contains("169.254.169.254")
+        || text.contains("metadata.google.internal")
+    {
         return format!(
             "no credentials found ({}), and the cloud instance metadata service did not answer",
             hint.trim_start_matches("check ")
