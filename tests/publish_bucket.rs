@@ -681,6 +681,16 @@ fn file_target_syncs_a_folder() {
     std::fs::write(out.join("CNAME"), "shares.example.org\n").unwrap();
     std::fs::write(out.join(format!("s/{a}/keep.txt")), "mine").unwrap();
 
+    // A dry run into a folder that does not exist yet creates nothing.
+    let fresh = dest.path().join("not-yet");
+    let r = publish(h, &file_url(&fresh), None, &["--dry-run"]);
+    assert_eq!(r["dry_run"], true);
+    assert_eq!(
+        set(&strings(&r["uploaded"])),
+        local_files(h).keys().cloned().collect()
+    );
+    assert!(!fresh.exists());
+
     let r = publish(h, &url, None, &[]);
     assert_eq!(
         set(&strings(&r["uploaded"])),

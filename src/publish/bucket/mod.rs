@@ -78,7 +78,7 @@ pub fn publish(
     diag: &Diag,
 ) -> Result<PublishReport> {
     let shown = super::redact_url(&target.url);
-    let mut remote = store::open(target).map_err(|m| Error::publish(&shown, m))?;
+    let mut remote = store::open(target, opts.dry_run).map_err(|m| Error::publish(&shown, m))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

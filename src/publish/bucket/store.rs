@@ -198,8 +198,9 @@ fn truthy(name: &str) -> bool {
         .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
-/// Opens the target.
-pub fn open(target: &BucketTarget) -> Result<Remote, String> {
+/// Opens the target. `dry_run`: change nothing, not even by creating the
+/// folder of a `file://` target.
+pub fn open(target: &BucketTarget, dry_run: bool) -> Result<Remote, String> {
     let url = BucketUrl::parse(&target.url)?;
     let extra = clean_prefix(target.prefix.as_deref().unwrap_or(""))
         .map_err(|e| format!("--prefix: {e}"))?;
@@ -276,6 +277,11 @@ pub fn open(target: &BucketTarget) -> Result<Remote, String> {
                 .with_client_options(client_options(http));
             let store = b.build().map_err(|e| scrub(&e.to_string(), &secrets))?;
             (Arc::new(store), endpoint, true)
+        }
+        Kind::File if dry_run && !std::path::Path::new(&url.bucket).exists() => {
+            // A folder that does not exist yet holds nothing: plan against
+            // an empty store instead of creating it.
+            (Arc::new(object_store::memory::InMemory::new()), None, false)
         }
         Kind::File => {
             let dir = PathBuf::from(&url.bucket);
