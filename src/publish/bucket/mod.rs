@@ -105,7 +105,9 @@ pub fn check(target: &BucketTarget) -> Result<String> {
         match list.next().await {
             None => Ok("reachable; nothing published there yet".to_string()),
             Some(Ok(_)) => Ok("reachable; objects found under the prefix".to_string()),
-            Some(Err(e @ object_store::Error::NotFound { .. })) if !store::is_missing_bucket(&e) => {
+            Some(Err(e @ object_store::Error::NotFound { .. }))
+                if !store::is_missing_bucket(&e) =>
+            {
                 Ok("reachable; nothing published there yet".to_string())
             }
             Some(Err(e)) => Err(remote.explain("list", &remote.prefix, &e)),
