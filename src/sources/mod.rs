@@ -1,7 +1,9 @@
 //! Agent stores. One module per agent, behind the [`Source`] trait.
 
 pub mod claude_code;
+pub mod codex;
 pub mod jsonl;
+pub mod list_cache;
 pub mod opencode;
 
 use crate::diag::Diag;
@@ -46,6 +48,8 @@ pub struct Stores {
     pub opencode_data: Option<PathBuf>,
     /// `$OPENCODE_DB`, when set.
     pub opencode_db: Option<PathBuf>,
+    /// Codex home (`$CODEX_HOME` or `~/.codex`).
+    pub codex_root: Option<PathBuf>,
     /// Where listing caches live (sharegen's cache dir).
     pub cache_dir: Option<PathBuf>,
 }
@@ -68,10 +72,12 @@ impl Stores {
             Some(data) if p.is_relative() => data.join(p),
             _ => p,
         });
+        let codex_root = env("CODEX_HOME").or_else(|| home.as_ref().map(|h| h.join(".codex")));
         Stores {
             claude_root,
             opencode_data,
             opencode_db,
+            codex_root,
             cache_dir: None,
         }
     }
@@ -90,6 +96,11 @@ impl Stores {
                 self.opencode_db.clone(),
             )));
         }
+        if let Some(r) = &self.codex_root {
+            v.push(Box::new(
+                codex::Codex::new(r.clone()).with_cache(self.cache_dir.clone()),
+            ));
+        }
         v
     }
 }
@@ -102,6 +113,11 @@ pub type PathMatch = (Box<dyn Source>, Vec<SessionSummary>);
 /// `opencode export` file. Returns `None` when the path is not a session
 /// sharegen recognises.
 pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
+    // Codex before Claude Code: both write `.jsonl`, and Claude Code takes
+    // any `.jsonl` it is given.
+    if let Some(found) = codex::refs_for_path(path, diag)? {
+        return Ok(Some(found));
+    }
     if let Some(found) = claude_code::refs_for_path(path, diag)? {
         return Ok(Some(found));
     }
@@ -109,4 +125,14 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
         return Ok(Some(found));
     }
     Ok(None)
+}
+
+/// The first line of a prompt, shortened to a title.
+pub fn title_from_prompt(p: &str) -> String {
+    let line = p.trim().lines().next().unwrap_or("").trim();
+    let mut t: String = line.chars().take(100).collect();
+    if line.chars().count() > 100 {
+        t.push('…');
+    }
+    t
 }
