@@ -2,6 +2,7 @@
 
 pub mod claude_code;
 pub mod codex;
+pub mod gemini;
 pub mod jsonl;
 pub mod list_cache;
 pub mod opencode;
@@ -50,6 +51,9 @@ pub struct Stores {
     pub opencode_db: Option<PathBuf>,
     /// Codex home (`$CODEX_HOME` or `~/.codex`).
     pub codex_root: Option<PathBuf>,
+    /// Gemini CLI's folder (`$GEMINI_CLI_HOME/.gemini` or `~/.gemini`);
+    /// Antigravity CLI keeps its transcripts in `antigravity-cli/` inside.
+    pub gemini_root: Option<PathBuf>,
     /// Where listing caches live (sharegen's cache dir).
     pub cache_dir: Option<PathBuf>,
 }
@@ -73,11 +77,15 @@ impl Stores {
             _ => p,
         });
         let codex_root = env("CODEX_HOME").or_else(|| home.as_ref().map(|h| h.join(".codex")));
+        let gemini_root = env("GEMINI_CLI_HOME")
+            .or_else(|| home.clone())
+            .map(|h| h.join(".gemini"));
         Stores {
             claude_root,
             opencode_data,
             opencode_db,
             codex_root,
+            gemini_root,
             cache_dir: None,
         }
     }
@@ -101,6 +109,11 @@ impl Stores {
                 codex::Codex::new(r.clone()).with_cache(self.cache_dir.clone()),
             ));
         }
+        if let Some(r) = &self.gemini_root {
+            v.push(Box::new(
+                gemini::Gemini::new(r.clone()).with_cache(self.cache_dir.clone()),
+            ));
+        }
         v
     }
 }
@@ -116,6 +129,10 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
     // Codex before Claude Code: both write `.jsonl`, and Claude Code takes
     // any `.jsonl` it is given.
     if let Some(found) = codex::refs_for_path(path, diag)? {
+        return Ok(Some(found));
+    }
+    // Gemini before OpenCode: both read `.json` files given as paths.
+    if let Some(found) = gemini::refs_for_path(path, diag)? {
         return Ok(Some(found));
     }
     if let Some(found) = claude_code::refs_for_path(path, diag)? {
