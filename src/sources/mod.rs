@@ -1,5 +1,6 @@
 //! Agent stores. One module per agent, behind the [`Source`] trait.
 
+pub mod antigravity;
 pub mod claude_code;
 pub mod codex;
 pub mod gemini;
@@ -113,6 +114,10 @@ impl Stores {
             v.push(Box::new(
                 gemini::Gemini::new(r.clone()).with_cache(self.cache_dir.clone()),
             ));
+            v.push(Box::new(
+                antigravity::Antigravity::new(r.join("antigravity-cli"))
+                    .with_cache(self.cache_dir.clone()),
+            ));
         }
         v
     }
@@ -123,7 +128,8 @@ pub type PathMatch = (Box<dyn Source>, Vec<SessionSummary>);
 
 /// Loads a session given as a path, without a store: a Claude Code
 /// `.jsonl` file, an OpenCode database, data directory, JSON store or
-/// `opencode export` file. Returns `None` when the path is not a session
+/// `opencode export` file, a Codex rollout, a Gemini CLI chat file, an
+/// Antigravity CLI transcript, or any of these agents' folders. Returns `None` when the path is not a session
 /// sharegen recognises.
 pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
     // Codex before Claude Code: both write `.jsonl`, and Claude Code takes
@@ -133,6 +139,9 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
     }
     // Gemini before OpenCode: both read `.json` files given as paths.
     if let Some(found) = gemini::refs_for_path(path, diag)? {
+        return Ok(Some(found));
+    }
+    if let Some(found) = antigravity::refs_for_path(path, diag)? {
         return Ok(Some(found));
     }
     if let Some(found) = claude_code::refs_for_path(path, diag)? {
