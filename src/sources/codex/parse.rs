@@ -403,6 +403,11 @@ fn line_to_recs(path: &Path, lineno: u64, mut v: Value, diag: &Diag, out: &mut V
         )),
         k if SKIPPED_LINES.contains(&k) => {}
         _ => {
+            if let Some(o) = v.as_object_mut()
+                && !payload.is_null()
+            {
+                o.insert("payload".into(), payload);
+            }
             let label = if kind.is_empty() {
                 "(no type)".to_string()
             } else {
