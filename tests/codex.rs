@@ -1003,3 +1003,30 @@ proptest! {
         exercise(lines.join("\n").as_bytes(), false);
     }
 }
+
+#[test]
+fn a_subagent_filed_under_the_next_day_still_belongs_to_its_parent() {
+    let home = tempfile::tempdir().unwrap();
+    let codex = home.path().join(".codex");
+    place_rollout(&codex, &main_fixture());
+    let child = agent_fixtures("codex").join(format!(
+        "sharegen/rollout-2025-11-12T09-01-02-{CHILD}.jsonl"
+    ));
+    // Folders are named in local time: near midnight a child can land in
+    // the next day's folder.
+    let dir = codex.join("sessions/2025/11/13");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&child, dir.join(child.file_name().unwrap())).unwrap();
+    let rows = list(home.path(), &[]);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["subagents"], 1);
+    let out = run_ok_all(
+        home.path(),
+        &["export", MAIN, "--format", "json", "-o", "-"],
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["session"]["subagents"][0]["session"]["id"], CHILD);
+    // The subagent's rollout is among the page's sources (for `watch`).
+    let sub_paths = &doc["session"]["subagents"][0]["session"]["source_paths"];
+    assert!(sub_paths[0].as_str().unwrap().contains("2025/11/13"));
+}

@@ -67,6 +67,43 @@ impl Codex {
             .collect()
     }
 
+    /// Rollouts that may belong to subagents of `s` (read from `path`):
+    /// those in the date folders the session spans (a day either side, as
+    /// folders are named in local time), and the session's own folder.
+    /// Reading every rollout's header on each load would make `watch` slow
+    /// on large stores.
+    fn subagent_candidates(&self, s: &Session, path: &Path) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = path.parent().map(Path::to_path_buf).into_iter().collect();
+        if let (Some(from), Some(to)) = (s.created, s.updated.or(s.created)) {
+            let (from, to) = (from.date_naive().pred_opt(), to.date_naive().succ_opt());
+            if let (Some(mut d), Some(to)) = (from, to) {
+                let mut n = 0;
+                while d <= to && n < 400 {
+                    for base in self.session_dirs() {
+                        dirs.push(base.join(d.format("%Y/%m/%d").to_string()));
+                    }
+                    d = match d.succ_opt() {
+                        Some(x) => x,
+                        None => break,
+                    };
+                    n += 1;
+                }
+            }
+        }
+        // Archives may also sit flat in `archived_sessions/`.
+        dirs.push(self.root.join("archived_sessions"));
+        dirs.sort();
+        dirs.dedup();
+        let mut files: Vec<PathBuf> = dirs
+            .iter()
+            .filter(|d| d.is_dir())
+            .flat_map(|d| rollout_files(d, 1))
+            .collect();
+        files.sort();
+        files.dedup();
+        files
+    }
+
     fn files(&self) -> Vec<PathBuf> {
         let mut v = Vec::new();
         for d in self.session_dirs() {
@@ -116,10 +153,7 @@ fn file_id(path: &Path) -> String {
     // A UUID is 36 characters: 8-4-4-4-12.
     if stem.len() > 36 {
         let tail = &stem[stem.len() - 36..];
-        let shape = tail
-            .split('-')
-            .map(str::len)
-            .eq([8, 4, 4, 4, 12]);
+        let shape = tail.split('-').map(str::len).eq([8, 4, 4, 4, 12]);
         if shape && tail.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
             return tail.to_string();
         }
@@ -295,15 +329,7 @@ impl Source for Codex {
         if let Some(t) = session_index(&self.root, diag).remove(&s.id) {
             s.title = Some(t);
         }
-        let candidates = {
-            let mut files = self.files();
-            if files.is_empty()
-                && let Some(dir) = r.path.parent()
-            {
-                files = rollout_files(dir, 1);
-            }
-            files
-        };
+        let candidates = self.subagent_candidates(&s, &r.path);
         let cache: ListCache<Scan> =
             ListCache::open(self.cache_dir.as_deref(), CACHE_FILE, CACHE_VERSION);
         let parent_of = |f: &Path| -> Option<String> {
