@@ -21,6 +21,7 @@ use super::{PathMatch, SessionRef, Source};
 use crate::diag::Diag;
 use crate::error::Result;
 use crate::model::{Agent, Part, Role, Session, SessionSummary, Subagent};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -308,10 +309,18 @@ impl Source for Codex {
     fn discover(&self, diag: &Diag) -> Result<Vec<SessionSummary>> {
         let mut cache: ListCache<Scan> =
             ListCache::open(self.cache_dir.as_deref(), CACHE_FILE, CACHE_VERSION);
-        let scans: Vec<Scan> = self
-            .files()
+        let files = self.files();
+        // Rollouts not in the cache are scanned in parallel.
+        let mut fresh: HashMap<PathBuf, Scan> = files
+            .par_iter()
+            .filter(|f| cache.peek(f).is_none())
+            .map(|f| (f.clone(), scan_file(f, diag)))
+            .collect();
+        let scans: Vec<Scan> = files
             .iter()
-            .filter_map(|f| cache.get_or_scan(f, || scan_file(f, diag)))
+            .filter_map(|f| {
+                cache.get_or_scan(f, || fresh.remove(f).unwrap_or_else(|| scan_file(f, diag)))
+            })
             .collect();
         cache.save(diag);
         let titles = session_index(&self.root, diag);
