@@ -537,8 +537,9 @@ fn image_part(url: Option<&str>, name: Option<String>) -> FilePart {
             data: None,
             url: Some(u.to_string()),
         },
+        // The rollout kept the item but not the image.
         _ => FilePart {
-            mime: Some("image".into()),
+            mime: None,
             name: name.or_else(|| Some("image (not recorded)".into())),
             data: None,
             url: None,
