@@ -21,15 +21,32 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub enum Agent {
     ClaudeCode,
     Opencode,
+    /// OpenAI Codex CLI (also its desktop app and IDE extension).
+    Codex,
+    /// Google Gemini CLI.
+    Gemini,
+    /// Google Antigravity CLI (`agy`), Gemini CLI's successor.
+    Antigravity,
 }
 
 impl Agent {
-    pub const ALL: [Agent; 2] = [Agent::ClaudeCode, Agent::Opencode];
+    pub const ALL: [Agent; 5] = [
+        Agent::ClaudeCode,
+        Agent::Opencode,
+        Agent::Codex,
+        Agent::Gemini,
+        Agent::Antigravity,
+    ];
 
+    /// The agent's name in share IDs, JSON and `--agent`. Never change one:
+    /// share IDs are derived from it.
     pub fn as_str(self) -> &'static str {
         match self {
             Agent::ClaudeCode => "claude-code",
             Agent::Opencode => "opencode",
+            Agent::Codex => "codex",
+            Agent::Gemini => "gemini",
+            Agent::Antigravity => "antigravity",
         }
     }
 
@@ -37,6 +54,9 @@ impl Agent {
         match s.to_ascii_lowercase().as_str() {
             "claude-code" | "claude" | "claudecode" | "cc" => Some(Agent::ClaudeCode),
             "opencode" | "oc" => Some(Agent::Opencode),
+            "codex" | "codex-cli" => Some(Agent::Codex),
+            "gemini" | "gemini-cli" => Some(Agent::Gemini),
+            "antigravity" | "antigravity-cli" | "agy" => Some(Agent::Antigravity),
             _ => None,
         }
     }
@@ -280,7 +300,9 @@ pub enum NoticeKind {
     Other,
 }
 
-/// A structured diff hunk, as agents record them.
+/// A structured diff hunk, as agents record them. `old_start` and
+/// `new_start` both 0 mean the position in the file was not recorded (Codex
+/// `apply_patch` envelopes locate hunks by context lines, not numbers).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hunk {
     pub old_start: u64,

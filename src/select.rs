@@ -143,7 +143,9 @@ fn resolve_path(query: &str, path: &Path, diag: &Diag) -> Result<Found> {
             query: query.to_string(),
             searched: format!(
                 "{} is not a Claude Code transcript, project folder or store, \
-                 nor an OpenCode database, data folder, storage folder or export",
+                 an OpenCode database, data folder, storage folder or export, \
+                 a Codex rollout or store, a Gemini CLI chat file or store, \
+                 nor an Antigravity CLI transcript",
                 path.display()
             ),
         });
@@ -180,9 +182,11 @@ impl Filter {
     pub fn new(agent: Option<&str>, project: Option<&str>, since: Option<&str>) -> Result<Filter> {
         let agent = match agent {
             Some(a) => Some(crate::model::Agent::parse(a).ok_or_else(|| {
-                Error::Usage(format!(
-                    "unknown agent `{a}` (known: claude-code, opencode)"
-                ))
+                let known: Vec<&str> = crate::model::Agent::ALL
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect();
+                Error::Usage(format!("unknown agent `{a}` (known: {})", known.join(", ")))
             })?),
             None => None,
         };

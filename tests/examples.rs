@@ -15,6 +15,8 @@ fn sharegen(sg_home: &Path) -> Command {
         .env_remove("CLAUDE_CONFIG_DIR")
         .env_remove("XDG_DATA_HOME")
         .env_remove("OPENCODE_DB")
+        .env_remove("CODEX_HOME")
+        .env_remove("GEMINI_CLI_HOME")
         .env_remove("SHAREGEN_SALT");
     c
 }
@@ -57,7 +59,7 @@ fn readme_export_command_works() {
 }
 
 #[test]
-fn readme_list_command_sees_both_agents() {
+fn readme_list_command_sees_every_agent() {
     let tmp = tempfile::tempdir().unwrap();
     let out = sharegen(tmp.path())
         .env("HOME", root().join("examples/sessions"))
@@ -73,6 +75,13 @@ fn readme_list_command_sees_both_agents() {
     let count = |agent: &str| rows.iter().filter(|r| r["agent"] == agent).count();
     assert_eq!(count("claude-code"), 3);
     assert_eq!(count("opencode"), 1);
+    assert_eq!(count("codex"), 1);
+    assert_eq!(count("gemini"), 1);
+    let codex = rows.iter().find(|r| r["agent"] == "codex").unwrap();
+    assert_eq!(codex["title"], "Fix count_lines off-by-one");
+    assert_eq!(codex["project"], "/home/dev/tally");
+    let gemini = rows.iter().find(|r| r["agent"] == "gemini").unwrap();
+    assert_eq!(gemini["project"], "/home/dev/weather");
     let old_layout = rows
         .iter()
         .find(|r| r["id"] == "cb2e607c-c758-415a-8b45-c49e4631906a")

@@ -123,7 +123,16 @@ pub fn table(hunks: &[Hunk]) -> String {
     let mut new_g = String::new();
     let mut body = String::new();
     for (i, h) in hunks.iter().enumerate() {
-        if i > 0 || h.old_start > 1 {
+        // Hunks located by context rather than line numbers (Codex patch
+        // envelopes) show no numbers.
+        let numbered = !(h.old_start == 0 && h.new_start == 0);
+        if !numbered {
+            if i > 0 {
+                body.push_str("<span class=\"hunk\">@@</span>\n");
+                old_g.push('\n');
+                new_g.push('\n');
+            }
+        } else if i > 0 || h.old_start > 1 {
             body.push_str(&format!(
                 "<span class=\"hunk\">@@ -{},{} +{},{} @@</span>\n",
                 h.old_start, h.old_lines, h.new_start, h.new_lines
@@ -131,28 +140,35 @@ pub fn table(hunks: &[Hunk]) -> String {
             old_g.push('\n');
             new_g.push('\n');
         }
+        let num = |n: u64| {
+            if numbered {
+                n.to_string()
+            } else {
+                String::new()
+            }
+        };
         let mut old = h.old_start;
         let mut new = h.new_start;
         for l in &h.lines {
             let (sign, text) = l.split_at(l.chars().next().map_or(0, char::len_utf8));
             match sign {
                 "+" => {
-                    new_g.push_str(&new.to_string());
+                    new_g.push_str(&num(new));
                     new += 1;
                     body.push_str("<ins>");
                     escape_into(&mut body, text);
                     body.push_str("</ins>");
                 }
                 "-" => {
-                    old_g.push_str(&old.to_string());
+                    old_g.push_str(&num(old));
                     old += 1;
                     body.push_str("<del>");
                     escape_into(&mut body, text);
                     body.push_str("</del>");
                 }
                 _ => {
-                    old_g.push_str(&old.to_string());
-                    new_g.push_str(&new.to_string());
+                    old_g.push_str(&num(old));
+                    new_g.push_str(&num(new));
                     old += 1;
                     new += 1;
                     body.push_str("<span class=\"ctx\">");
@@ -193,6 +209,33 @@ mod tests {
             t.contains("<span class=\"ctx\">a</span>\n<del>b</del>\n<ins>B</ins>\n"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn hunks_without_positions_have_no_line_numbers() {
+        let h = vec![
+            Hunk {
+                old_start: 0,
+                old_lines: 2,
+                new_start: 0,
+                new_lines: 2,
+                lines: vec![" a".into(), "-b".into(), "+c".into()],
+            },
+            Hunk {
+                old_start: 0,
+                old_lines: 1,
+                new_start: 0,
+                new_lines: 0,
+                lines: vec!["-d".into()],
+            },
+        ];
+        let t = table(&h);
+        assert!(
+            t.contains("<pre class=\"gutter\" aria-hidden=\"true\">\n\n\n\n\n</pre>"),
+            "{t}"
+        );
+        assert!(t.contains("<span class=\"hunk\">@@</span>"), "{t}");
+        assert!(!t.contains("@@ -0"), "{t}");
     }
 
     #[test]

@@ -295,6 +295,9 @@ pub fn agent_label(a: Agent) -> &'static str {
     match a {
         Agent::ClaudeCode => "Claude Code",
         Agent::Opencode => "OpenCode",
+        Agent::Codex => "Codex CLI",
+        Agent::Gemini => "Gemini CLI",
+        Agent::Antigravity => "Antigravity CLI",
     }
 }
 

@@ -203,11 +203,16 @@ fn message_body(m: &Message, s: &Session) -> String {
 fn hunks_text(hunks: &[Hunk]) -> String {
     let mut s = String::new();
     for h in hunks {
-        let _ = writeln!(
-            s,
-            "@@ -{},{} +{},{} @@",
-            h.old_start, h.old_lines, h.new_start, h.new_lines
-        );
+        if h.old_start == 0 && h.new_start == 0 {
+            // Position not recorded.
+            s.push_str("@@\n");
+        } else {
+            let _ = writeln!(
+                s,
+                "@@ -{},{} +{},{} @@",
+                h.old_start, h.old_lines, h.new_start, h.new_lines
+            );
+        }
         for l in &h.lines {
             s.push_str(l);
             s.push('\n');
@@ -232,7 +237,7 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
     let output = c.output.as_deref().map(strip_ansi).unwrap_or_default();
     match kind {
         ToolKind::Shell => {
-            if let Some(cmd) = c.input.get("command") {
+            if let Some(cmd) = c.input.get("command").or_else(|| c.input.get("cmd")) {
                 let cmd = match cmd {
                     serde_json::Value::Array(a) => a
                         .iter()
@@ -242,6 +247,11 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
                     other => other.as_str().unwrap_or("").to_string(),
                 };
                 out.push_str(&fence(&format!("$ {cmd}"), "sh"));
+            }
+            // A shell call that ran `apply_patch` (Codex).
+            for d in &c.extras.diffs {
+                let _ = writeln!(out, "`{}`\n", d.path);
+                out.push_str(&fence(&hunks_text(&super::diff::hunks_for(d)), "diff"));
             }
             if !output.is_empty() {
                 out.push_str(&fence(&output, ""));

@@ -28,7 +28,7 @@ impl ToolKind {
     pub fn of(name: &str) -> ToolKind {
         let n = name.to_ascii_lowercase();
         match n.as_str() {
-            "bash" | "shell" | "bashoutput" | "local_shell" | "exec_command"
+            "bash" | "shell" | "bashoutput" | "local_shell" | "exec_command" | "shell_command"
             | "run_shell_command" | "killshell" | "monitor" => ToolKind::Shell,
             "read" | "view" | "read_file" | "notebookread" => ToolKind::Read,
             "edit" | "multiedit" | "str_replace_editor" | "notebookedit" | "replace" => {
@@ -92,7 +92,7 @@ pub fn key_arg(call: &ToolCall) -> String {
     let input = &call.input;
     let kind = ToolKind::of(&call.name);
     let found = match kind {
-        ToolKind::Shell => match input.get("command") {
+        ToolKind::Shell => match input.get("command").or_else(|| input.get("cmd")) {
             Some(Value::Array(parts)) => Some(
                 parts
                     .iter()
@@ -364,7 +364,11 @@ pub fn body(call: &ToolCall) -> String {
     match kind {
         ToolKind::Shell => {
             let cmd = key_arg_full(call);
-            if !cmd.is_empty() {
+            if !call.extras.diffs.is_empty() {
+                // A shell call that ran `apply_patch` (Codex): the files it
+                // changed instead of the patch text.
+                out.push_str(&diff_view(&call.extras.diffs));
+            } else if !cmd.is_empty() {
                 out.push_str("<pre class=\"cmd\">");
                 out.push_str(&highlight::highlight_code(&cmd, Some("sh")));
                 out.push_str("</pre>");
@@ -545,7 +549,7 @@ fn collapsed_output(out: &mut String, output: &str) {
 
 /// The full command of a shell call.
 fn key_arg_full(call: &ToolCall) -> String {
-    match call.input.get("command") {
+    match call.input.get("command").or_else(|| call.input.get("cmd")) {
         Some(Value::Array(parts)) => {
             let parts: Vec<&str> = parts.iter().filter_map(Value::as_str).collect();
             // ["bash", "-lc", "cmd"] shows as the command itself.

@@ -1,7 +1,11 @@
 //! Agent stores. One module per agent, behind the [`Source`] trait.
 
+pub mod antigravity;
 pub mod claude_code;
+pub mod codex;
+pub mod gemini;
 pub mod jsonl;
+pub mod list_cache;
 pub mod opencode;
 
 use crate::diag::Diag;
@@ -46,6 +50,11 @@ pub struct Stores {
     pub opencode_data: Option<PathBuf>,
     /// `$OPENCODE_DB`, when set.
     pub opencode_db: Option<PathBuf>,
+    /// Codex home (`$CODEX_HOME` or `~/.codex`).
+    pub codex_root: Option<PathBuf>,
+    /// Gemini CLI's folder (`$GEMINI_CLI_HOME/.gemini` or `~/.gemini`);
+    /// Antigravity CLI keeps its transcripts in `antigravity-cli/` inside.
+    pub gemini_root: Option<PathBuf>,
     /// Where listing caches live (sharegen's cache dir).
     pub cache_dir: Option<PathBuf>,
 }
@@ -68,10 +77,16 @@ impl Stores {
             Some(data) if p.is_relative() => data.join(p),
             _ => p,
         });
+        let codex_root = env("CODEX_HOME").or_else(|| home.as_ref().map(|h| h.join(".codex")));
+        let gemini_root = env("GEMINI_CLI_HOME")
+            .or_else(|| home.clone())
+            .map(|h| h.join(".gemini"));
         Stores {
             claude_root,
             opencode_data,
             opencode_db,
+            codex_root,
+            gemini_root,
             cache_dir: None,
         }
     }
@@ -90,6 +105,20 @@ impl Stores {
                 self.opencode_db.clone(),
             )));
         }
+        if let Some(r) = &self.codex_root {
+            v.push(Box::new(
+                codex::Codex::new(r.clone()).with_cache(self.cache_dir.clone()),
+            ));
+        }
+        if let Some(r) = &self.gemini_root {
+            v.push(Box::new(
+                gemini::Gemini::new(r.clone()).with_cache(self.cache_dir.clone()),
+            ));
+            v.push(Box::new(
+                antigravity::Antigravity::new(r.join("antigravity-cli"))
+                    .with_cache(self.cache_dir.clone()),
+            ));
+        }
         v
     }
 }
@@ -99,9 +128,22 @@ pub type PathMatch = (Box<dyn Source>, Vec<SessionSummary>);
 
 /// Loads a session given as a path, without a store: a Claude Code
 /// `.jsonl` file, an OpenCode database, data directory, JSON store or
-/// `opencode export` file. Returns `None` when the path is not a session
+/// `opencode export` file, a Codex rollout, a Gemini CLI chat file, an
+/// Antigravity CLI transcript, or any of these agents' folders. Returns `None` when the path is not a session
 /// sharegen recognises.
 pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
+    // Codex before Claude Code: both write `.jsonl`, and Claude Code takes
+    // any `.jsonl` it is given.
+    if let Some(found) = codex::refs_for_path(path, diag)? {
+        return Ok(Some(found));
+    }
+    // Gemini before OpenCode: both read `.json` files given as paths.
+    if let Some(found) = gemini::refs_for_path(path, diag)? {
+        return Ok(Some(found));
+    }
+    if let Some(found) = antigravity::refs_for_path(path, diag)? {
+        return Ok(Some(found));
+    }
     if let Some(found) = claude_code::refs_for_path(path, diag)? {
         return Ok(Some(found));
     }
@@ -109,4 +151,14 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
         return Ok(Some(found));
     }
     Ok(None)
+}
+
+/// The first line of a prompt, shortened to a title.
+pub fn title_from_prompt(p: &str) -> String {
+    let line = p.trim().lines().next().unwrap_or("").trim();
+    let mut t: String = line.chars().take(100).collect();
+    if line.chars().count() > 100 {
+        t.push('…');
+    }
+    t
 }

@@ -150,3 +150,94 @@ pub fn export_to(file: &Path, format: &str) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// `sharegen(home)` with the Codex and Gemini store variables cleared too,
+/// so a developer's own stores never leak into a test.
+pub fn sharegen_all(home: &Path) -> Command {
+    let mut c = sharegen(home);
+    c.env_remove("CODEX_HOME").env_remove("GEMINI_CLI_HOME");
+    c
+}
+
+/// `tests/fixtures/<agent>`.
+pub fn agent_fixtures(agent: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(agent)
+}
+
+/// The first `timestamp` of a Codex rollout, as Codex names its folders
+/// and files: (`YYYY/MM/DD`, `YYYY-MM-DDThh-mm-ss`).
+pub fn codex_date(file: &Path) -> (String, String) {
+    let ts = lines(file)
+        .iter()
+        .find_map(|v| v["timestamp"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "2025-01-01T00:00:00Z".into());
+    let t = chrono::DateTime::parse_from_rfc3339(&ts)
+        .unwrap_or_else(|_| chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").unwrap());
+    (
+        t.format("%Y/%m/%d").to_string(),
+        t.format("%Y-%m-%dT%H-%M-%S").to_string(),
+    )
+}
+
+/// Places a rollout in `<codex home>/sessions/` the way Codex names it;
+/// returns its new path. Files not named `rollout-…` get that name.
+pub fn place_rollout(codex_home: &Path, file: &Path) -> PathBuf {
+    let (dir, stamp) = codex_date(file);
+    let name = file.file_name().unwrap().to_string_lossy().to_string();
+    let name = if name.starts_with("rollout-") {
+        name
+    } else {
+        format!("rollout-{stamp}-{name}")
+    };
+    let dest = codex_home.join("sessions").join(dir).join(name);
+    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    std::fs::copy(file, &dest).unwrap();
+    dest
+}
+
+/// Every Codex fixture rollout, the subagent included.
+pub fn codex_fixture_files() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = walkdir::WalkDir::new(agent_fixtures("codex"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A HOME whose `~/.codex` holds every Codex fixture.
+pub fn codex_home() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in codex_fixture_files() {
+        place_rollout(&tmp.path().join(".codex"), &f);
+    }
+    tmp
+}
+
+/// Runs sharegen and returns stdout; fails the test with stderr otherwise.
+pub fn run_ok_all(home: &Path, args: &[&str]) -> String {
+    let out = sharegen_all(home).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "sharegen {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The visible text of an HTML page, whitespace collapsed.
+pub fn html_text(page: &str) -> String {
+    let doc = scraper::Html::parse_document(page);
+    let text: Vec<&str> = doc.root_element().text().collect();
+    collapse_ws(&text.join(" "))
+}
+
+/// Runs of whitespace as one space.
+pub fn collapse_ws(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

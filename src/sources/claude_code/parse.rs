@@ -1004,15 +1004,7 @@ pub(super) fn build(id: String, recs: Vec<Rec>, meta: &FileMeta, path: &Path) ->
     Built { session }
 }
 
-/// The first line of a prompt, shortened to a title.
-pub fn title_from_prompt(p: &str) -> String {
-    let line = p.trim().lines().next().unwrap_or("").trim();
-    let mut t: String = line.chars().take(100).collect();
-    if line.chars().count() > 100 {
-        t.push('…');
-    }
-    t
-}
+pub use crate::sources::title_from_prompt;
 
 fn finish_call(call: &mut ToolCall, r: ToolResult, started: Option<DateTime<Utc>>) {
     call.status = if r.is_error {

@@ -1,0 +1,543 @@
+//! Folding rollout records into a session.
+//!
+//! - Text recorded twice (`response_item` and its `event_msg` twin) is kept
+//!   once: an event's text is dropped when a response item of the same
+//!   stream holds the same text; events without a twin stay (old or odd
+//!   files have only events).
+//! - Consecutive assistant items (reasoning, text, tool calls) form one
+//!   assistant message; a user prompt or a harness notice ends it.
+//! - Results join their calls by `call_id`; `*_end` events add exit codes,
+//!   durations and diffs, and stand in for calls that were not recorded.
+//! - Tokens: each `token_count` whose cumulative total moved adds its
+//!   `last_token_usage` to the turn; the turn's sum goes on its last
+//!   assistant message; the session total is the last cumulative total.
+
+use super::parse::{CallEventKind, CallResult, Ev, Key, Meta, Rec, str_of};
+use super::patch;
+use crate::model::*;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::Path;
+
+/// A session and what its header said.
+pub(super) struct Built {
+    pub session: Session,
+    pub meta: Meta,
+}
+
+/// Drops event texts whose response-item twin is in the file.
+fn dedupe(recs: Vec<Rec>) -> Vec<Rec> {
+    let mut available: HashMap<Key, usize> = HashMap::new();
+    for r in &recs {
+        for k in &r.provides {
+            *available.entry(k.clone()).or_default() += 1;
+        }
+    }
+    recs.into_iter()
+        .filter(|r| match &r.twin {
+            Some(k) => match available.get_mut(k) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    false
+                }
+                _ => true,
+            },
+            None => true,
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct Fold {
+    messages: Vec<Message>,
+    /// The assistant message items are appended to.
+    open: Option<usize>,
+    /// call_id → (message, part).
+    calls: HashMap<String, (usize, usize)>,
+    call_time: HashMap<String, DateTime<Utc>>,
+    /// Calls whose output item was applied.
+    answered: HashSet<String>,
+    /// Calls created from an event, replaced by the real call if it shows up.
+    synthesized: HashSet<String>,
+    /// Web searches without results, oldest first.
+    open_searches: VecDeque<String>,
+    model: Option<String>,
+    turn_usage: Usage,
+    turn_assistant: Option<usize>,
+    last_assistant: Option<usize>,
+    last_total: Option<Usage>,
+    /// Per-request usage of files without cumulative totals.
+    summed: Usage,
+}
+
+impl Fold {
+    fn push(&mut self, role: Role, time: Option<DateTime<Utc>>, parts: Vec<Part>) -> usize {
+        let mut m = Message::new(role);
+        m.time = time;
+        m.parts = parts;
+        self.messages.push(m);
+        self.messages.len() - 1
+    }
+
+    fn assistant(&mut self, time: Option<DateTime<Utc>>) -> usize {
+        let i = match self.open {
+            Some(i) => i,
+            None => {
+                let i = self.push(Role::Assistant, time, Vec::new());
+                self.messages[i].model = self.model.clone();
+                self.open = Some(i);
+                i
+            }
+        };
+        self.turn_assistant = Some(i);
+        self.last_assistant = Some(i);
+        i
+    }
+
+    fn call_mut(&mut self, id: &str) -> Option<&mut ToolCall> {
+        let &(m, p) = self.calls.get(id)?;
+        match self.messages.get_mut(m)?.parts.get_mut(p)? {
+            Part::ToolCall(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn add_call(&mut self, time: Option<DateTime<Utc>>, call: ToolCall) {
+        let id = call.id.clone();
+        if !id.is_empty() && self.synthesized.remove(&id) {
+            // The real call after an event that stood in for it.
+            if let Some(c) = self.call_mut(&id) {
+                c.name = call.name;
+                c.input = call.input;
+                c.title = call.title.or(c.title.take());
+                if c.extras.diffs.is_empty() {
+                    c.extras.diffs = call.extras.diffs;
+                }
+                return;
+            }
+        }
+        let i = self.assistant(time);
+        if call.name == "web_search" && call.output.is_none() {
+            self.open_searches.push_back(id.clone());
+        }
+        if !id.is_empty() && !self.calls.contains_key(&id) {
+            self.calls
+                .insert(id.clone(), (i, self.messages[i].parts.len()));
+            if let Some(t) = time {
+                self.call_time.insert(id, t);
+            }
+        }
+        self.messages[i].parts.push(Part::ToolCall(Box::new(call)));
+    }
+
+    fn flush_turn(&mut self) {
+        let u = std::mem::take(&mut self.turn_usage);
+        let target = self.turn_assistant.take().or(self.last_assistant);
+        if u.is_empty() {
+            return;
+        }
+        match target {
+            Some(i) => self.messages[i]
+                .usage
+                .get_or_insert_with(Usage::default)
+                .add(&u),
+            // No assistant message yet (and so none open): the figures
+            // stand on their own.
+            None => {
+                self.push(
+                    Role::System,
+                    None,
+                    vec![Part::StepStats {
+                        usage: u,
+                        finish: None,
+                    }],
+                );
+            }
+        }
+    }
+}
+
+fn placeholder(id: String, name: &str) -> ToolCall {
+    ToolCall {
+        id,
+        name: name.to_string(),
+        input: Value::Null,
+        output: None,
+        status: ToolStatus::Pending,
+        title: None,
+        duration_ms: None,
+        extras: ToolExtras::default(),
+    }
+}
+
+fn apply_result(c: &mut ToolCall, r: CallResult) {
+    c.output = Some(r.output);
+    c.status = if r.error {
+        ToolStatus::Error
+    } else {
+        ToolStatus::Completed
+    };
+    if r.exit_code.is_some() {
+        c.extras.exit_code = r.exit_code;
+    }
+    if r.duration_ms.is_some() {
+        c.duration_ms = r.duration_ms;
+    }
+    c.extras.attachments.extend(r.attachments);
+}
+
+/// `{secs, nanos}` (Rust `Duration`) or milliseconds.
+fn duration_ms(d: &Value) -> Option<u64> {
+    d.get("duration")
+        .and_then(|x| {
+            let s = x.get("secs")?.as_u64()?;
+            let n = x.get("nanos").and_then(Value::as_u64).unwrap_or(0);
+            Some(s * 1000 + n / 1_000_000)
+        })
+        .or_else(|| d.get("duration_ms").and_then(Value::as_u64))
+}
+
+fn text_of(v: Option<&Value>) -> Option<String> {
+    let v = v?;
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Array(items) => {
+            let t: Vec<String> = items
+                .iter()
+                .map(|i| match i.get("text").and_then(Value::as_str) {
+                    Some(s) => s.to_string(),
+                    None => i.to_string(),
+                })
+                .collect();
+            (!t.is_empty()).then(|| t.join("\n"))
+        }
+        _ => None,
+    }
+}
+
+/// A call standing in for one that only an event recorded.
+fn call_from_event(id: String, kind: CallEventKind, data: Option<&Value>) -> ToolCall {
+    let d = data.unwrap_or(&Value::Null);
+    match kind {
+        CallEventKind::Exec => {
+            let mut c = placeholder(id, "shell");
+            if let Some(cmd) = d.get("command") {
+                c.input = serde_json::json!({"command": cmd, "workdir": d.get("cwd")});
+            }
+            c
+        }
+        CallEventKind::Patch => placeholder(id, "apply_patch"),
+        CallEventKind::Mcp => {
+            let inv = d.get("invocation").unwrap_or(&Value::Null);
+            let name = match (str_of(inv, "server"), str_of(inv, "tool")) {
+                (Some(s), Some(t)) => format!("{s}__{t}"),
+                (None, Some(t)) => t,
+                _ => "mcp".to_string(),
+            };
+            let mut c = placeholder(id, &name);
+            c.input = inv.get("arguments").cloned().unwrap_or(Value::Null);
+            c
+        }
+        CallEventKind::WebSearch => {
+            let mut c = placeholder(id, "web_search");
+            if let Some(q) = d.get("query") {
+                c.input = serde_json::json!({ "query": q });
+            }
+            c
+        }
+    }
+}
+
+/// Adds what an `*_end` event knows to its call.
+fn apply_event(c: &mut ToolCall, kind: CallEventKind, d: &Value, answered: bool) {
+    let begin = d.get("type").and_then(Value::as_str) == Some("patch_apply_begin");
+    match kind {
+        CallEventKind::Exec => {
+            if let Some(code) = d.get("exit_code").and_then(Value::as_i64) {
+                c.extras.exit_code = Some(code);
+            }
+            if let Some(ms) = duration_ms(d) {
+                c.duration_ms = Some(ms);
+            }
+            if !answered {
+                c.output = str_of(d, "aggregated_output")
+                    .or_else(|| str_of(d, "formatted_output"))
+                    .or_else(|| {
+                        let s = [str_of(d, "stdout"), str_of(d, "stderr")]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        (!s.is_empty()).then_some(s)
+                    })
+                    .or(c.output.take());
+            }
+        }
+        CallEventKind::Patch => {
+            if let Some(ch) = d.get("changes") {
+                let diffs = patch::changes(ch);
+                if !diffs.is_empty() {
+                    c.extras.diffs = diffs;
+                }
+            }
+            if begin {
+                return;
+            }
+            if d.get("success").and_then(Value::as_bool) == Some(false) {
+                c.status = ToolStatus::Error;
+            }
+            if !answered && c.output.is_none() {
+                let s = [str_of(d, "stdout"), str_of(d, "stderr")]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if !s.is_empty() {
+                    c.output = Some(s);
+                }
+            }
+        }
+        CallEventKind::Mcp => {
+            if let Some(ms) = duration_ms(d) {
+                c.duration_ms = Some(ms);
+            }
+            let result = d.get("result").unwrap_or(&Value::Null);
+            if let Some(err) = result.get("Err") {
+                c.status = ToolStatus::Error;
+                if !answered {
+                    c.output = Some(err.as_str().map_or_else(|| err.to_string(), str::to_string));
+                }
+            } else if let Some(ok) = result.get("Ok") {
+                if ok.get("isError").and_then(Value::as_bool) == Some(true) {
+                    c.status = ToolStatus::Error;
+                }
+                if !answered {
+                    c.output = text_of(ok.get("content"))
+                        .or_else(|| ok.get("structuredContent").map(Value::to_string))
+                        .or(c.output.take());
+                }
+            }
+        }
+        CallEventKind::WebSearch => {
+            if !answered && c.output.is_none() {
+                let mut s = str_of(d, "query").unwrap_or_default();
+                if let Some(Value::Array(results)) = d.get("results") {
+                    for r in results {
+                        s.push_str(&format!(
+                            "\n- {} {}",
+                            str_of(r, "title").unwrap_or_default(),
+                            str_of(r, "url").unwrap_or_default()
+                        ));
+                    }
+                }
+                if !s.trim().is_empty() {
+                    c.output = Some(s.trim().to_string());
+                }
+            }
+        }
+    }
+    if !begin && matches!(c.status, ToolStatus::Pending | ToolStatus::Running) {
+        c.status = ToolStatus::Completed;
+    }
+}
+
+/// Builds the session. `fallback_id` names it when the header does not.
+pub(super) fn build(recs: Vec<Rec>, path: &Path, fallback_id: &str) -> Built {
+    let recs = dedupe(recs);
+    let has_compacted = recs
+        .iter()
+        .any(|r| matches!(r.ev, Ev::Compacted { event: false, .. }));
+    let mut f = Fold::default();
+    let mut meta: Option<Meta> = None;
+    let mut first_cwd: Option<String> = None;
+    let mut models: Vec<String> = Vec::new();
+    let mut title: Option<String> = None;
+    let mut first_time: Option<DateTime<Utc>> = None;
+    let mut last_time: Option<DateTime<Utc>> = None;
+    let mut output_time: HashMap<String, DateTime<Utc>> = HashMap::new();
+
+    for r in recs {
+        let time = r.time;
+        if let Some(t) = time {
+            first_time = Some(first_time.map_or(t, |x| x.min(t)));
+            last_time = Some(last_time.map_or(t, |x| x.max(t)));
+        }
+        match r.ev {
+            Ev::Meta(m) => {
+                if meta.is_none() {
+                    meta = Some(*m);
+                }
+            }
+            Ev::Model(m) => {
+                if !models.contains(&m) {
+                    models.push(m.clone());
+                }
+                f.model = Some(m);
+            }
+            Ev::Cwd(c) => {
+                first_cwd.get_or_insert(c);
+            }
+            Ev::Title(t) => title = Some(t),
+            Ev::User(parts) => {
+                let prompt = parts
+                    .iter()
+                    .any(|p| matches!(p, Part::Text { .. } | Part::File(_)));
+                if prompt {
+                    f.flush_turn();
+                }
+                let role = if prompt { Role::User } else { Role::System };
+                f.push(role, time, parts);
+                f.open = None;
+            }
+            Ev::System(parts) => {
+                f.push(Role::System, time, parts);
+                f.open = None;
+            }
+            Ev::Assistant(parts) => {
+                for p in parts {
+                    match p {
+                        Part::ToolCall(c) => f.add_call(time, *c),
+                        other => {
+                            let i = f.assistant(time);
+                            f.messages[i].parts.push(other);
+                        }
+                    }
+                }
+            }
+            Ev::Output { call_id, result } => {
+                if !f.calls.contains_key(&call_id) {
+                    let mut c = placeholder(call_id.clone(), "unknown");
+                    c.title = Some("result whose call was not recorded".into());
+                    f.add_call(time, c);
+                }
+                if f.answered.insert(call_id.clone()) {
+                    if let Some(t) = time {
+                        output_time.insert(call_id.clone(), t);
+                    }
+                    if let (Some(r), Some(c)) = (result, f.call_mut(&call_id)) {
+                        apply_result(c, r);
+                    }
+                }
+            }
+            Ev::CallEvent {
+                call_id,
+                kind,
+                data,
+            } => {
+                let target = match (&call_id, kind) {
+                    (Some(id), _) if f.calls.contains_key(id) => Some(id.clone()),
+                    (_, CallEventKind::WebSearch) => f.open_searches.pop_front(),
+                    _ => None,
+                };
+                let target = match target {
+                    Some(t) => t,
+                    None => {
+                        let id = call_id.unwrap_or_default();
+                        let c = call_from_event(id.clone(), kind, data.as_ref());
+                        f.add_call(time, c);
+                        if !id.is_empty() {
+                            f.synthesized.insert(id.clone());
+                        }
+                        id
+                    }
+                };
+                if kind == CallEventKind::WebSearch {
+                    f.open_searches.retain(|s| *s != target);
+                }
+                let answered = f.answered.contains(&target);
+                if let (Some(d), Some(c)) = (data, f.call_mut(&target)) {
+                    apply_event(c, kind, &d, answered);
+                }
+            }
+            Ev::Tokens { last, total } => {
+                let per = match total {
+                    Some(t) => {
+                        if f.last_total.as_ref() == Some(&t) {
+                            continue;
+                        }
+                        let per = last.or_else(|| {
+                            let prev = f.last_total.clone().unwrap_or_default();
+                            Some(Usage {
+                                input: t.input.saturating_sub(prev.input),
+                                output: t.output.saturating_sub(prev.output),
+                                cache_read: t.cache_read.saturating_sub(prev.cache_read),
+                                cache_write: t.cache_write.saturating_sub(prev.cache_write),
+                                reasoning: t.reasoning.saturating_sub(prev.reasoning),
+                                cost: None,
+                            })
+                        });
+                        f.last_total = Some(t);
+                        per
+                    }
+                    None => {
+                        if let Some(l) = &last {
+                            f.summed.add(l);
+                        }
+                        last
+                    }
+                };
+                if let Some(u) = per {
+                    f.turn_usage.add(&u);
+                }
+            }
+            Ev::TurnStart | Ev::TurnEnd => f.flush_turn(),
+            Ev::Tick => {}
+            Ev::Compacted { summary, event } => {
+                if event && has_compacted {
+                    continue;
+                }
+                f.push(
+                    Role::System,
+                    time,
+                    vec![Part::Compaction {
+                        summary,
+                        trigger: None,
+                        pre_tokens: None,
+                    }],
+                );
+                f.open = None;
+            }
+        }
+    }
+    f.flush_turn();
+
+    // Final statuses and durations.
+    for m in &mut f.messages {
+        for p in &mut m.parts {
+            let Part::ToolCall(c) = p else { continue };
+            if c.extras.exit_code.is_some_and(|code| code != 0) {
+                c.status = ToolStatus::Error;
+            }
+            if c.duration_ms.is_none()
+                && let (Some(s), Some(e)) = (f.call_time.get(&c.id), output_time.get(&c.id))
+            {
+                let ms = (*e - *s).num_milliseconds();
+                if ms >= 0 {
+                    c.duration_ms = Some(ms as u64);
+                }
+            }
+        }
+    }
+
+    let meta = meta.unwrap_or_default();
+    let mut session = Session::new(
+        Agent::Codex,
+        meta.id.clone().unwrap_or_else(|| fallback_id.to_string()),
+    );
+    session.project = meta.cwd.clone().or(first_cwd);
+    session.git_branch = meta.branch.clone();
+    session.agent_version = meta.version.clone();
+    session.created = meta.time.or(first_time);
+    session.updated = last_time.or(session.created);
+    session.models = models;
+    session.totals = f.last_total.take().unwrap_or(f.summed);
+    session.messages = f.messages;
+    session.source_paths.push(path.to_path_buf());
+    session.title = title.or_else(|| {
+        session
+            .first_prompt()
+            .map(crate::sources::title_from_prompt)
+    });
+    Built { session, meta }
+}

@@ -1,0 +1,558 @@
+//! Reading Gemini CLI chat files into a session.
+//!
+//! `.json` (before v0.39) holds one `ConversationRecord`, rewritten whole
+//! on every change; `.jsonl` (v0.39+) is a log replayed in order: a
+//! metadata line, message records upserted by id (last copy wins, first
+//! position kept), `{"$set": {…}}` patches (a `messages` array replaces all
+//! messages) and `{"$rewindTo": id}`, which drops that message and all
+//! after it.
+
+use crate::diag::Diag;
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::sources::jsonl;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// A chat file, replayed: session fields and messages in order.
+#[derive(Debug, Default)]
+pub(super) struct Record {
+    pub fields: Map<String, Value>,
+    pub messages: Vec<Value>,
+}
+
+pub(super) fn str_of(v: &Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn time_of(v: &Value, key: &str) -> Option<DateTime<Utc>> {
+    let s = v.get(key)?.as_str()?;
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+fn u64_of(v: &Value, key: &str) -> u64 {
+    v.get(key).and_then(Value::as_u64).unwrap_or(0)
+}
+
+pub(super) fn is_jsonl(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "jsonl")
+}
+
+/// Reads a chat file of either form.
+pub(super) fn read(path: &Path, diag: &Diag) -> Result<Record> {
+    if is_jsonl(path) {
+        read_jsonl(path, diag)
+    } else {
+        read_json(path, diag)
+    }
+}
+
+fn parse_json_text(bytes: &[u8]) -> std::result::Result<Value, serde_json::Error> {
+    let text = String::from_utf8_lossy(bytes);
+    serde_json::from_str::<Value>(&text).or_else(|e| match jsonl::replace_lone_surrogates(&text) {
+        std::borrow::Cow::Owned(fixed) => serde_json::from_str(&fixed),
+        std::borrow::Cow::Borrowed(_) => Err(e),
+    })
+}
+
+/// A whole-file record. The file is rewritten in place while the CLI runs,
+/// so a read that does not parse is tried once more after a short pause.
+fn read_json(path: &Path, diag: &Diag) -> Result<Record> {
+    let read = || std::fs::read(path).map_err(|e| Error::io(path, e));
+    let v = match parse_json_text(&read()?) {
+        Ok(v) => v,
+        Err(_) => {
+            std::thread::sleep(Duration::from_millis(100));
+            parse_json_text(&read()?)
+                .map_err(|e| Error::parse(path, format!("not a Gemini CLI chat file: {e}")))?
+        }
+    };
+    let Value::Object(mut fields) = v else {
+        return Err(Error::parse(path, "not a Gemini CLI chat file"));
+    };
+    let messages = match fields.remove("messages") {
+        Some(Value::Array(m)) => m,
+        Some(_) => {
+            diag.warn(
+                path,
+                None,
+                "malformed",
+                "`messages` is not an array; ignored",
+            );
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    Ok(Record { fields, messages })
+}
+
+fn read_jsonl(path: &Path, diag: &Diag) -> Result<Record> {
+    let mut rec = Record::default();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let reindex = |msgs: &Vec<Value>, index: &mut HashMap<String, usize>| {
+        index.clear();
+        for (i, m) in msgs.iter().enumerate() {
+            if let Some(id) = m.get("id").and_then(Value::as_str) {
+                index.entry(id.to_string()).or_insert(i);
+            }
+        }
+    };
+    jsonl::read_lines(path, diag, |lineno, text, complete| {
+        let Some(v) = jsonl::parse_line::<Value>(path, lineno, text, complete, diag) else {
+            return;
+        };
+        let Value::Object(mut obj) = v else {
+            diag.warn(
+                path,
+                Some(lineno),
+                "not-object",
+                "skipped a line that is not a JSON object",
+            );
+            return;
+        };
+        if let Some(target) = obj.get("$rewindTo") {
+            match target.as_str().and_then(|t| index.get(t)).copied() {
+                Some(i) => {
+                    rec.messages.truncate(i);
+                    reindex(&rec.messages, &mut index);
+                }
+                None => diag.warn(
+                    path,
+                    Some(lineno),
+                    "rewind-unknown",
+                    "`$rewindTo` names a message that is not in the file; ignored",
+                ),
+            }
+            return;
+        }
+        if let Some(set) = obj.remove("$set") {
+            let Value::Object(set) = set else {
+                diag.warn(path, Some(lineno), "malformed", "`$set` is not an object");
+                return;
+            };
+            for (k, v) in set {
+                if k == "messages" {
+                    if let Value::Array(m) = v {
+                        rec.messages = m;
+                        reindex(&rec.messages, &mut index);
+                    }
+                } else {
+                    rec.fields.insert(k, v);
+                }
+            }
+            return;
+        }
+        if obj.contains_key("type") || obj.contains_key("id") && obj.contains_key("content") {
+            let id = obj.get("id").and_then(Value::as_str).map(str::to_string);
+            let v = Value::Object(obj);
+            match id.as_ref().and_then(|id| index.get(id)).copied() {
+                Some(i) => rec.messages[i] = v,
+                None => {
+                    if let Some(id) = id {
+                        index.insert(id, rec.messages.len());
+                    }
+                    rec.messages.push(v);
+                }
+            }
+            return;
+        }
+        if obj.contains_key("sessionId")
+            || obj.contains_key("projectHash")
+            || obj.contains_key("startTime")
+        {
+            rec.fields.extend(obj);
+            return;
+        }
+        diag.warn(
+            path,
+            Some(lineno),
+            "unknown-record",
+            "skipped a record that is neither metadata, a message nor an update",
+        );
+    })?;
+    Ok(rec)
+}
+
+/// Gemini's token counts: `input` includes `cached`; `thoughts` and `tool`
+/// are counted apart from `input` and `output`. Here `input` leaves the
+/// cached tokens out and `output` includes the thoughts, as for the other
+/// agents.
+pub(super) fn usage_of(t: &Value) -> Option<Usage> {
+    if !t.is_object() {
+        return None;
+    }
+    let cached = u64_of(t, "cached");
+    let thoughts = u64_of(t, "thoughts");
+    Some(Usage {
+        input: u64_of(t, "input").saturating_sub(cached) + u64_of(t, "tool"),
+        output: u64_of(t, "output") + thoughts,
+        cache_read: cached,
+        cache_write: 0,
+        reasoning: thoughts,
+        cost: None,
+    })
+}
+
+/// Gemini parts (`[{text}, {inlineData}, …]`) or a plain string.
+fn content_parts(path: &Path, content: &Value, diag: &Diag) -> Vec<Part> {
+    let mut out = Vec::new();
+    match content {
+        Value::String(s) if !s.trim().is_empty() => out.push(Part::text(s.clone())),
+        Value::Array(items) => {
+            for i in items {
+                if let Some(t) = i.get("text").and_then(Value::as_str) {
+                    if t.trim().is_empty() {
+                        continue;
+                    }
+                    if i.get("thought").and_then(Value::as_bool) == Some(true) {
+                        out.push(Part::Reasoning {
+                            text: t.to_string(),
+                            state: ReasoningState::Recorded,
+                        });
+                    } else {
+                        out.push(Part::text(t));
+                    }
+                } else if let Some(d) = i.get("inlineData") {
+                    out.push(Part::File(FilePart {
+                        mime: str_of(d, "mimeType"),
+                        name: str_of(d, "displayName"),
+                        data: str_of(d, "data"),
+                        url: None,
+                    }));
+                } else if let Some(d) = i.get("fileData") {
+                    out.push(Part::File(FilePart {
+                        mime: str_of(d, "mimeType"),
+                        name: str_of(d, "displayName"),
+                        data: None,
+                        url: str_of(d, "fileUri"),
+                    }));
+                } else if i.is_string() {
+                    out.push(Part::text(i.as_str().unwrap_or_default()));
+                } else {
+                    diag.warn(
+                        path,
+                        None,
+                        "unknown-part",
+                        "unknown content part kept as an unknown part",
+                    );
+                    out.push(Part::Unknown {
+                        kind: "part".into(),
+                        raw: i.clone(),
+                    });
+                }
+            }
+        }
+        Value::Object(_) => out.extend(content_parts(
+            path,
+            &Value::Array(vec![content.clone()]),
+            diag,
+        )),
+        _ => {}
+    }
+    out
+}
+
+/// The text of a tool result: `functionResponse.response` (`output`,
+/// `error`, or the whole object) of each part.
+fn result_text(result: &Value, attachments: &mut Vec<FilePart>) -> Option<String> {
+    let items = match result {
+        Value::Array(a) => a.clone(),
+        Value::Null => return None,
+        other => vec![other.clone()],
+    };
+    let mut texts = Vec::new();
+    for i in &items {
+        if let Some(r) = i.pointer("/functionResponse/response") {
+            match (r.get("output"), r.get("error")) {
+                (Some(Value::String(o)), _) => texts.push(o.clone()),
+                (_, Some(Value::String(e))) => texts.push(e.clone()),
+                _ => texts.push(match r {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                }),
+            }
+        } else if let Some(t) = i.get("text").and_then(Value::as_str) {
+            texts.push(t.to_string());
+        } else if let Some(d) = i.get("inlineData") {
+            attachments.push(FilePart {
+                mime: str_of(d, "mimeType"),
+                name: None,
+                data: str_of(d, "data"),
+                url: None,
+            });
+        } else if let Value::String(s) = i {
+            texts.push(s.clone());
+        }
+    }
+    (!texts.is_empty()).then(|| texts.join("\n"))
+}
+
+fn tool_call(c: &Value) -> ToolCall {
+    let mut extras = ToolExtras::default();
+    let status = match c.get("status").and_then(Value::as_str) {
+        Some("success") => ToolStatus::Completed,
+        Some("error") => ToolStatus::Error,
+        Some("cancelled") => {
+            extras.interrupted = Some(true);
+            ToolStatus::Error
+        }
+        Some("executing") => ToolStatus::Running,
+        _ => ToolStatus::Pending,
+    };
+    let mut output = c
+        .get("result")
+        .and_then(|r| result_text(r, &mut extras.attachments));
+    match c.get("resultDisplay") {
+        Some(Value::String(s)) if output.is_none() && !s.is_empty() => output = Some(s.clone()),
+        // An edit's display: the file's diff.
+        Some(d @ Value::Object(_)) if d.get("fileDiff").is_some() => {
+            extras.diffs.push(FileDiff {
+                path: str_of(d, "filePath")
+                    .or_else(|| str_of(d, "fileName"))
+                    .unwrap_or_default(),
+                status: None,
+                before: d
+                    .get("originalContent")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                after: d
+                    .get("newContent")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                patch: str_of(d, "fileDiff"),
+                ..FileDiff::default()
+            });
+        }
+        _ => {}
+    }
+    ToolCall {
+        id: str_of(c, "id").unwrap_or_default(),
+        name: str_of(c, "name").unwrap_or_else(|| "unknown".into()),
+        input: c.get("args").cloned().unwrap_or(Value::Null),
+        output,
+        status,
+        title: str_of(c, "description").or_else(|| str_of(c, "displayName")),
+        duration_ms: None,
+        extras,
+    }
+}
+
+fn thought_text(t: &Value) -> Option<String> {
+    let subject = str_of(t, "subject");
+    let desc = str_of(t, "description");
+    match (subject, desc) {
+        (Some(s), Some(d)) => Some(format!("**{s}**\n\n{d}")),
+        (Some(s), None) => Some(s),
+        (None, Some(d)) => Some(d),
+        (None, None) => t.as_str().map(str::to_string),
+    }
+}
+
+/// One message record in the model.
+fn message(path: &Path, m: &Value, diag: &Diag) -> Option<Message> {
+    let kind = m.get("type").and_then(Value::as_str).unwrap_or("");
+    let mut msg = match kind {
+        "user" => {
+            // What the user typed, when the CLI recorded it apart from
+            // what the model was sent (expanded @file references).
+            let shown = m
+                .get("displayContent")
+                .filter(|d| !d.is_null())
+                .unwrap_or(m.get("content").unwrap_or(&Value::Null));
+            let mut msg = Message::new(Role::User);
+            msg.parts = content_parts(path, shown, diag);
+            if msg.parts.is_empty() {
+                return None;
+            }
+            msg
+        }
+        "gemini" | "model" => {
+            let mut msg = Message::new(Role::Assistant);
+            if let Some(Value::Array(thoughts)) = m.get("thoughts") {
+                for t in thoughts {
+                    if let Some(text) = thought_text(t) {
+                        msg.parts.push(Part::Reasoning {
+                            text,
+                            state: ReasoningState::Recorded,
+                        });
+                    }
+                }
+            }
+            msg.parts.extend(content_parts(
+                path,
+                m.get("content").unwrap_or(&Value::Null),
+                diag,
+            ));
+            if let Some(Value::Array(calls)) = m.get("toolCalls") {
+                for c in calls {
+                    msg.parts.push(Part::ToolCall(Box::new(tool_call(c))));
+                }
+            }
+            msg.model = str_of(m, "model");
+            msg.usage = m.get("tokens").and_then(usage_of);
+            msg
+        }
+        "info" | "warning" | "error" => {
+            let notice = if kind == "info" {
+                NoticeKind::Other
+            } else {
+                NoticeKind::Error
+            };
+            let text = content_parts(path, m.get("content").unwrap_or(&Value::Null), diag)
+                .into_iter()
+                .filter_map(|p| match p {
+                    Part::Text { text } => Some(text),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            if text.trim().is_empty() {
+                return None;
+            }
+            let mut msg = Message::new(Role::System);
+            msg.parts.push(Part::notice(notice, text));
+            msg
+        }
+        _ => {
+            let label = if kind.is_empty() { "(no type)" } else { kind };
+            diag.warn(
+                path,
+                None,
+                &format!("unknown-message:{label}"),
+                format!("unknown message type `{label}` kept as an unknown part"),
+            );
+            let mut msg = Message::new(Role::System);
+            msg.parts.push(Part::Unknown {
+                kind: format!("message:{label}"),
+                raw: m.clone(),
+            });
+            msg
+        }
+    };
+    msg.id = str_of(m, "id");
+    msg.time = time_of(m, "timestamp");
+    Some(msg)
+}
+
+/// Builds the session of a replayed chat file. `fallback_id` names it when
+/// the file does not.
+pub(super) fn build(path: &Path, rec: &Record, fallback_id: &str, diag: &Diag) -> Session {
+    let fields = Value::Object(rec.fields.clone());
+    let mut s = Session::new(
+        Agent::Gemini,
+        str_of(&fields, "sessionId").unwrap_or_else(|| fallback_id.to_string()),
+    );
+    for m in &rec.messages {
+        if !m.is_object() {
+            diag.warn(
+                path,
+                None,
+                "not-object",
+                "skipped a message that is not an object",
+            );
+            continue;
+        }
+        if let Some(msg) = message(path, m, diag) {
+            if let Some(model) = &msg.model {
+                s.note_model(model);
+            }
+            if let Some(u) = &msg.usage {
+                s.totals.add(u);
+            }
+            s.messages.push(msg);
+        }
+    }
+    let times = s.messages.iter().filter_map(|m| m.time);
+    let (first, last) = times.fold(
+        (None, None),
+        |(a, b): (Option<DateTime<Utc>>, Option<DateTime<Utc>>), t| {
+            (
+                Some(a.map_or(t, |x| x.min(t))),
+                Some(b.map_or(t, |x| x.max(t))),
+            )
+        },
+    );
+    s.created = time_of(&fields, "startTime").or(first);
+    s.updated = match (time_of(&fields, "lastUpdated"), last) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b).or(s.created),
+    };
+    s.title = str_of(&fields, "summary")
+        .map(|t| crate::sources::title_from_prompt(&t))
+        .or_else(|| s.first_prompt().map(crate::sources::title_from_prompt));
+    s.source_paths.push(path.to_path_buf());
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replay(lines: &[&str]) -> Record {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("s.jsonl");
+        std::fs::write(&p, lines.join("\n")).unwrap();
+        read(&p, &Diag::silent()).unwrap()
+    }
+
+    fn ids(r: &Record) -> Vec<String> {
+        r.messages
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn upserts_keep_first_position_and_last_copy() {
+        let r = replay(&[
+            r#"{"sessionId":"S","projectHash":"h","startTime":"2026-01-01T00:00:00Z"}"#,
+            r#"{"id":"u1","type":"user","content":"hi"}"#,
+            r#"{"id":"g1","type":"gemini","content":""}"#,
+            r#"{"id":"u2","type":"user","content":"next"}"#,
+            r#"{"id":"g1","type":"gemini","content":"done"}"#,
+            r#"{"$set":{"lastUpdated":"2026-01-01T00:01:00Z","summary":"Greeting"}}"#,
+        ]);
+        assert_eq!(ids(&r), vec!["u1", "g1", "u2"]);
+        assert_eq!(r.messages[1]["content"], "done");
+        assert_eq!(r.fields["summary"], "Greeting");
+        assert_eq!(r.fields["sessionId"], "S");
+    }
+
+    #[test]
+    fn rewind_truncates_and_set_messages_replaces() {
+        let r = replay(&[
+            r#"{"sessionId":"S"}"#,
+            r#"{"id":"u1","type":"user","content":"a"}"#,
+            r#"{"id":"g1","type":"gemini","content":"b"}"#,
+            r#"{"id":"u2","type":"user","content":"c"}"#,
+            r#"{"$rewindTo":"g1"}"#,
+            r#"{"id":"u3","type":"user","content":"d"}"#,
+        ]);
+        assert_eq!(ids(&r), vec!["u1", "u3"]);
+        let r = replay(&[
+            r#"{"sessionId":"S"}"#,
+            r#"{"id":"u1","type":"user","content":"a"}"#,
+            r#"{"$set":{"messages":[{"id":"x","type":"user","content":"x"}]}}"#,
+            r#"{"id":"u1","type":"user","content":"again"}"#,
+        ]);
+        assert_eq!(ids(&r), vec!["x", "u1"]);
+    }
+
+    #[test]
+    fn tokens_follow_the_model_conventions() {
+        let u = usage_of(&serde_json::json!({"input":12069,"output":147,"cached":11502,"thoughts":10,"tool":3,"total":12229})).unwrap();
+        assert_eq!(u.input, 12069 - 11502 + 3);
+        assert_eq!(u.cache_read, 11502);
+        assert_eq!(u.output, 157);
+        assert_eq!(u.reasoning, 10);
+        assert!(usage_of(&Value::Null).is_none());
+    }
+}

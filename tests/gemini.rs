@@ -1,0 +1,865 @@
+//! Gemini CLI (and Antigravity CLI): every fixture exported to JSON, HTML
+//! and Markdown and checked against an oracle that reads the files with
+//! plain serde_json (replaying `.jsonl` logs on its own); `list` on a HOME
+//! laid out like `~/.gemini`; `watch` on a whole-file rewrite; and no
+//! panic on damaged input.
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sharegen::diag::Diag;
+use sharegen::sources::{self, SessionRef, Source};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const SID: &str = "5f1c2a9b-3d4e-4f60-8a7b-9c0d1e2f3a4b";
+const SUB: &str = "a81e7c44-0b9d-4c2e-9f3a-6d5b4c3a2b1c";
+const AGY: &str = "7d3f0c52-5a1e-4b7e-9c11-2f9e8a6b4d10";
+/// Where the shared `.json` fixtures pretend to come from.
+const LEGACY_PROJECT: &str = "/home/u/legacy-app";
+
+fn jsonl_fixture() -> PathBuf {
+    agent_fixtures("gemini").join("sharegen/session-2026-05-04T14-00-5f1c2a9b.jsonl")
+}
+
+fn json_fixtures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(agent_fixtures("gemini"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn chat_fixtures() -> Vec<PathBuf> {
+    let mut v = json_fixtures();
+    v.push(jsonl_fixture());
+    v.push(
+        agent_fixtures("gemini")
+            .join(format!("sharegen/{SID}"))
+            .join(format!("{SUB}.jsonl")),
+    );
+    v
+}
+
+fn sha256_hex(s: &str) -> String {
+    Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A HOME with `~/.gemini` holding the chat fixtures (the `.json` ones in
+/// a hash-named folder of the old layout, the `.jsonl` one in a slug
+/// folder) and the Antigravity CLI conversation.
+fn gemini_home() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let g = tmp.path().join(".gemini");
+    let hashed = g.join("tmp").join(sha256_hex(LEGACY_PROJECT)).join("chats");
+    std::fs::create_dir_all(&hashed).unwrap();
+    for f in json_fixtures() {
+        let name = format!(
+            "session-2024-01-01T10-00-{}",
+            f.file_name().unwrap().to_string_lossy()
+        );
+        std::fs::copy(&f, hashed.join(name)).unwrap();
+    }
+    copy_tree(
+        &agent_fixtures("gemini").join("sharegen"),
+        &g.join("tmp/weather/chats"),
+    );
+    std::fs::write(
+        g.join("projects.json"),
+        format!(
+            r#"{{"projects":{{"/home/dev/weather":"weather","{LEGACY_PROJECT}":"legacy-app"}}}}"#
+        ),
+    )
+    .unwrap();
+    copy_tree(
+        &agent_fixtures("gemini").join("antigravity-cli"),
+        &g.join("antigravity-cli"),
+    );
+    tmp
+}
+
+// ---- The oracle -----------------------------------------------------------
+
+/// The messages of a chat file, replayed by the documented rules.
+fn replay(path: &Path) -> (Value, Vec<Value>) {
+    if path.extension().is_some_and(|e| e == "json") {
+        let mut v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let msgs = v["messages"].as_array().cloned().unwrap_or_default();
+        v["messages"] = Value::Null;
+        return (v, msgs);
+    }
+    let mut meta = serde_json::Map::new();
+    let mut msgs: Vec<Value> = Vec::new();
+    for l in lines(path) {
+        if let Some(id) = l["$rewindTo"].as_str() {
+            if let Some(i) = msgs.iter().position(|m| m["id"] == id) {
+                msgs.truncate(i);
+            }
+        } else if let Some(set) = l["$set"].as_object() {
+            for (k, v) in set {
+                if k == "messages" {
+                    msgs = v.as_array().cloned().unwrap_or_default();
+                } else {
+                    meta.insert(k.clone(), v.clone());
+                }
+            }
+        } else if l["type"].is_string() {
+            match msgs.iter().position(|m| m["id"] == l["id"]) {
+                Some(i) => msgs[i] = l,
+                None => msgs.push(l),
+            }
+        } else {
+            meta.extend(l.as_object().unwrap().clone());
+        }
+    }
+    (Value::Object(meta), msgs)
+}
+
+fn text_of(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+#[derive(Debug, Default)]
+struct Expected {
+    id: String,
+    summary: Option<String>,
+    prompts: Vec<String>,
+    texts: Vec<String>,
+    thoughts: Vec<String>,
+    notices: Vec<String>,
+    /// (call id, name, output)
+    calls: Vec<(String, String, Option<String>)>,
+    /// input without cached (plus tool), output with thoughts, cached.
+    tokens: [u64; 3],
+    models: Vec<String>,
+}
+
+fn expected(path: &Path) -> Expected {
+    let (meta, msgs) = replay(path);
+    let mut e = Expected {
+        id: meta["sessionId"].as_str().unwrap().to_string(),
+        summary: meta["summary"].as_str().map(String::from),
+        ..Expected::default()
+    };
+    for m in msgs {
+        match m["type"].as_str().unwrap() {
+            "user" => {
+                let shown = if m["displayContent"].is_null() {
+                    &m["content"]
+                } else {
+                    &m["displayContent"]
+                };
+                e.prompts.push(text_of(shown));
+            }
+            "gemini" => {
+                let t = text_of(&m["content"]);
+                if !t.trim().is_empty() {
+                    e.texts.push(t);
+                }
+                for th in m["thoughts"].as_array().into_iter().flatten() {
+                    e.thoughts
+                        .push(th["description"].as_str().unwrap().to_string());
+                }
+                for c in m["toolCalls"].as_array().into_iter().flatten() {
+                    let out = c["result"]
+                        .as_array()
+                        .and_then(|r| r[0]["functionResponse"]["response"]["output"].as_str())
+                        .or(c["resultDisplay"].as_str())
+                        .map(String::from);
+                    e.calls.push((
+                        c["id"].as_str().unwrap_or("").to_string(),
+                        c["name"].as_str().unwrap().to_string(),
+                        out,
+                    ));
+                }
+                let t = &m["tokens"];
+                if t.is_object() {
+                    let n = |k: &str| t[k].as_u64().unwrap_or(0);
+                    e.tokens[0] += n("input") - n("cached") + n("tool");
+                    e.tokens[1] += n("output") + n("thoughts");
+                    e.tokens[2] += n("cached");
+                }
+                if let Some(model) = m["model"].as_str()
+                    && !e.models.iter().any(|x| x == model)
+                {
+                    e.models.push(model.to_string());
+                }
+            }
+            _ => e.notices.push(text_of(&m["content"])),
+        }
+    }
+    e
+}
+
+fn parts_of<'a>(s: &'a Value, role: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    s["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(move |m| m["role"] == role)
+        .flat_map(|m| m["parts"].as_array().unwrap())
+}
+
+fn calls_of(s: &Value) -> Vec<Value> {
+    s["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["parts"].as_array().unwrap())
+        .filter(|p| p["type"] == "tool_call")
+        .cloned()
+        .collect()
+}
+
+fn plain(s: &str) -> String {
+    collapse_ws(&s.replace(['`', '*', '>'], " "))
+}
+
+fn check(file: &Path, e: &Expected, subagents: &[Expected]) {
+    let name = file.display();
+    let doc: Value = serde_json::from_str(&export_to(file, "json")).unwrap();
+    let s = &doc["session"];
+    assert_eq!(s["agent"], "gemini", "{name}");
+    assert_eq!(s["id"], e.id.as_str(), "{name}");
+    let prompts: Vec<&str> = parts_of(s, "user")
+        .filter(|p| p["type"] == "text")
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(prompts, e.prompts, "{name}: prompts");
+    let texts: Vec<&str> = parts_of(s, "assistant")
+        .filter(|p| p["type"] == "text")
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, e.texts, "{name}: assistant texts");
+    let thoughts: Vec<&str> = parts_of(s, "assistant")
+        .filter(|p| p["type"] == "reasoning")
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(thoughts.len(), e.thoughts.len(), "{name}: thoughts");
+    for (got, want) in thoughts.iter().zip(&e.thoughts) {
+        assert!(got.ends_with(want.as_str()), "{name}: {got:?} vs {want:?}");
+    }
+    let notices: Vec<&str> = parts_of(s, "system")
+        .filter(|p| p["type"] == "notice")
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(notices, e.notices, "{name}: info/warning/error");
+    let calls = calls_of(s);
+    let got: Vec<(String, String, Option<String>)> = calls
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["name"].as_str().unwrap().to_string(),
+                c["output"].as_str().map(String::from),
+            )
+        })
+        .collect();
+    assert_eq!(got, e.calls, "{name}: tool calls");
+    let t = &s["totals"];
+    let got = [
+        t["input"].as_u64().unwrap(),
+        t["output"].as_u64().unwrap(),
+        t["cache_read"].as_u64().unwrap(),
+    ];
+    assert_eq!(got, e.tokens, "{name}: tokens");
+    assert_eq!(s["models"], serde_json::json!(e.models), "{name}: models");
+    // The title: the session's summary, else the first prompt's first line.
+    let title = e.summary.clone().or_else(|| {
+        e.prompts
+            .first()
+            .map(|p| p.trim().lines().next().unwrap_or("").to_string())
+    });
+    assert_eq!(s["title"].as_str(), title.as_deref(), "{name}: title");
+    assert_eq!(
+        s["subagents"].as_array().unwrap().len(),
+        subagents.len(),
+        "{name}: subagents"
+    );
+
+    let page = export_to(file, "html");
+    let text = plain(&html_text(&page));
+    for t in e.prompts.iter().chain(&e.texts) {
+        assert!(text.contains(&plain(t)), "{name}: missing from HTML: {t:?}");
+    }
+    let html = scraper::Html::parse_document(&page);
+    let tools = html
+        .select(&scraper::Selector::parse("details.tool").unwrap())
+        .count();
+    let want = e.calls.len() + subagents.iter().map(|x| x.calls.len()).sum::<usize>();
+    assert_eq!(tools, want, "{name}: tool blocks");
+
+    let md = export_to(file, "md");
+    for t in e.prompts.iter().chain(&e.texts) {
+        assert!(
+            md.contains(t.trim_end()),
+            "{name}: missing from Markdown: {t:?}"
+        );
+    }
+    let mut per_name: HashMap<&str, usize> = HashMap::new();
+    for (_, n, _) in e
+        .calls
+        .iter()
+        .chain(subagents.iter().flat_map(|x| &x.calls))
+    {
+        *per_name.entry(n.as_str()).or_default() += 1;
+    }
+    for (n, k) in per_name {
+        let found = md.matches(&format!("<details><summary>{n}")).count();
+        assert_eq!(found, k, "{name}: `{n}` calls in Markdown");
+    }
+}
+
+#[test]
+fn every_chat_fixture_exports_completely_in_every_format() {
+    let mut calls = 0;
+    for f in chat_fixtures() {
+        let e = expected(&f);
+        let subs: Vec<Expected> = if f == jsonl_fixture() {
+            vec![expected(
+                &agent_fixtures("gemini").join(format!("sharegen/{SID}/{SUB}.jsonl")),
+            )]
+        } else {
+            Vec::new()
+        };
+        check(&f, &e, &subs);
+        calls += e.calls.len();
+    }
+    assert!(calls >= 7, "{calls}");
+}
+
+#[test]
+fn jsonl_replay_details() {
+    let doc: Value = serde_json::from_str(&export_to(&jsonl_fixture(), "json")).unwrap();
+    let s = &doc["session"];
+    // `$set` gave the title; the rewound prompt and its answer are gone.
+    assert_eq!(s["title"], "Fix forecast unit conversion");
+    let all = s.to_string();
+    assert!(!all.contains("rename the module to temperature.ts"));
+    assert!(!all.contains("Renaming the module now"));
+    // The tool call recorded before and after it ran: once, finished.
+    let calls = calls_of(s);
+    let shell: Vec<&Value> = calls
+        .iter()
+        .filter(|c| c["id"] == "run_shell_command_1")
+        .collect();
+    assert_eq!(shell.len(), 1);
+    assert_eq!(shell[0]["status"], "completed");
+    // The edit shows its recorded diff.
+    let edit = calls.iter().find(|c| c["name"] == "replace").unwrap();
+    let d = &edit["extras"]["diffs"][0];
+    assert_eq!(d["path"], "/home/dev/weather/src/forecast.ts");
+    assert!(
+        d["patch"]
+            .as_str()
+            .unwrap()
+            .contains("+import { toCelsius }")
+    );
+    // The subagent is linked to the call that ran it.
+    let sub = &s["subagents"][0];
+    assert_eq!(sub["session"]["id"], SUB);
+    assert_eq!(sub["tool_call_id"], "codebase_investigator_1");
+    // Per-message usage, with the documented conventions.
+    let u = &s["messages"][1]["usage"];
+    assert_eq!(u["input"], 9120);
+    assert_eq!(u["output"], 64 + 40);
+    assert_eq!(u["reasoning"], 40);
+    let page = export_to(&jsonl_fixture(), "html");
+    let html = scraper::Html::parse_document(&page);
+    let sel = scraper::Selector::parse("details.k-edit .file-diff").unwrap();
+    assert_eq!(html.select(&sel).count(), 1);
+    assert!(page.contains("Gemini CLI"));
+}
+
+fn list(home: &Path, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["list", "--json"];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&run_ok_all(home, &args)).unwrap()
+}
+
+#[test]
+fn list_shows_every_session_with_its_project() {
+    let home = gemini_home();
+    let rows = list(home.path(), &["--agent", "gemini"]);
+    let mut want: Vec<String> = json_fixtures()
+        .iter()
+        .map(|f| expected(f).id)
+        .chain([SID.to_string()])
+        .collect();
+    want.sort();
+    let mut got: Vec<String> = rows
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got, want, "the subagent session is folded in");
+    for r in &rows {
+        assert_eq!(r["agent"], "gemini");
+        let path = Path::new(r["path"].as_str().unwrap());
+        let want_project = if r["id"] == SID {
+            "/home/dev/weather"
+        } else {
+            LEGACY_PROJECT
+        };
+        assert_eq!(r["project"], want_project, "{r}");
+        let doc: Value = serde_json::from_str(&export_to(path, "json")).unwrap();
+        let s = &doc["session"];
+        let n = s["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] == "user" || m["role"] == "assistant")
+            .count() as u64;
+        assert_eq!(r["messages"].as_u64().unwrap(), n, "{r}");
+        assert_eq!(r["title"], s["title"], "{r}");
+        assert!(r["updated"].is_string(), "{r}");
+    }
+    let main = rows.iter().find(|r| r["id"] == SID).unwrap();
+    assert_eq!(main["subagents"], 1);
+    assert_eq!(main["title"], "Fix forecast unit conversion");
+    let std = rows.iter().find(|r| r["id"] == "sess-uuid-1").unwrap();
+    assert_eq!(std["title"], "Fix the login bug");
+    assert_eq!(std["messages"], 4);
+    // Selection by prefix and by the store as a path.
+    let out = run_ok_all(
+        home.path(),
+        &["export", "5f1c", "--format", "json", "-o", "-"],
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["session"]["id"], SID);
+    assert_eq!(doc["session"]["project"], "/home/dev/weather");
+    let out = sharegen_all(home.path())
+        .args(["export", "-o", "-"])
+        .arg(home.path().join(".gemini/tmp/weather"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Antigravity is its own agent.
+    let agy = list(home.path(), &["--agent", "antigravity"]);
+    assert_eq!(agy.len(), 1);
+    assert_eq!(agy[0]["id"], AGY);
+    assert_eq!(agy[0]["project"], "/home/dev/tally");
+    assert_eq!(list(home.path(), &[]).len(), rows.len() + 1);
+}
+
+#[test]
+fn a_resumed_legacy_session_is_read_from_its_jsonl() {
+    let home = tempfile::tempdir().unwrap();
+    let chats = home.path().join(".gemini/tmp/p/chats");
+    std::fs::create_dir_all(&chats).unwrap();
+    std::fs::write(chats.join("../.project_root"), "/srv/p\n").unwrap();
+    let json = agent_fixtures("gemini").join("standard_session.json");
+    std::fs::copy(&json, chats.join("session-2024-01-01T10-00-sess-uui.json")).unwrap();
+    let (meta, msgs) = replay(&json);
+    let mut jsonl = String::new();
+    jsonl.push_str(&format!("{}\n", serde_json::json!({"sessionId": meta["sessionId"], "projectHash": meta["projectHash"], "startTime": meta["startTime"]})));
+    for m in &msgs {
+        jsonl.push_str(&format!("{m}\n"));
+    }
+    jsonl.push_str(r#"{"id":"u3","timestamp":"2024-01-02T09:00:00Z","type":"user","content":"Resumed the next day"}"#);
+    jsonl.push('\n');
+    std::fs::write(chats.join("session-2024-01-01T10-00-sess-uui.jsonl"), jsonl).unwrap();
+    let rows = list(home.path(), &[]);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0]["path"].as_str().unwrap().ends_with(".jsonl"));
+    assert_eq!(rows[0]["project"], "/srv/p");
+    assert_eq!(rows[0]["messages"], 5);
+}
+
+#[test]
+fn gemini_cli_home_moves_the_store() {
+    let home = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let chats = elsewhere.path().join(".gemini/tmp/x/chats");
+    std::fs::create_dir_all(&chats).unwrap();
+    std::fs::copy(
+        agent_fixtures("gemini").join("tool_calls.json"),
+        chats.join("session-2024-01-01T10-00-sess-uui.json"),
+    )
+    .unwrap();
+    let out = sharegen_all(home.path())
+        .env("GEMINI_CLI_HOME", elsewhere.path())
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["id"], "sess-uuid-2");
+    assert!(list(home.path(), &[]).is_empty());
+}
+
+#[test]
+fn antigravity_transcripts_export_completely() {
+    let home = gemini_home();
+    let file = home.path().join(format!(
+        ".gemini/antigravity-cli/brain/{AGY}/.system_generated/logs/transcript_full.jsonl"
+    ));
+    // The oracle: prompts in USER_REQUEST, planner texts and calls.
+    let steps = lines(&file);
+    let prompts: Vec<String> = steps
+        .iter()
+        .filter(|s| s["type"] == "USER_INPUT")
+        .map(|s| {
+            let c = s["content"].as_str().unwrap();
+            let a = c.find("<USER_REQUEST>").unwrap() + "<USER_REQUEST>".len();
+            let b = c.find("</USER_REQUEST>").unwrap();
+            c[a..b].trim().to_string()
+        })
+        .collect();
+    let texts: Vec<String> = steps
+        .iter()
+        .filter(|s| s["type"] == "PLANNER_RESPONSE")
+        .filter_map(|s| s["content"].as_str().map(String::from))
+        .collect();
+    let calls: Vec<String> = steps
+        .iter()
+        .flat_map(|s| s["tool_calls"].as_array().cloned().unwrap_or_default())
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    let results: Vec<String> = steps
+        .iter()
+        .filter(|s| {
+            s["source"] == "MODEL" && s["type"] != "PLANNER_RESPONSE" && s["content"].is_string()
+        })
+        .map(|s| s["content"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(calls.len(), results.len());
+
+    let out = run_ok_all(home.path(), &["export", AGY, "--format", "json", "-o", "-"]);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let s = &doc["session"];
+    assert_eq!(s["agent"], "antigravity");
+    assert_eq!(s["project"], "/home/dev/tally");
+    assert_eq!(s["models"][0], "Gemini 3.5 Flash (Medium)");
+    let got_prompts: Vec<&str> = parts_of(s, "user")
+        .filter(|p| p["type"] == "text")
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(got_prompts, prompts);
+    let got_texts: Vec<&str> = parts_of(s, "assistant")
+        .filter(|p| p["type"] == "text")
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(got_texts, texts);
+    let got_calls = calls_of(s);
+    let names: Vec<&str> = got_calls
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, calls);
+    let outputs: Vec<&str> = got_calls
+        .iter()
+        .map(|c| c["output"].as_str().unwrap())
+        .collect();
+    assert_eq!(outputs, results, "results answer calls in order");
+    assert_eq!(got_calls[0]["input"]["Query"], "TODO");
+    assert_eq!(got_calls[0]["title"], "Searching for TODOs");
+    let kinds: Vec<&str> = s["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["parts"].as_array().unwrap())
+        .map(|p| p["type"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"compaction"));
+    let page = run_ok_all(home.path(), &["export", AGY, "-o", "-"]);
+    assert!(page.contains("Antigravity CLI"));
+    let text = plain(&html_text(&page));
+    for t in prompts.iter().chain(&texts) {
+        assert!(text.contains(&plain(t)), "{t}");
+    }
+    let md = run_ok_all(home.path(), &["export", AGY, "--format", "md", "-o", "-"]);
+    for t in prompts.iter().chain(&texts) {
+        assert!(md.contains(t.as_str()), "{t}");
+    }
+
+    // transcript.jsonl encodes every argument value as JSON in a string.
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("brain/c1/.system_generated/logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(
+        logs.join("transcript.jsonl"),
+        concat!(
+            r#"{"step_index":0,"source":"USER_EXPLICIT","type":"USER_INPUT","status":"DONE","created_at":"2026-06-26T21:16:16Z","content":"<USER_REQUEST>List.</USER_REQUEST>"}"#,
+            "\n",
+            r#"{"step_index":1,"source":"MODEL","type":"PLANNER_RESPONSE","status":"DONE","created_at":"2026-06-26T21:16:17Z","tool_calls":[{"name":"list_dir","args":{"DirectoryPath":"\"/tmp/repo\"","Recursive":"false"}}]}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let doc: Value = serde_json::from_str(&export_to(tmp.path(), "json")).unwrap();
+    let c = &calls_of(&doc["session"])[0];
+    assert_eq!(c["input"]["DirectoryPath"], "/tmp/repo");
+    assert_eq!(c["input"]["Recursive"], false);
+    assert_eq!(c["status"], "pending");
+    assert_eq!(doc["session"]["id"], "c1");
+}
+
+#[test]
+fn sharegen_never_writes_into_the_gemini_folder() {
+    let home = gemini_home();
+    let snapshot = |root: &Path| -> BTreeMap<PathBuf, Vec<u8>> {
+        walkdir::WalkDir::new(root)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file())
+            .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
+            .collect()
+    };
+    let store = home.path().join(".gemini");
+    let before = snapshot(&store);
+    run_ok_all(home.path(), &["list"]);
+    run_ok_all(home.path(), &["export", SID, "-o", "-"]);
+    run_ok_all(home.path(), &["share", SID, "--yes"]);
+    run_ok_all(home.path(), &["share", AGY, "--yes"]);
+    run_ok_all(home.path(), &["build"]);
+    assert_eq!(before, snapshot(&store));
+}
+
+struct Watch(std::process::Child);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn watch_follows_a_chat_file_rewritten_whole() {
+    let home = tempfile::tempdir().unwrap();
+    let chats = home.path().join(".gemini/tmp/p/chats");
+    std::fs::create_dir_all(&chats).unwrap();
+    let file = chats.join("session-2024-01-01T10-00-sess-uui.json");
+    std::fs::copy(
+        agent_fixtures("gemini").join("standard_session.json"),
+        &file,
+    )
+    .unwrap();
+    let out = run_ok_all(home.path(), &["share", "sess-uuid-1", "--yes"]);
+    let id = out.split('\t').next().unwrap().to_string();
+    let log = home.path().join("watch.log");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sharegen"))
+        .env("HOME", home.path())
+        .env("SHAREGEN_HOME", home.path().join("sg"))
+        .env("SHAREGEN_SALT", "test-salt")
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("CODEX_HOME")
+        .env_remove("GEMINI_CLI_HOME")
+        .args(["-v", "watch", "--debounce", "200"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _watch = Watch(child);
+    let page = || {
+        std::fs::read_to_string(home.path().join(format!("sg/site/s/{id}/index.html")))
+            .unwrap_or_default()
+    };
+    wait_until("the first build", || page().contains("Fix the login bug"));
+    wait_until("the watches", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("watching for changes"))
+    });
+    // Gemini CLI rewrites the whole file in place with one more message.
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    v["messages"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "id": "u3", "timestamp": "2024-01-01T10:09:00Z", "type": "user",
+            "content": "Rewritten while watching: herons"
+        }));
+    std::fs::write(&file, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    wait_until("the rewritten file", || page().contains("herons"));
+}
+
+// ---- Damaged input --------------------------------------------------------
+
+/// Lists a store holding `bytes` as one chat file (`ext`: json or jsonl)
+/// and loads what it finds; where both work, the listing's count matches.
+fn exercise(bytes: &[u8], ext: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let chats = tmp.path().join("tmp/p/chats");
+    std::fs::create_dir_all(&chats).unwrap();
+    let file = chats.join(format!("session-x.{ext}"));
+    std::fs::write(&file, bytes).unwrap();
+    let diag = Diag::silent();
+    let store = sources::gemini::Gemini::new(tmp.path().to_path_buf());
+    for s in store.discover(&diag).unwrap_or_default() {
+        let r = SessionRef {
+            agent: s.agent,
+            id: s.id.clone(),
+            path: s.path.clone(),
+        };
+        if let Ok(full) = store.load(&r, &diag) {
+            let n = full
+                .messages
+                .iter()
+                .filter(|m| {
+                    matches!(
+                        m.role,
+                        sharegen::model::Role::User | sharegen::model::Role::Assistant
+                    )
+                })
+                .count() as u64;
+            assert_eq!(n, s.messages);
+        }
+    }
+    if let Ok(Some((source, found))) = sources::refs_for_path(&file, &diag) {
+        for s in found {
+            let r = SessionRef {
+                agent: s.agent,
+                id: s.id.clone(),
+                path: s.path.clone(),
+            };
+            let _ = source.load(&r, &diag);
+        }
+    }
+}
+
+fn exercise_antigravity(bytes: &[u8]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("brain/c/.system_generated/logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("transcript_full.jsonl"), bytes).unwrap();
+    let diag = Diag::silent();
+    let store = sources::antigravity::Antigravity::new(tmp.path().to_path_buf());
+    for s in store.discover(&diag).unwrap_or_default() {
+        let r = SessionRef {
+            agent: s.agent,
+            id: s.id.clone(),
+            path: s.path.clone(),
+        };
+        let _ = store.load(&r, &diag);
+    }
+}
+
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+#[test]
+fn truncated_and_corrupted_files_do_not_panic() {
+    let mut rng = Lcg(0xbeef);
+    let agy = agent_fixtures("gemini").join(format!(
+        "antigravity-cli/brain/{AGY}/.system_generated/logs/transcript_full.jsonl"
+    ));
+    let mut files: Vec<PathBuf> = chat_fixtures();
+    files.push(agy.clone());
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let ext = f.extension().unwrap().to_string_lossy().to_string();
+        for _ in 0..8 {
+            let cut = (rng.next() as usize) % bytes.len();
+            let mut bad = bytes[..cut].to_vec();
+            if rng.next().is_multiple_of(2) && !bad.is_empty() {
+                let i = (rng.next() as usize) % bad.len();
+                bad[i] = rng.next() as u8;
+            }
+            if f == agy {
+                exercise_antigravity(&bad);
+            } else {
+                exercise(&bad, &ext);
+            }
+        }
+    }
+    for i in 0..60 {
+        let len = (rng.next() % 2048) as usize;
+        let mut bytes = b"{\"sessionId\":\"s\",\"projectHash\":\"h\"}\n".to_vec();
+        bytes.extend((0..len).map(|_| rng.next() as u8));
+        exercise(&bytes, if i % 2 == 0 { "jsonl" } else { "json" });
+        exercise_antigravity(&bytes);
+    }
+}
+
+/// Chat-log lines: messages, updates and rewinds with fields of random
+/// types.
+fn arb_line() -> impl Strategy<Value = String> {
+    let val = prop_oneof![
+        Just("null".to_string()),
+        Just("3".to_string()),
+        Just("[]".to_string()),
+        Just("{}".to_string()),
+        Just("\"\"".to_string()),
+        "\"[a-z ]{0,8}\"".prop_map(|s| s),
+        Just(r#"[{"text":"hi"},{"inlineData":{"mimeType":"image/png","data":"AA=="}},{"x":1}]"#.to_string()),
+        Just(r#"[{"id":"c","name":"read_file","args":{"file_path":"a"},"status":"success","result":[{"functionResponse":{"response":{"output":"x"}}}],"resultDisplay":{"fileDiff":"@@ -1 +1 @@\n-a\n+b","fileName":"a"}}]"#.to_string()),
+        Just(r#"{"input":5,"output":1,"cached":9,"thoughts":2}"#.to_string()),
+        Just(r#"[{"subject":"s","description":"d"},7]"#.to_string()),
+    ];
+    let ty = prop_oneof![
+        Just("user"),
+        Just("gemini"),
+        Just("info"),
+        Just("error"),
+        Just("odd")
+    ];
+    prop_oneof![
+        (ty, 0u8..4, val.clone(), val.clone(), val.clone(), val.clone()).prop_map(
+            |(ty, id, a, b, c, d)| format!(
+                r#"{{"id":"m{id}","type":"{ty}","timestamp":{a},"content":{b},"toolCalls":{c},"tokens":{d},"thoughts":{c},"displayContent":{a},"model":{a}}}"#
+            )
+        ),
+        (0u8..4).prop_map(|id| format!(r#"{{"$rewindTo":"m{id}"}}"#)),
+        val.clone()
+            .prop_map(|v| format!(r#"{{"$set":{{"summary":{v},"lastUpdated":{v}}}}}"#)),
+        val.prop_map(|v| format!(r#"{{"$set":{{"messages":{v}}}}}"#)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(250))]
+    #[test]
+    fn arbitrary_chat_logs_never_panic(lines in proptest::collection::vec(arb_line(), 0..12)) {
+        let mut text = String::from("{\"sessionId\":\"s\",\"startTime\":\"2026-01-01T00:00:00Z\"}\n");
+        text.push_str(&lines.join("\n"));
+        exercise(text.as_bytes(), "jsonl");
+        let messages: Vec<Value> = lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .collect();
+        let json = serde_json::json!({"sessionId": "s", "projectHash": "h", "messages": messages});
+        exercise(json.to_string().as_bytes(), "json");
+    }
+}
