@@ -243,7 +243,7 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
-    /// Only this agent (claude-code, opencode).
+    /// Only this agent (claude-code, opencode, codex, gemini, antigravity).
     #[arg(long, value_name = "NAME")]
     pub agent: Option<String>,
     /// Only sessions whose project directory contains SUBSTR.

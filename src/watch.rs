@@ -94,6 +94,12 @@ pub fn run(
     let dirs = driver.rebuild()?;
     rebuilds += 1;
     refresh(dirs, &mut watcher);
+    // A change made while the first build ran, before the folders were
+    // watched, would otherwise wait for the next event: one more
+    // (incremental, usually empty) build picks it up.
+    let dirs = driver.rebuild()?;
+    rebuilds += 1;
+    refresh(dirs, &mut watcher);
     diag.info("watching for changes");
     loop {
         match wait_for_batch(&rx, debounce, diag) {

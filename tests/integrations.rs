@@ -78,6 +78,8 @@ impl Env {
             .env_remove("CLAUDE_CONFIG_DIR")
             .env_remove("XDG_DATA_HOME")
             .env_remove("OPENCODE_DB")
+            .env_remove("CODEX_HOME")
+            .env_remove("GEMINI_CLI_HOME")
             .env_remove("CLAUDE_SESSION_ID")
             .env_remove("OPENCODE_SESSION_ID")
             .env_remove("SHAREGEN_SITE_BASE_URL")

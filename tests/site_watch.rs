@@ -288,7 +288,7 @@ fn watch_follows_appends_bursts_shares_and_recreated_files() {
     let a = share(home.path(), IDEAS);
     let (_watch, log) = start_watch(home.path());
     wait_until("the first build", || {
-        page(home.path(), &a).contains("<main")
+        page(home.path(), &a).contains("<main") && renders_of(&log, &a) >= 1
     });
     let base = renders_of(&log, &a);
 

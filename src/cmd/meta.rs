@@ -183,8 +183,37 @@ fn store_format(agent: Agent, location: &str) -> String {
             }
             parts.join("; ")
         }
-        #[allow(unreachable_patterns)]
-        _ => String::new(),
+        Agent::Codex => {
+            let mut plain = 0;
+            let mut zst = 0;
+            for e in walkdir::WalkDir::new(path).into_iter().flatten() {
+                let n = e.file_name().to_string_lossy();
+                if n.starts_with("rollout-") {
+                    if n.ends_with(".jsonl.zst") {
+                        zst += 1;
+                    } else if n.ends_with(".jsonl") {
+                        plain += 1;
+                    }
+                }
+            }
+            format!("rollouts: {plain} .jsonl, {zst} .jsonl.zst")
+        }
+        Agent::Gemini => {
+            let mut json = 0;
+            let mut jsonl = 0;
+            for e in walkdir::WalkDir::new(path).into_iter().flatten() {
+                let n = e.file_name().to_string_lossy();
+                if e.path().parent().is_some_and(|p| p.ends_with("chats")) {
+                    if n.ends_with(".jsonl") {
+                        jsonl += 1;
+                    } else if n.ends_with(".json") {
+                        json += 1;
+                    }
+                }
+            }
+            format!("chats: {json} .json (rewritten whole), {jsonl} .jsonl (append log)")
+        }
+        Agent::Antigravity => "brain/<id> transcripts".to_string(),
     }
 }
 

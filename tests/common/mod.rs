@@ -18,7 +18,9 @@ pub fn sharegen(home: &Path) -> Command {
         .env_remove("XDG_DATA_HOME")
         .env_remove("OPENCODE_DB")
         .env_remove("CLAUDE_SESSION_ID")
-        .env_remove("OPENCODE_SESSION_ID");
+        .env_remove("OPENCODE_SESSION_ID")
+        .env_remove("CODEX_HOME")
+        .env_remove("GEMINI_CLI_HOME");
     c
 }
 
@@ -151,11 +153,12 @@ pub fn export_to(file: &Path, format: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// `sharegen(home)` with the Codex and Gemini store variables cleared too,
-/// so a developer's own stores never leak into a test.
+/// `sharegen(home)` for the readers' fidelity tests: outputs as recorded
+/// (`SHAREGEN_REDACT_ENABLED=0`: these tests check what the readers keep;
+/// tests/redaction.rs checks what redaction drops).
 pub fn sharegen_all(home: &Path) -> Command {
     let mut c = sharegen(home);
-    c.env_remove("CODEX_HOME").env_remove("GEMINI_CLI_HOME");
+    c.env("SHAREGEN_REDACT_ENABLED", "0");
     c
 }
 
