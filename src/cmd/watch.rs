@@ -23,10 +23,8 @@ impl SiteDriver<'_> {
         for t in &self.targets {
             match publish_to(self.ctx, t, &self.opts, false, false) {
                 Ok(r) => {
-                    if loud {
-                        if let Err(e) = print_human(self.ctx, &r) {
-                            eprintln!("error: {e}");
-                        }
+                    if loud && let Err(e) = print_human(self.ctx, &r) {
+                        eprintln!("error: {e}");
                     }
                 }
                 // Keep watching: the next change retries.
