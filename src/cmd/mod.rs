@@ -4,6 +4,7 @@
 pub mod build;
 pub mod export;
 mod list;
+pub mod protect;
 pub mod publish;
 pub mod share;
 pub mod watch;
