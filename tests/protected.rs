@@ -532,6 +532,68 @@ fn the_site_publishes_protected_shares_encrypted_and_unlisted() {
 }
 
 #[test]
+fn watch_keeps_protected_pages_encrypted_and_not_live() {
+    use sharegen::protect::Protection;
+    use sharegen::share::{Share, ShareList};
+    use sharegen::site::{SiteOptions, build};
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("site");
+    let key = Protection::key_in_url().unwrap();
+    let share = |id: &str, protection: Option<Protection>| Share {
+        share_id: id.into(),
+        agent: sharegen::model::Agent::ClaudeCode,
+        session_id: IDEAS.into(),
+        path: ideas(),
+        project: None,
+        title: None,
+        shared_at: chrono::Utc::now(),
+        expires: None,
+        last_rendered: None,
+        last_published: None,
+        protection,
+    };
+    let list = ShareList {
+        version: 2,
+        shares: vec![share("locked", Some(key.clone())), share("open", None)],
+        allowed_dirs: Vec::new(),
+    };
+    let renderer = sharegen::render::Renderer::new(
+        &sharegen::config::Config::default(),
+        b"salt".to_vec(),
+        None,
+        None,
+    )
+    .unwrap();
+    // What `watch` builds: live pages.
+    let opts = SiteOptions {
+        out: out.clone(),
+        session_json: true,
+        index_page: true,
+        index_by_robots: false,
+        live: true,
+    };
+    let report = build(
+        &list,
+        &sharegen::sources::Stores::from_env(),
+        &renderer,
+        &opts,
+        &sharegen::diag::Diag::silent(),
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert!(out.join("s/open/version.json").is_file());
+    assert!(out.join("s/open/session.json").is_file());
+    assert!(read(&out.join("s/open/index.html")).contains("data-live="));
+    assert!(!out.join("s/locked/version.json").exists());
+    assert!(!out.join("s/locked/session.json").exists());
+    let page = read(&out.join("s/locked/index.html"));
+    let opened = decrypt(&sealed(&page), &key.key().unwrap()).unwrap();
+    assert!(opened.contains(KNOWN_PROMPT) && !opened.contains("data-live="));
+    assert_no_leak("the live site's page", &page, &secrets(&ideas()));
+}
+
+#[test]
 fn a_share_protected_since_its_last_build_never_stays_online_in_clear() {
     let home = home();
     let h = home.path();
