@@ -305,25 +305,21 @@ pub fn build(
             let page_size = files[0].1.size;
             Ok(Done {
                 id: id.clone(),
-                state: match protection {
-                    None => ShareState {
-                        key,
-                        watched,
-                        title: session.title.clone().unwrap_or_else(|| session.id.clone()),
-                        agent: session.agent,
-                        updated: session.updated.or(session.created),
-                        page_size,
-                        protected: false,
+                // A protected share's state keeps no title or date either.
+                state: ShareState {
+                    key,
+                    watched,
+                    title: match protection {
+                        Some(_) => PROTECTED_TITLE.into(),
+                        None => session.title.clone().unwrap_or_else(|| session.id.clone()),
                     },
-                    Some(_) => ShareState {
-                        key,
-                        watched,
-                        title: PROTECTED_TITLE.into(),
-                        agent: session.agent,
-                        updated: None,
-                        page_size,
-                        protected: true,
-                    },
+                    agent: session.agent,
+                    updated: protection
+                        .is_none()
+                        .then_some(session.updated.or(session.created))
+                        .flatten(),
+                    page_size,
+                    protected: protection.is_some(),
                 },
                 files,
                 rendered: true,
@@ -422,11 +418,7 @@ pub fn build(
             .iter()
             .map(|(id, st)| IndexRow {
                 href: format!("s/{id}/"),
-                title: if st.protected {
-                    PROTECTED_TITLE.into()
-                } else {
-                    st.title.clone()
-                },
+                title: st.title.clone(),
                 agent: if st.protected {
                     String::new()
                 } else {
@@ -434,7 +426,6 @@ pub fn build(
                 },
                 date: st
                     .updated
-                    .filter(|_| !st.protected)
                     .map(|t| t.format("%Y-%m-%d").to_string())
                     .unwrap_or_default(),
                 size: human_size(st.page_size),
