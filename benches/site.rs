@@ -753,6 +753,7 @@ fn child(file: &Path, out: &Path) {
         expires: None,
         last_rendered: None,
         last_published: None,
+        protection: None,
     };
     let mut passes = Vec::new();
     for _ in 0..2 {

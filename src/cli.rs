@@ -53,6 +53,7 @@ pub enum Command {
         "  sharegen export latest --open\n",
         "  sharegen export 3f2a -o review.md\n",
         "  sharegen export 3f2a --format json -o -\n",
+        "  sharegen export 3f2a --password-env PAGE_PASSWORD -o review.html\n",
         "  sharegen export --all --agent claude-code --since 30d -o archive/\n\n",
         "Exit codes: 0 success, 1 error, 2 usage error or unknown/ambiguous session"
     ))]
@@ -65,7 +66,13 @@ pub enum Command {
         "Examples:\n",
         "  sharegen share latest\n",
         "  sharegen share 3f2a --expires 7d --title \"Fixing the flaky test\"\n",
-        "  sharegen share \"$CLAUDE_SESSION_ID\" --yes\n\n",
+        "  sharegen share \"$CLAUDE_SESSION_ID\" --yes\n",
+        "  sharegen share 3f2a --password            (asks for it; --password-env VAR off a terminal)\n",
+        "  sharegen share 3f2a --key-in-url          (prints the link with its key)\n",
+        "  sharegen share 3f2a --no-password\n\n",
+        "A protected share is published encrypted (AES-256-GCM; the password goes\n",
+        "through PBKDF2-SHA256 at 600,000 iterations). Sharing it again keeps the\n",
+        "protection; --no-password removes it.\n\n",
         "Exit codes: 0 success, 1 error, 2 usage error or unknown/ambiguous session, 3 refused"
     ))]
     Share(ShareArgs),
@@ -355,6 +362,26 @@ pub struct ShareArgs {
     /// Do not ask before sharing from a new project folder (allows it).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    #[command(flatten)]
+    pub protect: ProtectArgs,
+    /// Remove the password or key: the page is published in clear again.
+    #[arg(long, conflicts_with_all = ["password", "password_env", "key_in_url"])]
+    pub no_password: bool,
+}
+
+/// Encrypting a page (`share`, `export`): see docs/protected-shares.md.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ProtectArgs {
+    /// Encrypt the page with a password, asked on the terminal.
+    #[arg(long, conflicts_with_all = ["password_env", "key_in_url"])]
+    pub password: bool,
+    /// Encrypt the page with the password in this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with = "key_in_url")]
+    pub password_env: Option<String>,
+    /// Encrypt the page with a random key carried in the link (#k=…),
+    /// which browsers never send to the host.
+    #[arg(long)]
+    pub key_in_url: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -443,7 +470,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub no_redact: bool,
     /// Export every session (filtered by --agent, --project, --since) into -o DIR.
-    #[arg(long, requires = "output")]
+    #[arg(long, requires = "output", conflicts_with = "key_in_url")]
     pub all: bool,
     /// With --all: only this agent.
     #[arg(long, value_name = "NAME", requires = "all")]
@@ -454,4 +481,6 @@ pub struct ExportArgs {
     /// With --all: only sessions updated since then (7d, 2026-01-31, …).
     #[arg(long, value_name = "WHEN", requires = "all")]
     pub since: Option<String>,
+    #[command(flatten)]
+    pub protect: ProtectArgs,
 }

@@ -13,6 +13,7 @@ pub use error::{Error, Result};
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod protect;
 pub mod publish;
 pub mod redact;
 pub mod render;

@@ -9,12 +9,19 @@
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::write_atomic;
 use crate::model::Agent;
+use crate::protect::Protection;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-pub const SHARES_VERSION: u32 = 1;
+/// The newest share list this sharegen reads. Version 2 adds
+/// [`Share::protection`]; a list is written as version 2 only while a share
+/// is protected, so that a sharegen that knows nothing of protection
+/// refuses the list instead of publishing those pages in clear.
+pub const SHARES_VERSION: u32 = 2;
+/// The version written for lists without a protected share.
+pub const SHARES_VERSION_PLAIN: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Share {
@@ -35,6 +42,10 @@ pub struct Share {
     pub last_rendered: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_published: Option<DateTime<Utc>>,
+    /// Set for a password-protected or key-in-URL share: the page is
+    /// encrypted (see [`crate::protect`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protection: Option<Protection>,
 }
 
 impl Share {
@@ -64,6 +75,15 @@ impl Default for ShareList {
 }
 
 impl ShareList {
+    /// The version this list is written with (see [`SHARES_VERSION`]).
+    pub fn schema_version(&self) -> u32 {
+        if self.shares.iter().any(|s| s.protection.is_some()) {
+            SHARES_VERSION
+        } else {
+            SHARES_VERSION_PLAIN
+        }
+    }
+
     pub fn find(&self, share_id: &str) -> Option<&Share> {
         self.shares.iter().find(|s| s.share_id == share_id)
     }
@@ -152,7 +172,7 @@ impl ShareStore {
         let mut list = before.clone();
         let r = f(&mut list)?;
         if list != before {
-            list.version = SHARES_VERSION;
+            list.version = list.schema_version();
             let mut bytes = serde_json::to_vec_pretty(&list).expect("the share list serializes");
             bytes.push(b'\n');
             write_atomic(&self.path, &bytes, Some(0o600))?;
@@ -190,6 +210,7 @@ mod tests {
             expires: None,
             last_rendered: None,
             last_published: None,
+            protection: None,
         }
     }
 
@@ -247,6 +268,44 @@ mod tests {
         let err = store.update(|_| Ok(())).unwrap_err().to_string();
         assert!(err.contains("shares.json"), "{err}");
         assert_eq!(std::fs::read(store.path()).unwrap(), b"{ not json");
+    }
+
+    #[test]
+    fn a_protected_share_makes_the_list_version_2_and_old_lists_still_load() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ShareStore::new(tmp.path());
+        // A version 1 list, as sharegen wrote it before protection existed.
+        std::fs::write(
+            store.path(),
+            r#"{"version":1,"shares":[{"share_id":"abc","agent":"claude-code","session_id":"s1","path":"/x.jsonl","shared_at":"2026-01-02T03:04:05Z"}],"allowed_dirs":[]}"#,
+        )
+        .unwrap();
+        let l = store.read().unwrap();
+        assert_eq!(l.shares.len(), 1);
+        assert_eq!(l.shares[0].protection, None);
+        store
+            .update(|l| {
+                l.shares[0].protection = Some(Protection::key_in_url()?);
+                Ok(())
+            })
+            .unwrap();
+        let text = std::fs::read_to_string(store.path()).unwrap();
+        assert!(text.contains("\"version\": 2"), "{text}");
+        assert!(text.contains("\"mode\": \"key-in-url\""), "{text}");
+        assert!(store.read().unwrap().shares[0].protection.is_some());
+        // Unprotected again: back to version 1, readable by older sharegens.
+        store
+            .update(|l| {
+                l.shares[0].protection = None;
+                Ok(())
+            })
+            .unwrap();
+        let text = std::fs::read_to_string(store.path()).unwrap();
+        assert!(text.contains("\"version\": 1"), "{text}");
+        assert!(!text.contains("protection"), "{text}");
+        // A newer list than this sharegen knows is refused, not rewritten.
+        std::fs::write(store.path(), r#"{"version":3,"shares":[]}"#).unwrap();
+        assert!(store.read().is_err());
     }
 
     #[test]

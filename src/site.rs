@@ -27,6 +27,8 @@ use std::time::UNIX_EPOCH;
 pub const MANIFEST: &str = "sharegen-manifest.json";
 const STATE: &str = ".sharegen-build.json";
 pub const MANIFEST_VERSION: u32 = 1;
+/// How the index lists a protected share.
+pub const PROTECTED_TITLE: &str = "Protected";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManifestEntry {
@@ -75,6 +77,9 @@ struct ShareState {
     agent: Agent,
     updated: Option<DateTime<Utc>>,
     page_size: u64,
+    /// An encrypted page: the index shows no title, agent or date.
+    #[serde(default)]
+    protected: bool,
 }
 
 /// Site settings.
@@ -160,6 +165,9 @@ fn fingerprint(share: &Share, watched: &[PathBuf], render_key: &str) -> String {
     h.update(
         serde_json::to_vec(&(&share.title, &share.session_id, share.agent)).unwrap_or_default(),
     );
+    if let Some(p) = &share.protection {
+        h.update(p.digest().as_bytes());
+    }
     for p in watched {
         h.update(stamp(p).as_bytes());
         h.update(b"\n");
@@ -269,14 +277,18 @@ pub fn build(
                 f(&mut file)?;
                 Ok((rel, file.commit_if_changed()?))
             };
-            let live = opts.live.then_some(key.as_str());
+            // A protected share's page is the encrypted shell, never live,
+            // and its session.json is not written: nothing in clear.
+            let protection = share.protection.as_ref();
+            let live = (opts.live && protection.is_none()).then_some(key.as_str());
             let mut files = vec![
-                write(format!("s/{id}/index.html"), &|w| {
-                    renderer.render_to(&session, Format::Html, live, w)
+                write(format!("s/{id}/index.html"), &|w| match protection {
+                    Some(p) => renderer.render_protected_to(&session, p, w),
+                    None => renderer.render_to(&session, Format::Html, live, w),
                 })
                 .map_err(fail)?,
             ];
-            if opts.live {
+            if live.is_some() {
                 let v = serde_json::json!({
                     "version": key,
                     "updated": session.updated.map(|t| t.to_rfc3339()),
@@ -288,7 +300,7 @@ pub fn build(
                     .map_err(fail)?,
                 );
             }
-            if opts.session_json {
+            if opts.session_json && protection.is_none() {
                 files.push(
                     write(format!("s/{id}/session.json"), &|w| {
                         renderer.render_to(&session, Format::Json, None, w)
@@ -299,13 +311,21 @@ pub fn build(
             let page_size = files[0].1.size;
             Ok(Done {
                 id: id.clone(),
+                // A protected share's state keeps no title or date either.
                 state: ShareState {
                     key,
                     watched,
-                    title: session.title.clone().unwrap_or_else(|| session.id.clone()),
+                    title: match protection {
+                        Some(_) => PROTECTED_TITLE.into(),
+                        None => session.title.clone().unwrap_or_else(|| session.id.clone()),
+                    },
                     agent: session.agent,
-                    updated: session.updated.or(session.created),
+                    updated: protection
+                        .is_none()
+                        .then_some(session.updated.or(session.created))
+                        .flatten(),
                     page_size,
+                    protected: protection.is_some(),
                 },
                 files,
                 rendered: true,
@@ -363,10 +383,21 @@ pub fn build(
                     format!("share {id} not rendered: {e}"),
                 );
                 // Keep what was there: a failing source must not unpublish.
-                carry_entries(&old_files, &id, out, &mut manifest)?;
+                // But a share protected since its last build loses its
+                // page instead: it must not stay online in clear.
+                let now_protected = active
+                    .iter()
+                    .any(|s| s.share_id == id && s.protection.is_some());
+                let was_protected = old_state.shares.get(&id).is_some_and(|p| p.protected);
+                let keep = !now_protected || was_protected;
+                if keep {
+                    carry_entries(&old_files, &id, out, &mut manifest)?;
+                }
                 if let Some(prev) = old_state.shares.get(&id) {
                     report.watch_paths.extend(prev.watched.iter().cloned());
-                    new_state.shares.insert(id.clone(), prev.clone());
+                    if keep {
+                        new_state.shares.insert(id.clone(), prev.clone());
+                    }
                 }
                 if let Some(share) = active.iter().find(|s| s.share_id == id) {
                     // A missing source: watch where it should appear.
@@ -394,7 +425,11 @@ pub fn build(
             .map(|(id, st)| IndexRow {
                 href: format!("s/{id}/"),
                 title: st.title.clone(),
-                agent: crate::render::html::agent_label(st.agent).to_string(),
+                agent: if st.protected {
+                    String::new()
+                } else {
+                    crate::render::html::agent_label(st.agent).to_string()
+                },
                 date: st
                     .updated
                     .map(|t| t.format("%Y-%m-%d").to_string())

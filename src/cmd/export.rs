@@ -2,6 +2,7 @@ use super::{Ctx, emit};
 use crate::cli::{ExportArgs, Format};
 use crate::error::Error;
 use crate::fsutil::AtomicFile;
+use crate::protect::Protection;
 use crate::redact::Redactor;
 use crate::render::Renderer;
 
@@ -32,6 +33,21 @@ fn infer_format(args: &ExportArgs) -> Result<Format, Error> {
     }
 }
 
+/// Writes the session: the page (encrypted when `protection` is given)
+/// or the other formats.
+fn render(
+    renderer: &Renderer,
+    session: &crate::model::Session,
+    format: Format,
+    protection: Option<&Protection>,
+    w: &mut dyn std::io::Write,
+) -> crate::Result<()> {
+    match protection {
+        Some(p) => renderer.render_protected_to(session, p, w),
+        None => renderer.render_to(session, format, None, w),
+    }
+}
+
 pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     let format = infer_format(&args)?;
     let renderer = Renderer::new(
@@ -40,9 +56,20 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         args.theme.as_deref(),
         args.templates.as_deref(),
     )?;
+    let wants_protection =
+        args.protect.password || args.protect.password_env.is_some() || args.protect.key_in_url;
+    if wants_protection && format != Format::Html {
+        return Err(Error::Usage(format!(
+            "--password, --password-env and --key-in-url encrypt HTML pages; a {} export cannot be protected",
+            format.extension()
+        ))
+        .into());
+    }
+    let protection = super::protect::from_args(&args.protect)?;
+    let protection = protection.as_ref();
     let redactor = ctx.redactor(args.no_redact)?;
     if args.all {
-        return run_all(ctx, &args, format, &renderer, redactor.as_ref());
+        return run_all(ctx, &args, format, &renderer, protection, redactor.as_ref());
     }
     let found = select::resolve(args.session.as_deref(), &ctx.stores, &ctx.diag)?;
     let r = found.session_ref();
@@ -58,11 +85,13 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         Some(p) if p == Path::new("-") => {
             let stdout = std::io::stdout();
             let mut w = std::io::BufWriter::new(stdout.lock());
-            return match renderer
-                .render_to(&session, format, None, &mut w)
-                .and_then(|()| {
-                    std::io::Write::flush(&mut w).map_err(|e| Error::io("(standard output)", e))
-                }) {
+            if let Some(frag) = protection.and_then(Protection::fragment) {
+                // Standard output holds the page: the key goes to the terminal.
+                eprintln!("key: {frag}");
+            }
+            return match render(&renderer, &session, format, protection, &mut w).and_then(|()| {
+                std::io::Write::flush(&mut w).map_err(|e| Error::io("(standard output)", e))
+            }) {
                 Err(Error::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::BrokenPipe =>
                 {
@@ -77,17 +106,25 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     };
     // Streamed into a temporary file beside the target, then renamed.
     let mut file = AtomicFile::create(&target, None)?;
-    renderer.render_to(&session, format, None, &mut file)?;
+    render(&renderer, &session, format, protection, &mut file)?;
     drop(session);
     file.commit()?;
     let mut msg = format!("{}\n", target.display());
+    let frag = protection.and_then(Protection::fragment);
+    if let Some(f) = &frag {
+        // The page opens only with its key: the link that carries it.
+        msg.push_str(&format!("{}\n", super::protect::file_url(&target, f)));
+    }
     if let Some(url) = renderer.config.share_url(&sid) {
-        msg.push_str(&format!("{url}\n"));
+        msg.push_str(&format!("{url}{}\n", frag.as_deref().unwrap_or("")));
     }
     emit(msg.as_bytes())?;
     if args.open {
-        opener::open(&target)
-            .with_context(|| format!("opening {} in a browser", target.display()))?;
+        match &frag {
+            Some(f) => opener::open(super::protect::file_url(&target, f)),
+            None => opener::open(&target),
+        }
+        .with_context(|| format!("opening {} in a browser", target.display()))?;
     }
     Ok(())
 }
@@ -100,6 +137,7 @@ fn run_all(
     args: &ExportArgs,
     format: Format,
     renderer: &Renderer,
+    protection: Option<&Protection>,
     redactor: Option<&Redactor>,
 ) -> anyhow::Result<()> {
     let dir = args.output.clone().expect("clap requires -o with --all");
@@ -146,7 +184,7 @@ fn run_all(
                 let sid = renderer.share_id(&session);
                 let path = dir.join(format!("{sid}.{}", format.extension()));
                 let mut file = AtomicFile::create(&path, None)?;
-                renderer.render_to(&session, format, None, &mut file)?;
+                render(renderer, &session, format, protection, &mut file)?;
                 drop(session);
                 Ok((path, file.commit_if_changed()?.changed))
             })();

@@ -5,6 +5,7 @@ pub mod build;
 pub mod export;
 mod list;
 mod meta;
+pub mod protect;
 pub mod publish;
 mod redact_check;
 pub mod share;

@@ -4,6 +4,7 @@ use super::{Ctx, emit};
 use crate::cli::ShareArgs;
 use crate::error::Error;
 use crate::home::share_id;
+use crate::protect::Protection;
 use crate::select;
 use crate::share::{Share, ShareStore, parse_expiry};
 use chrono::Utc;
@@ -14,10 +15,15 @@ pub fn store(ctx: &Ctx) -> ShareStore {
     ShareStore::new(&ctx.home.config_dir)
 }
 
-fn url_or_path(ctx: &Ctx, id: &str) -> String {
-    ctx.config
-        .share_url(id)
-        .unwrap_or_else(|| format!("s/{id}/ (set site.base_url for the public URL)"))
+/// The share's URL; for a key-in-URL share, with its key (`#k=…`).
+fn url_or_path(ctx: &Ctx, id: &str, protection: Option<&Protection>) -> String {
+    let frag = protection
+        .and_then(Protection::fragment)
+        .unwrap_or_default();
+    match ctx.config.share_url(id) {
+        Some(url) => format!("{url}{frag}"),
+        None => format!("s/{id}/{frag} (set site.base_url for the public URL)"),
+    }
 }
 
 /// Asks `question` on the terminal; false off a TTY.
@@ -79,17 +85,25 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
             })?;
         }
     }
-    let created = store.update(|l| {
+    // Asked (and stretched) only once the share is allowed.
+    let protection = super::protect::from_args(&args.protect)?;
+    let (created, protection) = store.update(|l| {
         if let Some(existing) = l.shares.iter_mut().find(|x| x.share_id == id) {
-            // Sharing again keeps the ID and changes only what was given.
+            // Sharing again keeps the ID and changes only what was given:
+            // the protection too, unless replaced or removed.
             if args.expires.is_some() {
                 existing.expires = expires;
             }
             if args.title.is_some() {
                 existing.title = args.title.clone();
             }
+            if args.no_password {
+                existing.protection = None;
+            } else if protection.is_some() {
+                existing.protection = protection.clone();
+            }
             existing.path = s.path.clone();
-            return Ok(false);
+            return Ok((false, existing.protection.clone()));
         }
         l.shares.push(Share {
             share_id: id.clone(),
@@ -102,14 +116,21 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
             expires,
             last_rendered: None,
             last_published: None,
+            protection: protection.clone(),
         });
-        Ok(true)
+        Ok((true, protection.clone()))
     })?;
     let verb = if created { "shared" } else { "already shared" };
     if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
-        eprintln!("{verb}: {} session {}", s.agent, s.id);
+        let how = match &protection {
+            Some(Protection::Password { .. }) => ", encrypted with a password",
+            Some(Protection::KeyInUrl { .. }) => ", encrypted with the key in its link",
+            None if args.no_password => ", without a password",
+            None => "",
+        };
+        eprintln!("{verb}: {} session {}{how}", s.agent, s.id);
     }
-    emit(format!("{id}\t{}\n", url_or_path(ctx, &id)).as_bytes())
+    emit(format!("{id}\t{}\n", url_or_path(ctx, &id, protection.as_ref())).as_bytes())
 }
 
 fn shell_quote(s: &str) -> String {
@@ -172,9 +193,12 @@ pub fn unshare(ctx: &Ctx, target: &str) -> anyhow::Result<()> {
 }
 
 #[derive(serde::Serialize)]
-struct Row<'a> {
+struct Row {
+    /// Without its key material: only the kind of protection is listed.
     #[serde(flatten)]
-    share: &'a Share,
+    share: Share,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protected: Option<&'static str>,
     expired: bool,
     url: Option<String>,
 }
@@ -186,9 +210,16 @@ pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
         .shares
         .iter()
         .map(|s| Row {
-            share: s,
+            share: Share {
+                protection: None,
+                ..s.clone()
+            },
+            protected: s.protection.as_ref().map(Protection::kind),
             expired: s.is_expired(now),
-            url: ctx.config.share_url(&s.share_id),
+            url: ctx.config.share_url(&s.share_id).map(|u| {
+                let frag = s.protection.as_ref().and_then(Protection::fragment);
+                format!("{u}{}", frag.unwrap_or_default())
+            }),
         })
         .collect();
     if json {
@@ -207,14 +238,14 @@ pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
         "SHARE ID    AGENT        SESSION       SHARED            EXPIRES           RENDERED          PUBLISHED         TITLE / URL\n",
     );
     for r in &rows {
-        let s = r.share;
+        let s = &r.share;
         let exp = if r.expired {
             "expired".to_string()
         } else {
             fmt(&s.expires)
         };
         out.push_str(&format!(
-            "{:<10}  {:<11}  {:<12}  {:<16}  {:<16}  {:<16}  {:<16}  {}{}\n",
+            "{:<10}  {:<11}  {:<12}  {:<16}  {:<16}  {:<16}  {:<16}  {}{}{}\n",
             s.share_id,
             s.agent.as_str(),
             s.session_id.chars().take(12).collect::<String>(),
@@ -222,6 +253,7 @@ pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
             exp,
             fmt(&s.last_rendered),
             fmt(&s.last_published),
+            r.protected.map(|k| format!("[{k}] ")).unwrap_or_default(),
             s.title.clone().unwrap_or_default(),
             r.url
                 .as_deref()

@@ -111,6 +111,28 @@ impl Renderer {
         }
     }
 
+    /// The HTML page sealed under `protection`, inside the neutral shell
+    /// that decrypts it in the browser (see [`crate::protect`]). Never
+    /// live: the shell cannot follow the session.
+    pub fn render_protected_to(
+        &self,
+        session: &Session,
+        protection: &crate::protect::Protection,
+        w: &mut dyn std::io::Write,
+    ) -> crate::Result<()> {
+        let mut page = Vec::new();
+        self.render_to(session, Format::Html, None, &mut page)?;
+        let shell = crate::protect::seal_page(
+            &self.templates,
+            &self.theme,
+            &self.robots,
+            &page,
+            protection,
+        )?;
+        w.write_all(shell.as_bytes())
+            .map_err(|e| Error::io("(output)", e))
+    }
+
     /// [`Renderer::render_to`] into memory.
     pub fn render(&self, session: &Session, format: Format) -> crate::Result<Vec<u8>> {
         let mut out = Vec::new();

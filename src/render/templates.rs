@@ -23,6 +23,18 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/404.html"),
     ),
     (
+        "templates/protected.html",
+        include_str!("../../templates/protected.html"),
+    ),
+    (
+        "templates/protected.js",
+        include_str!("../../templates/protected.js"),
+    ),
+    (
+        "templates/protected.css",
+        include_str!("../../templates/protected.css"),
+    ),
+    (
         "themes/default.css",
         include_str!("../../themes/default.css"),
     ),
@@ -55,7 +67,8 @@ pub struct Assets {
     pub js_hash: String,
 }
 
-fn b64sha(s: &str) -> String {
+/// The base64 sha256 of `s`, as a CSP hash source wants it.
+pub fn b64sha(s: &str) -> String {
     use base64::Engine;
     use sha2::{Digest, Sha256};
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()))
@@ -77,7 +90,7 @@ impl Templates {
             dir,
             assets: Default::default(),
         };
-        for name in ["page.html", "index.html", "404.html"] {
+        for name in ["page.html", "index.html", "404.html", "protected.html"] {
             let rel = format!("templates/{name}");
             let text = t.read(&rel)?.into_owned();
             t.env
