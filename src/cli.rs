@@ -53,6 +53,7 @@ pub enum Command {
         "  sharegen export latest --open\n",
         "  sharegen export 3f2a -o review.md\n",
         "  sharegen export 3f2a --format json -o -\n",
+        "  sharegen export latest -o pages/ --json\n",
         "  sharegen export 3f2a --password-env PAGE_PASSWORD -o review.html\n",
         "  sharegen export --all --agent claude-code --since 30d -o archive/\n\n",
         "Exit codes: 0 success, 1 error, 2 usage error or unknown/ambiguous session"
@@ -451,6 +452,9 @@ pub struct ExportArgs {
     /// The session: id, id prefix, path, or `latest`.
     #[arg(conflicts_with = "all")]
     pub session: Option<String>,
+    /// Print what was written as JSON (not with `-o -`).
+    #[arg(long)]
+    pub json: bool,
     /// Output file, directory, or `-` for standard output.
     #[arg(short, long, value_name = "FILE|DIR|-")]
     pub output: Option<PathBuf>,

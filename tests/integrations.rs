@@ -571,3 +571,37 @@ fn open_writes_a_page_and_hands_it_to_the_browser() {
         page.display().to_string()
     );
 }
+
+#[test]
+fn export_json_describes_what_was_written() {
+    let env = Env::new();
+    let out_dir = env.tmp.path().join("pages");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let (out, _) = run(&mut env.bash(&format!(
+        "sharegen export {CLAUDE_SESSION} -o '{}' --json",
+        out_dir.display()
+    )));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let path = PathBuf::from(v["path"].as_str().unwrap());
+    assert!(path.is_file());
+    assert_eq!(v["session"], CLAUDE_SESSION);
+    assert_eq!(v["format"], "html");
+    assert_eq!(
+        path.file_name().unwrap().to_string_lossy(),
+        format!("{}.html", v["share_id"].as_str().unwrap())
+    );
+    let (out, _) = run(&mut env.bash(&format!(
+        "sharegen export --all -o '{}' --json",
+        out_dir.join("all").display()
+    )));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let rows = v["exported"].as_array().unwrap();
+    assert!(rows.len() >= 5, "{v}");
+    assert!(rows.iter().all(|r| r["changed"] == true));
+    // With -o - the page is on stdout; --json cannot describe it.
+    let out = env
+        .bash(&format!("sharegen export {CLAUDE_SESSION} -o - --json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -82,6 +82,12 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     }
     let sid = renderer.share_id(&session);
     let target: PathBuf = match args.output.as_deref() {
+        Some(p) if p == Path::new("-") && args.json => {
+            return Err(Error::Usage(
+                "--json describes the file written: it cannot go with -o -".into(),
+            )
+            .into());
+        }
         Some(p) if p == Path::new("-") => {
             let stdout = std::io::stdout();
             let mut w = std::io::BufWriter::new(stdout.lock());
@@ -109,8 +115,28 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     render(&renderer, &session, format, protection, &mut file)?;
     drop(session);
     file.commit()?;
-    let mut msg = format!("{}\n", target.display());
     let frag = protection.and_then(Protection::fragment);
+    if args.json {
+        let mut b = serde_json::to_vec_pretty(&serde_json::json!({
+            "path": target,
+            "format": format.extension(),
+            "share_id": sid,
+            "agent": r.agent,
+            "session": r.id,
+            "url": renderer
+                .config
+                .share_url(&sid)
+                .map(|u| format!("{u}{}", frag.as_deref().unwrap_or(""))),
+        }))?;
+        b.push(b'\n');
+        emit(&b)?;
+        if args.open {
+            opener::open(&target)
+                .with_context(|| format!("opening {} in a browser", target.display()))?;
+        }
+        return Ok(());
+    }
+    let mut msg = format!("{}\n", target.display());
     if let Some(f) = &frag {
         // The page opens only with its key: the link that carries it.
         msg.push_str(&format!("{}\n", super::protect::file_url(&target, f)));
@@ -200,17 +226,32 @@ fn run_all(
     let mut unchanged = 0;
     let mut failed = Vec::new();
     let mut listing = String::new();
+    let mut rows = Vec::new();
     for (name, r) in results {
         match r {
-            Ok((path, true)) => {
-                written += 1;
-                listing.push_str(&format!("{}\n", path.display()));
+            Ok((path, changed)) => {
+                if changed {
+                    written += 1;
+                    listing.push_str(&format!("{}\n", path.display()));
+                } else {
+                    unchanged += 1;
+                }
+                rows.push(serde_json::json!({"session": name, "path": path, "changed": changed}));
             }
-            Ok((_, false)) => unchanged += 1,
             Err(e) => failed.push(format!("{name}: {e}")),
         }
     }
-    emit(listing.as_bytes())?;
+    if args.json {
+        let mut b = serde_json::to_vec_pretty(&serde_json::json!({
+            "format": format.extension(),
+            "exported": rows,
+            "failed": failed,
+        }))?;
+        b.push(b'\n');
+        emit(&b)?;
+    } else {
+        emit(listing.as_bytes())?;
+    }
     if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
         eprintln!(
             "{written} written, {unchanged} unchanged, {} failed",
