@@ -11,7 +11,6 @@ use common::*;
 use s3::{ACCESS_KEY, SECRET_KEY, Server};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -27,37 +26,6 @@ fn home() -> tempfile::TempDir {
         &tmp.path().join(".claude/projects"),
     );
     tmp
-}
-
-fn run_ok(home: &Path, args: &[&str]) -> String {
-    let out = sharegen(home).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "sharegen {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn share(home: &Path, session: &str) -> String {
-    let out = run_ok(home, &["share", session, "--yes"]);
-    out.split('\t').next().unwrap().to_string()
-}
-
-fn append_prompt(home: &Path, id: &str, uuid: &str, text: &str) {
-    let file = walkdir::WalkDir::new(home.join(".claude/projects"))
-        .into_iter()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy() == format!("{id}.jsonl"))
-        .unwrap()
-        .path()
-        .to_path_buf();
-    let mut f = std::fs::OpenOptions::new().append(true).open(file).unwrap();
-    writeln!(
-        f,
-        r#"{{"type":"user","uuid":"{uuid}","parentUuid":null,"timestamp":"2026-11-21T10:00:00Z","message":{{"role":"user","content":"{text}"}}}}"#
-    )
-    .unwrap();
 }
 
 /// The local site's manifest (after a build or publish): path → sha256.

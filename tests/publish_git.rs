@@ -44,13 +44,7 @@ fn sg(home: &Path) -> assert_cmd::Command {
 }
 
 fn run_ok(home: &Path, args: &[&str]) -> String {
-    let out = sg(home).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "sharegen {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    run_ok_cmd(sg(home), args)
 }
 
 fn share(home: &Path, session: &str) -> String {
@@ -63,28 +57,6 @@ fn publish(home: &Path, url: &str, extra: &[&str]) -> Value {
     args.extend_from_slice(extra);
     let v: Value = serde_json::from_str(&run_ok(home, &args)).unwrap();
     v[0].clone()
-}
-
-fn session_file(home: &Path, id: &str) -> PathBuf {
-    walkdir::WalkDir::new(home.join(".claude/projects"))
-        .into_iter()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy() == format!("{id}.jsonl"))
-        .unwrap()
-        .path()
-        .to_path_buf()
-}
-
-fn append_prompt(home: &Path, id: &str, text: &str) {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(session_file(home, id))
-        .unwrap();
-    writeln!(
-        f,
-        r#"{{"type":"user","uuid":"u-{text}","parentUuid":null,"timestamp":"2026-11-21T10:00:00Z","message":{{"role":"user","content":"{text}"}}}}"#
-    )
-    .unwrap();
 }
 
 /// The git CLI on a bare repository.
@@ -465,7 +437,7 @@ fn first_publish_then_one_change_then_nothing() {
 
     // One changed share: one commit, touching that share, the index (maybe)
     // and the manifest, carrying only the changed objects.
-    append_prompt(home.path(), IDEAS, "one more question");
+    append_prompt(home.path(), IDEAS, "u-54", "one more question");
     let (loose, pack) = (loose_objects(&repo), packs(&repo));
     let r2 = publish(home.path(), &server.url(), &[]);
     let c2 = r2["commit"].as_str().unwrap().to_string();
@@ -502,7 +474,7 @@ fn first_publish_then_one_change_then_nothing() {
     assert_eq!(commits(&repo).len(), 2);
 
     // --dry-run plans without pushing.
-    append_prompt(home.path(), WORKTREES, "dry run change");
+    append_prompt(home.path(), WORKTREES, "u-55", "dry run change");
     let r4 = publish(home.path(), &server.url(), &["--dry-run"]);
     assert_eq!(r4["dry_run"], true);
     assert!(
@@ -693,7 +665,7 @@ fn squash_leaves_no_unshared_page_in_history() {
     let a = share(home.path(), IDEAS);
     let b = share(home.path(), WORKTREES);
     publish(home.path(), &server.url(), &[]);
-    append_prompt(home.path(), WORKTREES, "later");
+    append_prompt(home.path(), WORKTREES, "u-46", "later");
     publish(home.path(), &server.url(), &[]);
     assert_eq!(commits(&repo).len(), 2);
     run_ok(home.path(), &["unshare", &a]);
@@ -723,7 +695,7 @@ fn git_cli_mode_fetches_and_pushes_with_system_git() {
         commits(&repo),
         vec![r["commit"].as_str().unwrap().to_string()]
     );
-    append_prompt(home.path(), IDEAS, "cli change");
+    append_prompt(home.path(), IDEAS, "u-47", "cli change");
     publish(home.path(), &server.url(), &["--git-cli"]);
     assert_eq!(commits(&repo).len(), 2);
     assert!(files_at(&repo, BRANCH).contains(&format!("s/{a}/index.html")));
@@ -755,7 +727,12 @@ fn https_token_auth_works_and_a_wrong_token_fails_fast_without_leaking() {
         ("SHAREGEN_GIT_TOKEN", "wrong-token-77"),
         ("GITHUB_TOKEN", "ghp_wrongwrongwrong"),
     ] {
-        append_prompt(home.path(), IDEAS, &format!("change for {var}"));
+        append_prompt(
+            home.path(),
+            IDEAS,
+            &format!("u-{var}"),
+            &format!("change for {var}"),
+        );
         let before = server.requests.load(Ordering::SeqCst);
         let start = Instant::now();
         let out = sg(home.path())
@@ -840,7 +817,7 @@ fn watch_publish_pushes_each_change_and_each_unshare() {
     });
     // Pages published by watch follow their session.
     assert!(files_at(&repo, BRANCH).contains(&format!("s/{a}/version.json")));
-    append_prompt(home.path(), IDEAS, "published-while-watching");
+    append_prompt(home.path(), IDEAS, "u-61", "published-while-watching");
     wait("the appended prompt on the branch", &|| {
         page(&a).contains("published-while-watching")
     });

@@ -5,7 +5,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -26,21 +25,6 @@ fn site(home: &Path) -> PathBuf {
     home.join("sg/site")
 }
 
-fn run_ok(home: &Path, args: &[&str]) -> String {
-    let out = sharegen(home).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "sharegen {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn share(home: &Path, session: &str) -> String {
-    let out = run_ok(home, &["share", session, "--yes"]);
-    out.split('\t').next().unwrap().to_string()
-}
-
 fn build(home: &Path) -> Value {
     serde_json::from_str(&run_ok(home, &["build", "--json"])).unwrap()
 }
@@ -51,28 +35,6 @@ fn strings(v: &Value) -> Vec<String> {
         .iter()
         .map(|x| x.as_str().unwrap().to_string())
         .collect()
-}
-
-fn session_file(home: &Path, id: &str) -> PathBuf {
-    walkdir::WalkDir::new(home.join(".claude/projects"))
-        .into_iter()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy() == format!("{id}.jsonl"))
-        .unwrap()
-        .path()
-        .to_path_buf()
-}
-
-fn append_prompt(home: &Path, id: &str, uuid: &str, text: &str) {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(session_file(home, id))
-        .unwrap();
-    writeln!(
-        f,
-        r#"{{"type":"user","uuid":"{uuid}","parentUuid":null,"timestamp":"2026-11-21T10:00:00Z","message":{{"role":"user","content":"{text}"}}}}"#
-    )
-    .unwrap();
 }
 
 #[test]
@@ -346,26 +308,34 @@ fn watch_follows_appends_bursts_shares_and_recreated_files() {
     });
 
     // Live pages poll their version.json (and may fetch only from 'self').
-    let v: Value = serde_json::from_slice(
-        &std::fs::read(site(home.path()).join(format!("s/{a}/version.json"))).unwrap(),
-    )
-    .unwrap();
-    assert!(v["version"].is_string());
-    let p = scraper::Html::parse_document(&page(home.path(), &a));
-    let csp = p
-        .select(&scraper::Selector::parse("meta[http-equiv=Content-Security-Policy]").unwrap())
-        .next()
-        .unwrap()
-        .value()
-        .attr("content")
-        .unwrap()
-        .to_string();
+    // The page and its version.json are two files: read them until they
+    // come from the same build (a rebuild may be under way).
+    let live = |home: &Path| -> Option<(String, String, String)> {
+        let v: Value = serde_json::from_slice(
+            &std::fs::read(site(home).join(format!("s/{a}/version.json"))).ok()?,
+        )
+        .ok()?;
+        let p = scraper::Html::parse_document(&page(home, &a));
+        let csp = p
+            .select(&scraper::Selector::parse("meta[http-equiv=Content-Security-Policy]").unwrap())
+            .next()?
+            .value()
+            .attr("content")?
+            .to_string();
+        let body = p
+            .select(&scraper::Selector::parse("body").unwrap())
+            .next()?;
+        Some((
+            v["version"].as_str()?.to_string(),
+            body.value().attr("data-live")?.to_string(),
+            csp,
+        ))
+    };
+    wait_until("the page and version.json of one build", || {
+        live(home.path()).is_some_and(|(v, d, _)| v == d)
+    });
+    let (_, _, csp) = live(home.path()).unwrap();
     assert!(csp.contains("connect-src 'self'"), "{csp}");
-    let body = p
-        .select(&scraper::Selector::parse("body").unwrap())
-        .next()
-        .unwrap();
-    assert_eq!(body.value().attr("data-live"), v["version"].as_str());
 }
 
 #[test]

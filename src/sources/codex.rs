@@ -20,7 +20,7 @@ use super::list_cache::ListCache;
 use super::{PathMatch, SessionRef, Source};
 use crate::diag::Diag;
 use crate::error::Result;
-use crate::model::{Agent, Part, Role, Session, SessionSummary, Subagent};
+use crate::model::{Agent, Role, Session, SessionSummary};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -395,26 +395,12 @@ fn attach_subagents(
             continue;
         }
         attach_subagents(&mut child, by_parent, diag, depth + 1);
-        let mut link = None;
-        'find: for m in &mut s.messages {
-            for p in &mut m.parts {
-                if let Part::ToolCall(c) = p
-                    && c.extras.child_session.is_none()
-                    && (c.output.as_deref().is_some_and(|o| o.contains(&child.id))
-                        || c.input.to_string().contains(&child.id))
-                {
-                    c.extras.child_session = Some(child.id.clone());
-                    link = Some(c.id.clone());
-                    break 'find;
-                }
-            }
-        }
-        s.subagents.push(Subagent {
-            tool_call_id: link,
-            agent_type: b.meta.agent_role.clone(),
-            description: b.meta.agent_nickname.clone(),
-            session: Box::new(child),
-        });
+        super::attach_by_mention(
+            s,
+            child,
+            b.meta.agent_role.clone(),
+            b.meta.agent_nickname.clone(),
+        );
     }
 }
 

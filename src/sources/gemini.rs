@@ -15,7 +15,7 @@ use super::list_cache::ListCache;
 use super::{PathMatch, SessionRef, Source};
 use crate::diag::Diag;
 use crate::error::Result;
-use crate::model::{Agent, Part, Role, Session, SessionSummary, Subagent};
+use crate::model::{Agent, Role, Session, SessionSummary};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -264,28 +264,7 @@ fn load_file_with(path: &Path, projects: &Projects, diag: &Diag) -> Result<Sessi
     };
     for f in subagent_files(chats, &s.id) {
         match load_one(&f, project.clone(), diag) {
-            Ok(child) => {
-                let mut link = None;
-                'find: for m in &mut s.messages {
-                    for p in &mut m.parts {
-                        if let Part::ToolCall(c) = p
-                            && c.extras.child_session.is_none()
-                            && (c.output.as_deref().is_some_and(|o| o.contains(&child.id))
-                                || c.input.to_string().contains(&child.id))
-                        {
-                            c.extras.child_session = Some(child.id.clone());
-                            link = Some(c.id.clone());
-                            break 'find;
-                        }
-                    }
-                }
-                s.subagents.push(Subagent {
-                    tool_call_id: link,
-                    agent_type: None,
-                    description: None,
-                    session: Box::new(child),
-                });
-            }
+            Ok(child) => super::attach_by_mention(&mut s, child, None, None),
             Err(e) => diag.warn(&f, None, "unreadable", format!("subagent skipped: {e}")),
         }
     }

@@ -162,3 +162,34 @@ pub fn title_from_prompt(p: &str) -> String {
     }
     t
 }
+
+/// Attaches `child` to `parent` as a subagent, linked to the first tool
+/// call of `parent` that names the child's id in its input or output (and
+/// is not linked yet).
+pub fn attach_by_mention(
+    parent: &mut Session,
+    child: Session,
+    agent_type: Option<String>,
+    description: Option<String>,
+) {
+    let mut link = None;
+    'find: for m in &mut parent.messages {
+        for p in &mut m.parts {
+            if let crate::model::Part::ToolCall(c) = p
+                && c.extras.child_session.is_none()
+                && (c.output.as_deref().is_some_and(|o| o.contains(&child.id))
+                    || c.input.to_string().contains(&child.id))
+            {
+                c.extras.child_session = Some(child.id.clone());
+                link = Some(c.id.clone());
+                break 'find;
+            }
+        }
+    }
+    parent.subagents.push(crate::model::Subagent {
+        tool_call_id: link,
+        agent_type,
+        description,
+        session: Box::new(child),
+    });
+}

@@ -244,3 +244,50 @@ pub fn html_text(page: &str) -> String {
 pub fn collapse_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// Runs `sharegen ARGS` (as `c`), asserting success; returns stdout.
+pub fn run_ok_cmd(mut c: Command, args: &[&str]) -> String {
+    let out = c.args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "sharegen {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `sharegen ARGS` with [`sharegen`]'s environment, asserting success.
+pub fn run_ok(home: &Path, args: &[&str]) -> String {
+    run_ok_cmd(sharegen(home), args)
+}
+
+/// Shares `session` (`--yes`); returns its share ID.
+pub fn share(home: &Path, session: &str) -> String {
+    let out = run_ok(home, &["share", session, "--yes"]);
+    out.split('\t').next().unwrap().trim().to_string()
+}
+
+/// A Claude Code transcript `<id>.jsonl` under `home/.claude/projects`.
+pub fn session_file(home: &Path, id: &str) -> PathBuf {
+    walkdir::WalkDir::new(home.join(".claude/projects"))
+        .into_iter()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy() == format!("{id}.jsonl"))
+        .unwrap()
+        .path()
+        .to_path_buf()
+}
+
+/// Appends a user prompt to a Claude Code transcript, as the agent would.
+pub fn append_prompt(home: &Path, id: &str, uuid: &str, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(session_file(home, id))
+        .unwrap();
+    writeln!(
+        f,
+        r#"{{"type":"user","uuid":"{uuid}","parentUuid":null,"timestamp":"2026-11-21T10:00:00Z","message":{{"role":"user","content":"{text}"}}}}"#
+    )
+    .unwrap();
+}
