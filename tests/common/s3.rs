@@ -246,10 +246,12 @@ impl Server {
             &[],
             b"",
         );
-        body.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        // moto appends one JSON object per request from several threads;
+        // two can end up on one line, so read a stream of values.
+        serde_json::Deserializer::from_str(&body)
+            .into_iter::<serde_json::Value>()
+            .map(|v| {
+                let v = v.unwrap_or_else(|e| panic!("moto's recording: {e}"));
                 let url = v["url"].as_str().unwrap();
                 let path_q = url.splitn(4, '/').nth(3).map_or("", |s| s);
                 let (path, query) = path_q.split_once('?').unwrap_or((path_q, ""));
