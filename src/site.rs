@@ -281,13 +281,26 @@ pub fn build(
             // and its session.json is not written: nothing in clear.
             let protection = share.protection.as_ref();
             let live = (opts.live && protection.is_none()).then_some(key.as_str());
-            let mut files = vec![
-                write(format!("s/{id}/index.html"), &|w| match protection {
-                    Some(p) => renderer.render_protected_to(&session, p, w),
-                    None => renderer.render_to(&session, Format::Html, live, w),
-                })
-                .map_err(fail)?,
-            ];
+            // The page and session.json are independent renders of one
+            // session: on a large session they take about as long each, so
+            // they run side by side.
+            let want_json = opts.session_json && protection.is_none();
+            let (page, json) = rayon::join(
+                || {
+                    write(format!("s/{id}/index.html"), &|w| match protection {
+                        Some(p) => renderer.render_protected_to(&session, p, w),
+                        None => renderer.render_to(&session, Format::Html, live, w),
+                    })
+                },
+                || {
+                    want_json.then(|| {
+                        write(format!("s/{id}/session.json"), &|w| {
+                            renderer.render_to(&session, Format::Json, None, w)
+                        })
+                    })
+                },
+            );
+            let mut files = vec![page.map_err(fail)?];
             if live.is_some() {
                 let v = serde_json::json!({
                     "version": key,
@@ -300,13 +313,8 @@ pub fn build(
                     .map_err(fail)?,
                 );
             }
-            if opts.session_json && protection.is_none() {
-                files.push(
-                    write(format!("s/{id}/session.json"), &|w| {
-                        renderer.render_to(&session, Format::Json, None, w)
-                    })
-                    .map_err(fail)?,
-                );
+            if let Some(json) = json {
+                files.push(json.map_err(fail)?);
             }
             let page_size = files[0].1.size;
             Ok(Done {

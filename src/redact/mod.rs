@@ -171,11 +171,21 @@ struct Scrub {
     word: Option<Regex>,
 }
 
-pub struct Redactor {
+/// The detectors, compiled on first use (a build where nothing needs
+/// rendering never pays for them).
+struct Compiled {
     rules: Vec<Rule>,
     set: RegexSet,
     assignment: Option<Regex>,
     email: Option<Regex>,
+}
+
+pub struct Redactor {
+    compiled: std::sync::OnceLock<Compiled>,
+    /// Custom rules (name, pattern), already checked to compile.
+    custom: Vec<(String, String)>,
+    entropy: bool,
+    email: bool,
     allow: Vec<Regex>,
     key: Vec<u8>,
     scrubs: Vec<Scrub>,
@@ -187,7 +197,7 @@ pub struct Redactor {
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Redactor")
-            .field("rules", &self.rules.len())
+            .field("custom_rules", &self.custom.len())
             .finish()
     }
 }
@@ -200,24 +210,10 @@ impl Redactor {
     /// Builds the redactor from `[redact]`; `key` keys the fingerprints
     /// (the share salt). `config` names the file in errors.
     pub fn new(cfg: &RedactConfig, key: &[u8], config: &Path) -> Result<Redactor> {
-        let mut rules: Vec<Rule> = BUILTIN
-            .iter()
-            .map(|(kind, re, group)| Rule {
-                kind: (*kind).to_string(),
-                re: Regex::new(re).expect("built-in redaction patterns compile"),
-                group: *group,
-            })
-            .collect();
         for r in &cfg.rules {
-            let re = Regex::new(&r.regex).map_err(|e| bad_rule(config, &r.name, e))?;
-            let group = usize::from(re.captures_len() > 1);
-            rules.push(Rule {
-                kind: r.name.clone(),
-                re,
-                group,
-            });
+            Regex::new(&r.regex).map_err(|e| bad_rule(config, &r.name, e))?;
         }
-        let set = RegexSet::new(rules.iter().map(|r| r.re.as_str()))
+        RegexSet::new(cfg.rules.iter().map(|r| r.regex.as_str()))
             .map_err(|e| bad_rule(config, "(set)", e))?;
         let allow = cfg
             .allow
@@ -256,12 +252,14 @@ impl Redactor {
             scrubs.push(word(h, "<host>"));
         }
         Ok(Redactor {
-            rules,
-            set,
-            assignment: cfg
-                .entropy
-                .then(|| Regex::new(ASSIGNMENT).expect("assignment pattern")),
-            email: cfg.email.then(|| Regex::new(EMAIL).expect("email pattern")),
+            compiled: std::sync::OnceLock::new(),
+            custom: cfg
+                .rules
+                .iter()
+                .map(|r| (r.name.clone(), r.regex.clone()))
+                .collect(),
+            entropy: cfg.entropy,
+            email: cfg.email,
             allow,
             key: key.to_vec(),
             key_of_config: {
@@ -270,6 +268,40 @@ impl Redactor {
             },
             scrubs,
             strip_injected: cfg.strip_injected,
+        })
+    }
+
+    fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| {
+            let mut rules: Vec<Rule> = BUILTIN
+                .iter()
+                .map(|(kind, re, group)| Rule {
+                    kind: (*kind).to_string(),
+                    re: Regex::new(re).expect("built-in redaction patterns compile"),
+                    group: *group,
+                })
+                .collect();
+            for (name, pattern) in &self.custom {
+                let re = Regex::new(pattern).expect("checked in Redactor::new");
+                let group = usize::from(re.captures_len() > 1);
+                rules.push(Rule {
+                    kind: name.clone(),
+                    re,
+                    group,
+                });
+            }
+            let set =
+                RegexSet::new(rules.iter().map(|r| r.re.as_str())).expect("each pattern compiles");
+            Compiled {
+                rules,
+                set,
+                assignment: self
+                    .entropy
+                    .then(|| Regex::new(ASSIGNMENT).expect("assignment pattern")),
+                email: self
+                    .email
+                    .then(|| Regex::new(EMAIL).expect("email pattern")),
+            }
         })
     }
 
@@ -302,8 +334,9 @@ impl Redactor {
         // (start, end, kind)
         let mut spans: Vec<(usize, usize, &str)> = Vec::new();
         if s.len() >= 8 {
-            for i in self.set.matches(s).iter() {
-                let rule = &self.rules[i];
+            let c = self.compiled();
+            for i in c.set.matches(s).iter() {
+                let rule = &c.rules[i];
                 for c in rule.re.captures_iter(s) {
                     let Some(m) = c.get(rule.group).or_else(|| c.get(0)) else {
                         continue;
@@ -314,7 +347,7 @@ impl Redactor {
                     spans.push((m.start(), m.end(), &rule.kind));
                 }
             }
-            if let Some(re) = &self.assignment {
+            if let Some(re) = &c.assignment {
                 for c in re.captures_iter(s) {
                     let m = c.get(1).expect("group 1");
                     if high_entropy(m.as_str()) && !look_alike(s, m.start(), m.as_str()) {
@@ -322,7 +355,7 @@ impl Redactor {
                     }
                 }
             }
-            if let Some(re) = &self.email {
+            if let Some(re) = &c.email {
                 // A URL's `user:password@host` is not an address.
                 let before = spans.clone();
                 for m in re.find_iter(s) {
