@@ -58,8 +58,11 @@ pub fn render_page(
     Ok(String::from_utf8(out).expect("pages are UTF-8"))
 }
 
-/// Where the messages go in the rendered template.
-const MESSAGES_MARK: &str = "\u{1}sharegen-messages\u{1}";
+/// Where the messages go in the rendered template. It holds a `<`, which
+/// no value from a session can put in the rendered shell (the templates
+/// escape every value), so the first occurrence is always the template's
+/// `{{ messages }}`, never a title or prompt that spells the marker.
+const MESSAGES_MARK: &str = "<!--sharegen:messages-->";
 
 /// Messages rendered and written per batch: the page is streamed to `w`,
 /// never held whole in memory.
