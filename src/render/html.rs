@@ -639,7 +639,12 @@ pub fn file_part(f: &FilePart) -> String {
                         .next()
                         .unwrap_or(""),
                 );
-            if is_img && url.len() / 4 * 3 <= IMAGE_CAP_BYTES && url.contains(";base64,") {
+            // Only real base64 after the comma: nothing else of the URL
+            // reaches the `src` attribute.
+            let b64 = url.split_once(";base64,").map(|(_, b)| b.trim());
+            let decodes =
+                b64.is_some_and(|b| base64::engine::general_purpose::STANDARD.decode(b).is_ok());
+            if is_img && url.len() / 4 * 3 <= IMAGE_CAP_BYTES && decodes {
                 out.push_str("<img alt=\"");
                 escape_into(&mut out, &name);
                 out.push_str("\" src=\"");
