@@ -102,7 +102,10 @@
   }
   function revealHash() {
     if (!location.hash) return;
-    var el = doc.getElementById(decodeURIComponent(location.hash.slice(1)));
+    var id;
+    // A malformed escape in a shared link must not stop the script.
+    try { id = decodeURIComponent(location.hash.slice(1)); } catch (e) { return; }
+    var el = doc.getElementById(id);
     if (el) { reveal(el); el.scrollIntoView(); }
   }
   window.addEventListener("hashchange", revealHash);

@@ -58,8 +58,11 @@ pub fn render_page(
     Ok(String::from_utf8(out).expect("pages are UTF-8"))
 }
 
-/// Where the messages go in the rendered template.
-const MESSAGES_MARK: &str = "\u{1}sharegen-messages\u{1}";
+/// Where the messages go in the rendered template. It holds a `<`, which
+/// no value from a session can put in the rendered shell (the templates
+/// escape every value), so the first occurrence is always the template's
+/// `{{ messages }}`, never a title or prompt that spells the marker.
+const MESSAGES_MARK: &str = "<!--sharegen:messages-->";
 
 /// Messages rendered and written per batch: the page is streamed to `w`,
 /// never held whole in memory.
@@ -639,7 +642,12 @@ pub fn file_part(f: &FilePart) -> String {
                         .next()
                         .unwrap_or(""),
                 );
-            if is_img && url.len() / 4 * 3 <= IMAGE_CAP_BYTES && url.contains(";base64,") {
+            // Only real base64 after the comma: nothing else of the URL
+            // reaches the `src` attribute.
+            let b64 = url.split_once(";base64,").map(|(_, b)| b.trim());
+            let decodes =
+                b64.is_some_and(|b| base64::engine::general_purpose::STANDARD.decode(b).is_ok());
+            if is_img && url.len() / 4 * 3 <= IMAGE_CAP_BYTES && decodes {
                 out.push_str("<img alt=\"");
                 escape_into(&mut out, &name);
                 out.push_str("\" src=\"");

@@ -1,14 +1,211 @@
 //! A readable Markdown transcript, for gists and pull-request comments.
 //! Tool calls sit in `<details>` blocks; harness text that would only be
 //! noise (system reminders, injected context) is left out.
+//!
+//! Session text is untrusted, and a Markdown file may be shown by a
+//! renderer that lets raw HTML through. So message text keeps its Markdown
+//! but loses its raw HTML (shown as text), its images (links instead, as on
+//! the page) and its links other than `http:`, `https:` and `mailto:`
+//! ([`neutralize`]); shorter fields (titles, names, paths) are escaped
+//! ([`inline`], [`code_span`]). The only HTML in the file is this module's
+//! own `<details>`, `<summary>` and `<code>`.
 
 use super::ansi::strip_ansi;
 use super::html::{agent_label, human};
-use super::markdown::escape;
+use super::markdown::{escape, options, safe_href};
 use super::tools::{ToolKind, key_arg, path_arg};
 use crate::home::tilde;
 use crate::model::*;
 use std::fmt::Write;
+
+/// Passes over message text before [`neutralize`] gives up on keeping its
+/// Markdown (only crafted input needs more than two).
+const NEUTRALIZE_PASSES: usize = 8;
+
+/// Message text as Markdown without raw HTML (every `<` of it becomes
+/// `&lt;`), without images (`![x](u)` becomes the link `![x](u)` shows as
+/// on the page) and without links to anything but `http:`, `https:`,
+/// `mailto:` and `#` (their `[` is escaped, so they read as text).
+///
+/// Escaping changes how the rest parses, so the text is parsed again until
+/// nothing is left to neutralize; past [`NEUTRALIZE_PASSES`], every `\`,
+/// `<`, `[` and `!` is escaped. A fence the text leaves open is closed, so
+/// that it cannot swallow what follows it in the transcript.
+pub fn neutralize(text: &str) -> String {
+    use pulldown_cmark::{Event, LinkType, Parser, Tag};
+    let mut s = text.to_string();
+    for _ in 0..NEUTRALIZE_PASSES {
+        // (byte offset, replacement for the one ASCII byte there)
+        let mut edits: Vec<(usize, &str)> = Vec::new();
+        let parser = Parser::new_ext(&s, options());
+        for (_, def) in parser.reference_definitions().iter() {
+            if !safe_href(&def.dest)
+                && let Some(i) = s[def.span.clone()].find('[')
+            {
+                edits.push((def.span.start + i, "\\["));
+            }
+        }
+        for (ev, range) in parser.into_offset_iter() {
+            match ev {
+                Event::Html(_) | Event::InlineHtml(_) => {
+                    for (i, _) in s[range.clone()].match_indices('<') {
+                        edits.push((range.start + i, "&lt;"));
+                    }
+                }
+                Event::Start(Tag::Image { .. }) if s[range.clone()].starts_with('!') => {
+                    edits.push((range.start, "\\!"));
+                }
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    ..
+                }) => {
+                    let ok = match link_type {
+                        LinkType::Email => true,
+                        _ => safe_href(&dest_url),
+                    };
+                    if !ok {
+                        let at = &s[range.clone()];
+                        if let Some(i) = at.find(['[', '<']) {
+                            let rep = if at.as_bytes()[i] == b'<' {
+                                "&lt;"
+                            } else {
+                                "\\["
+                            };
+                            edits.push((range.start + i, rep));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if edits.is_empty() {
+            return close_fence(s);
+        }
+        s = apply_edits(&s, edits);
+    }
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '<' => out.push_str("&lt;"),
+            '[' => out.push_str("\\["),
+            '!' => out.push_str("\\!"),
+            c => out.push(c),
+        }
+    }
+    close_fence(out)
+}
+
+/// Replaces single ASCII bytes at the given offsets.
+fn apply_edits(s: &str, mut edits: Vec<(usize, &str)>) -> String {
+    edits.sort_by_key(|e| e.0);
+    edits.dedup_by_key(|e| e.0);
+    let mut out = String::with_capacity(s.len() + edits.len() * 4);
+    let mut last = 0;
+    for (at, rep) in edits {
+        out.push_str(&s[last..at]);
+        out.push_str(rep);
+        last = at + 1;
+    }
+    out.push_str(&s[last..]);
+    out
+}
+
+/// Closes a fenced code block `s` leaves open at its end.
+fn close_fence(mut s: String) -> String {
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
+    let mut open: Option<std::ops::Range<usize>> = None;
+    for (ev, range) in Parser::new_ext(&s, options()).into_offset_iter() {
+        if let Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_))) = ev {
+            open = Some(range);
+        }
+    }
+    let Some(range) = open.filter(|r| r.end >= s.trim_end().len()) else {
+        return s;
+    };
+    let block = &s[range];
+    let first = block.lines().next().unwrap_or("").trim_start();
+    let ch = first.chars().next().unwrap_or('`');
+    let fence: String = first.chars().take_while(|c| *c == ch).collect();
+    let closed = block.lines().count() > 1
+        && block.lines().last().is_some_and(|l| {
+            let l = l.trim();
+            l.len() >= fence.len() && l.chars().all(|c| c == ch)
+        });
+    if !closed {
+        if !s.ends_with('\n') {
+            s.push('\n');
+        }
+        s.push_str(&fence);
+        s.push('\n');
+    }
+    s
+}
+
+/// A short field (title, name, label) as inline Markdown text: one line,
+/// HTML and Markdown syntax escaped.
+pub fn inline(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' => out.push(' '),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '!' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span holding `s` (on one line) whatever backticks it contains.
+pub fn code_span(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ");
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let ticks = "`".repeat(longest + 1);
+    if s.starts_with('`') || s.ends_with('`') || s.starts_with(' ') && s.ends_with(' ') {
+        format!("{ticks} {s} {ticks}")
+    } else {
+        format!("{ticks}{s}{ticks}")
+    }
+}
+
+/// Text for inside this module's own `<summary>` lines: escaped, one line.
+fn summary_text(s: &str) -> String {
+    escape(&s.replace(['\n', '\r'], " "))
+}
+
+/// A link destination that stays one destination: `<…>` around it, with
+/// the characters that could end it percent-encoded.
+fn destination(u: &str) -> String {
+    let mut out = String::from("<");
+    for c in u.chars() {
+        match c {
+            '<' => out.push_str("%3C"),
+            '>' => out.push_str("%3E"),
+            '\n' => out.push_str("%0A"),
+            '\r' => out.push_str("%0D"),
+            '\\' => out.push_str("%5C"),
+            c => out.push(c),
+        }
+    }
+    out.push('>');
+    out
+}
 
 /// A fence long enough for `body`.
 fn fence(body: &str, lang: &str) -> String {
@@ -38,16 +235,16 @@ fn lang_of(path: Option<&str>) -> String {
 pub fn render(session: &Session) -> String {
     let mut out = String::new();
     let title = session.title.clone().unwrap_or_else(|| session.id.clone());
-    let _ = writeln!(out, "# {}\n", title.replace('\n', " "));
+    let _ = writeln!(out, "# {}\n", inline(&title));
     let mut meta = vec![agent_label(session.agent).to_string()];
     if !session.models.is_empty() {
-        meta.push(session.models.join(", "));
+        meta.push(inline(&session.models.join(", ")));
     }
     if let Some(p) = &session.project {
-        meta.push(format!("`{}`", tilde(p)));
+        meta.push(code_span(&tilde(p)));
     }
     if let Some(b) = &session.git_branch {
-        meta.push(format!("branch `{b}`"));
+        meta.push(format!("branch {}", code_span(b)));
     }
     if let Some(c) = session.created {
         meta.push(c.format("%Y-%m-%d %H:%M UTC").to_string());
@@ -75,7 +272,7 @@ pub fn render(session: &Session) -> String {
             .as_deref()
             .or(a.description.as_deref())
             .unwrap_or(&a.session.id);
-        let _ = writeln!(out, "## Subagent: {}\n", label.replace('\n', " "));
+        let _ = writeln!(out, "## Subagent: {}\n", inline(label));
         messages(&mut out, &a.session, 3);
     }
     out
@@ -95,7 +292,7 @@ fn messages(out: &mut String, s: &Session, level: usize) {
         };
         let mut head = format!("{hashes} {role}");
         if let Some(model) = &m.model {
-            let _ = write!(head, " · {model}");
+            let _ = write!(head, " · {}", inline(model));
         }
         if let Some(t) = m.time {
             let _ = write!(head, " · {}", t.format("%Y-%m-%d %H:%M:%S"));
@@ -110,7 +307,7 @@ fn message_body(m: &Message, s: &Session) -> String {
     for p in &m.parts {
         match p {
             Part::Text { text } => {
-                out.push_str(text.trim_end());
+                out.push_str(neutralize(text).trim_end());
                 out.push_str("\n\n");
             }
             Part::Reasoning { text, state } => match state {
@@ -118,7 +315,7 @@ fn message_body(m: &Message, s: &Session) -> String {
                     let _ = write!(
                         out,
                         "<details><summary>Thinking</summary>\n\n{}\n\n</details>\n\n",
-                        text.trim()
+                        neutralize(text.trim()).trim_end()
                     );
                 }
                 ReasoningState::Empty => out.push_str("*Thinking (not recorded)*\n\n"),
@@ -134,11 +331,11 @@ fn message_body(m: &Message, s: &Session) -> String {
                     .or_else(|| f.mime.clone())
                     .unwrap_or_else(|| "file".into());
                 match &f.url {
-                    Some(u) if super::markdown::safe_href(u) => {
-                        let _ = write!(out, "[{}]({u})\n\n", name.replace(['[', ']'], ""));
+                    Some(u) if safe_href(u) => {
+                        let _ = write!(out, "[{}]({})\n\n", inline(&name), destination(u));
                     }
                     _ => {
-                        let _ = write!(out, "*Attached: {name}*\n\n");
+                        let _ = write!(out, "*Attached: {}*\n\n", inline(&name));
                     }
                 }
             }
@@ -147,7 +344,7 @@ fn message_body(m: &Message, s: &Session) -> String {
                 let _ = write!(
                     out,
                     "<details><summary>Changed {}</summary>\n\n",
-                    escape(&d.path)
+                    summary_text(&d.path)
                 );
                 out.push_str(&fence(&hunks_text(&hunks), "diff"));
                 out.push_str("\n</details>\n\n");
@@ -158,14 +355,14 @@ fn message_body(m: &Message, s: &Session) -> String {
                     let _ = write!(
                         out,
                         "<details><summary>Summary</summary>\n\n{}\n\n</details>\n\n",
-                        sm.trim()
+                        neutralize(sm.trim()).trim_end()
                     );
                 }
             }
             Part::Notice { kind, text } => match kind {
                 NoticeKind::SystemReminder | NoticeKind::Injected => {}
                 NoticeKind::Command => {
-                    let _ = write!(out, "`{}`\n\n", text.replace('`', "'"));
+                    let _ = write!(out, "{}\n\n", code_span(text));
                 }
                 NoticeKind::Interrupted => out.push_str("*Interrupted by the user.*\n\n"),
                 _ => {
@@ -187,7 +384,7 @@ fn message_body(m: &Message, s: &Session) -> String {
                 let _ = write!(
                     out,
                     "<details><summary>Unrecognised record: {}</summary>\n\n",
-                    escape(kind)
+                    summary_text(kind)
                 );
                 out.push_str(&fence(
                     &serde_json::to_string_pretty(raw).unwrap_or_default(),
@@ -224,9 +421,9 @@ fn hunks_text(hunks: &[Hunk]) -> String {
 fn tool(out: &mut String, c: &ToolCall, s: &Session) {
     let kind = ToolKind::of(&c.name);
     let arg = key_arg(c);
-    let mut summary = escape(&c.name);
+    let mut summary = summary_text(&c.name);
     if !arg.is_empty() {
-        let _ = write!(summary, ": <code>{}</code>", escape(&arg));
+        let _ = write!(summary, ": <code>{}</code>", summary_text(&arg));
     }
     match c.status {
         ToolStatus::Error => summary.push_str(" (error)"),
@@ -257,15 +454,16 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
                 out.push_str(&fence(&output, ""));
             }
         }
+        // A file written whole shows its content (Claude Code records an
+        // empty patch for a created file).
+        ToolKind::Write if c.input.get("content").and_then(|v| v.as_str()).is_some() => {
+            let content = c.input["content"].as_str().unwrap_or("");
+            out.push_str(&fence(content, &lang_of(path_arg(&c.input))));
+        }
         ToolKind::Edit | ToolKind::Patch | ToolKind::Write if !c.extras.diffs.is_empty() => {
             for d in &c.extras.diffs {
-                let _ = writeln!(out, "`{}`\n", d.path);
+                let _ = writeln!(out, "{}\n", code_span(&d.path));
                 out.push_str(&fence(&hunks_text(&super::diff::hunks_for(d)), "diff"));
-            }
-        }
-        ToolKind::Write => {
-            if let Some(content) = c.input.get("content").and_then(|v| v.as_str()) {
-                out.push_str(&fence(content, &lang_of(path_arg(&c.input))));
             }
         }
         ToolKind::Read => match &c.extras.file {
@@ -277,7 +475,7 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
             if let Some(todos) = &c.extras.todos {
                 for t in todos {
                     let mark = if t.status == "completed" { "x" } else { " " };
-                    let _ = writeln!(out, "- [{mark}] {}", t.content.replace('\n', " "));
+                    let _ = writeln!(out, "- [{mark}] {}", inline(&t.content));
                 }
                 out.push('\n');
             } else if !output.is_empty() {
@@ -304,11 +502,115 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
         let _ = write!(
             out,
             "**Subagent** {}\n\n",
-            sub.agent_type.as_deref().unwrap_or("")
+            inline(sub.agent_type.as_deref().unwrap_or(""))
         );
         let mut inner = String::new();
         messages(&mut inner, &sub.session, 4);
         out.push_str(&inner);
     }
     out.push_str("</details>\n\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pulldown_cmark::{Event, Parser, Tag};
+
+    /// Raw HTML and link targets a renderer would see in `md`.
+    fn html_and_links(md: &str) -> (Vec<String>, Vec<String>) {
+        let mut html = Vec::new();
+        let mut links = Vec::new();
+        for ev in Parser::new_ext(md, options()) {
+            match ev {
+                Event::Html(h) | Event::InlineHtml(h) => html.push(h.to_string()),
+                Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => {
+                    links.push(dest_url.to_string())
+                }
+                _ => {}
+            }
+        }
+        (html, links)
+    }
+
+    #[test]
+    fn raw_html_becomes_text_and_code_is_kept() {
+        let src = "<img src=x onerror=alert(1)> and <b>b</b>\n\n<div>\nblock\n</div>\n\n`<i>code</i>`\n\n```html\n<script>x</script>\n```\n";
+        let out = neutralize(src);
+        let (html, _) = html_and_links(&out);
+        assert!(html.is_empty(), "{html:?} in {out}");
+        assert!(out.contains("&lt;img src=x onerror=alert(1)>"), "{out}");
+        assert!(out.contains("`<i>code</i>`"), "{out}");
+        assert!(out.contains("```html\n<script>x</script>\n```"), "{out}");
+    }
+
+    #[test]
+    fn only_safe_links_stay_and_images_become_links() {
+        let src = "[a](javascript:alert(1)) [b](https://example.com) <javascript:x> \
+                   <https://ok.example> ![i](https://example.com/p.png) [r][x] [x]\n\n\
+                   [x]: javascript:alert(2)\n";
+        let out = neutralize(src);
+        let (html, links) = html_and_links(&out);
+        assert!(html.is_empty(), "{html:?}");
+        assert_eq!(
+            links,
+            [
+                "https://example.com",
+                "https://ok.example",
+                "https://example.com/p.png"
+            ],
+            "{out}"
+        );
+        let images = Parser::new_ext(&out, options())
+            .filter(|e| matches!(e, Event::Start(Tag::Image { .. })))
+            .count();
+        assert_eq!(images, 0, "{out}");
+    }
+
+    #[test]
+    fn escaping_that_exposes_new_markup_is_caught() {
+        // Escaping the tag's `<` turns the backtick in its attribute into
+        // a code span opener, which frees the second tag from its span.
+        let src = "<a title=\"`\">`<img src=x onerror=alert(1)>`";
+        let out = neutralize(src);
+        let (html, _) = html_and_links(&out);
+        assert!(html.is_empty(), "{html:?} in {out}");
+    }
+
+    #[test]
+    fn an_open_fence_is_closed() {
+        for (src, fence) in [
+            ("```\nopen", "```"),
+            ("~~~~ sh\nx\n", "~~~~"),
+            ("````", "````"),
+        ] {
+            let out = neutralize(src);
+            let doc = format!("{out}\n</details>\n\n<b>after</b>\n");
+            // What follows the text is not code any more.
+            let (html, _) = html_and_links(&doc);
+            assert!(html.iter().any(|h| h.contains("<b>")), "{src:?} → {out:?}");
+            assert!(out.trim_end().ends_with(fence), "{src:?} → {out:?}");
+        }
+        assert_eq!(neutralize("```\nclosed\n```\n"), "```\nclosed\n```\n");
+    }
+
+    #[test]
+    fn short_fields_are_escaped() {
+        let t = inline("a <b>[x](javascript:y)</b> *z*\nnext");
+        let (html, links) = html_and_links(&t);
+        assert!(html.is_empty() && links.is_empty(), "{t}");
+        assert!(!t.contains('\n'));
+        for s in ["plain", "has `tick`", "`edge`", "a\n\n<img src=x>"] {
+            let c = code_span(s);
+            let evs: Vec<Event> = Parser::new_ext(&c, options()).collect();
+            assert!(
+                evs.iter().any(|e| matches!(e, Event::Code(_))),
+                "{s:?} → {c}"
+            );
+            assert!(
+                !evs.iter()
+                    .any(|e| matches!(e, Event::Html(_) | Event::InlineHtml(_))),
+                "{s:?} → {c}"
+            );
+        }
+    }
 }
