@@ -132,3 +132,87 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> 
     f.commit()?;
     Ok(())
 }
+
+/// `root` joined with `rel`, a relative path sharegen writes under an
+/// output folder (`s/<share_id>/index.html`, `<share_id>.html`). Refused
+/// unless every component of `rel` is a plain name (no `..`, `.`, root or
+/// empty component) and nothing on the way below `root`, the file
+/// included, is a symbolic link: what is written there stays inside
+/// `root`.
+pub fn output_path(root: &Path, rel: &str) -> Result<PathBuf> {
+    use std::path::Component;
+    let refuse = |why: String| {
+        Error::Refused(format!(
+            "refusing to write {}: {why}; sharegen writes only inside {}",
+            root.join(rel).display(),
+            root.display()
+        ))
+    };
+    let plain = !rel.is_empty()
+        && !rel.contains('\0')
+        && rel
+            .split(['/', '\\'])
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)));
+    if !plain {
+        return Err(refuse(format!(
+            "`{}` is not a plain relative path",
+            rel.escape_debug()
+        )));
+    }
+    let mut p = root.to_path_buf();
+    for c in Path::new(rel).components() {
+        p.push(c);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(refuse(format!("{} is a symbolic link", p.display())));
+            }
+            Ok(_) => {}
+            // Missing: created as a real folder or file from here on.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(Error::io(&p, e)),
+        }
+    }
+    Ok(root.join(rel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_paths_stay_inside() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("out");
+        std::fs::create_dir_all(root.join("s")).unwrap();
+        assert_eq!(
+            output_path(&root, "s/abcdefghij/index.html").unwrap(),
+            root.join("s/abcdefghij/index.html")
+        );
+        for bad in [
+            "",
+            "../x",
+            "s/../../x",
+            "/etc/passwd",
+            "s//x",
+            "./x",
+            "s/./x",
+            "a\0b",
+        ] {
+            let e = output_path(&root, bad).unwrap_err();
+            assert!(matches!(e, Error::Refused(_)), "{bad:?}: {e}");
+        }
+        #[cfg(unix)]
+        {
+            let outside = tmp.path().join("elsewhere");
+            std::fs::create_dir_all(&outside).unwrap();
+            std::os::unix::fs::symlink(&outside, root.join("s/linked")).unwrap();
+            let e = output_path(&root, "s/linked/index.html").unwrap_err();
+            assert!(e.to_string().contains("symbolic link"), "{e}");
+            std::os::unix::fs::symlink(outside.join("f"), root.join("f.html")).unwrap();
+            assert!(output_path(&root, "f.html").is_err());
+        }
+    }
+}
