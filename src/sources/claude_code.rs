@@ -77,6 +77,14 @@ pub fn load_file(path: &Path, diag: &Diag) -> Result<Session> {
     parse::load_session(path, diag)
 }
 
+/// Parses a transcript held in memory as [`load_file`] parses a file
+/// (sidechains become subagents; no other file is read). For the fuzz
+/// targets in `fuzz/`; not a stable API.
+#[doc(hidden)]
+pub fn parse_bytes(bytes: &[u8], diag: &Diag) -> Result<Session> {
+    parse::session_from_bytes("fuzz", bytes, diag)
+}
+
 /// Recognises a Claude Code session file, project folder, per-session
 /// folder or store root given as a path.
 pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {

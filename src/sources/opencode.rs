@@ -576,3 +576,46 @@ fn store_session_file(path: &Path, diag: &Diag) -> Result<Found> {
     summary.subagents = catalog.descendants(&id);
     Ok(Some((Box::new(oc), vec![summary])))
 }
+
+/// The readers from bytes instead of files, for the fuzz targets in
+/// `fuzz/`. Not a stable API.
+#[doc(hidden)]
+pub mod fuzz {
+    use super::{Diag, Path, Session, Value, convert, export, storage, value};
+
+    /// An `opencode export` file's bytes → its session, when they are one.
+    pub fn export_bytes(bytes: &[u8], diag: &Diag) -> Option<Session> {
+        let path = Path::new("(fuzz)/export.json");
+        let doc = export::parse_bytes(path, bytes).ok()?;
+        let id = export::session_id(&doc, path);
+        let raw = export::session(doc, path, &id, diag);
+        Some(convert::build(raw, diag).session)
+    }
+
+    /// JSON store records → the session they make. `bytes` holds records
+    /// separated by 0x1E (which JSON text cannot hold): the session file,
+    /// then message files, each followed by its part files. A record with
+    /// a `role` starts a message; others are parts of the last message.
+    pub fn store_records(bytes: &[u8], diag: &Diag) -> Session {
+        let origin = Path::new("(fuzz)/storage");
+        let mut chunks = bytes.split(|b| *b == 0x1e);
+        let object = |chunk: &[u8]| match value::parse_record(origin, chunk, diag) {
+            Some(Value::Object(m)) => Some(m),
+            _ => None,
+        };
+        let info = chunks.next().and_then(object).unwrap_or_default();
+        let mut records: Vec<storage::MessageRecords> = Vec::new();
+        for (i, chunk) in chunks.enumerate() {
+            let Some(record) = object(chunk) else {
+                continue;
+            };
+            if record.contains_key("role") || storage::is_v1_message(&record) {
+                records.push((format!("msg_{i:05}"), record, Vec::new()));
+            } else if let Some(last) = records.last_mut() {
+                last.2.push((format!("prt_{i:05}"), record));
+            }
+        }
+        let raw = storage::assemble("ses_fuzz", info, records, origin);
+        convert::build(raw, diag).session
+    }
+}

@@ -163,22 +163,70 @@ pub(super) fn read(dir: &Path, id: &str, diag: &Diag) -> Result<Option<RawSessio
         return Ok(None);
     };
     // A cut-off session file still leaves the messages readable.
-    let mut info = read_object(&file, diag).unwrap_or_default();
-    info.insert("id".into(), Value::String(id.to_string()));
+    let info = read_object(&file, diag).unwrap_or_default();
 
     let message_dir = layout.message_dir(dir, id);
-    let mut messages: Vec<(Option<i64>, String, RawMessage)> = Vec::new();
+    let mut records = Vec::new();
     for mfile in json_files(&message_dir) {
         let Some(mid) = stem(&mfile) else { continue };
-        let Some(mut record) = read_object(&mfile, diag) else {
+        let Some(record) = read_object(&mfile, diag) else {
             continue;
         };
+        let parts = if is_v1_message(&record) {
+            Vec::new()
+        } else {
+            part_records(&layout.part_dir(dir, id, &mid), diag)
+        };
+        records.push((mid, record, parts));
+    }
+
+    let diff_file = layout.diff_file(dir, id).filter(|p| p.is_file());
+    let diffs = diff_file.as_deref().and_then(|p| read_record(p, diag));
+    let mut source_paths = vec![file];
+    if message_dir.is_dir() {
+        source_paths.push(message_dir);
+    }
+    source_paths.extend(diff_file);
+    let mut raw = assemble(id, info, records, dir);
+    raw.diffs = diffs;
+    raw.source_paths = source_paths;
+    Ok(Some(raw))
+}
+
+/// A message record and its part records, each with the id its file name
+/// gives it.
+pub(super) type MessageRecords = (
+    String,
+    Map<String, Value>,
+    Vec<(String, Map<String, Value>)>,
+);
+
+/// A session from the records of a JSON store, as read from its files:
+/// ids from file names win over ids inside, v1 messages are converted,
+/// messages are put in (created, id) order.
+pub(super) fn assemble(
+    id: &str,
+    mut info: Map<String, Value>,
+    records: Vec<MessageRecords>,
+    origin: &Path,
+) -> RawSession {
+    info.insert("id".into(), Value::String(id.to_string()));
+    let mut messages: Vec<(Option<i64>, String, RawMessage)> = Vec::new();
+    for (mid, mut record, part_records) in records {
         let (info, parts) = if is_v1_message(&record) {
             from_v1(&record, &mid, id)
         } else {
             record.insert("id".into(), Value::String(mid.clone()));
             record.insert("sessionID".into(), Value::String(id.to_string()));
-            let parts = read_parts(&layout.part_dir(dir, id, &mid), id, &mid, diag);
+            let parts = part_records
+                .into_iter()
+                .map(|(pid, mut part)| {
+                    part.insert("id".into(), Value::String(pid));
+                    part.insert("sessionID".into(), Value::String(id.to_string()));
+                    part.insert("messageID".into(), Value::String(mid.clone()));
+                    Value::Object(part)
+                })
+                .collect();
             (Value::Object(record), parts)
         };
         messages.push((
@@ -188,22 +236,14 @@ pub(super) fn read(dir: &Path, id: &str, diag: &Diag) -> Result<Option<RawSessio
         ));
     }
     messages.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-
-    let diff_file = layout.diff_file(dir, id).filter(|p| p.is_file());
-    let diffs = diff_file.as_deref().and_then(|p| read_record(p, diag));
-    let mut source_paths = vec![file];
-    if message_dir.is_dir() {
-        source_paths.push(message_dir);
-    }
-    source_paths.extend(diff_file);
-    Ok(Some(RawSession {
+    RawSession {
         id: id.to_string(),
         info: Value::Object(info),
         messages: messages.into_iter().map(|(_, _, m)| m).collect(),
-        diffs,
-        origin: dir.to_path_buf(),
-        source_paths,
-    }))
+        diffs: None,
+        origin: origin.to_path_buf(),
+        source_paths: Vec::new(),
+    }
 }
 
 /// `session_diff/<sid>.json` of a store, for sessions read from a database.
@@ -219,22 +259,16 @@ pub(super) fn session_diff(dir: &Path, id: &str, diag: &Diag) -> Option<(PathBuf
     Some((file, v))
 }
 
-fn read_parts(part_dir: &Path, sid: &str, mid: &str, diag: &Diag) -> Vec<Value> {
+/// The part records in `part_dir`, with the ids their file names give.
+fn part_records(part_dir: &Path, diag: &Diag) -> Vec<(String, Map<String, Value>)> {
     json_files(part_dir)
         .into_iter()
-        .filter_map(|pfile| {
-            let pid = stem(&pfile)?;
-            let mut part = read_object(&pfile, diag)?;
-            part.insert("id".into(), Value::String(pid));
-            part.insert("sessionID".into(), Value::String(sid.to_string()));
-            part.insert("messageID".into(), Value::String(mid.to_string()));
-            Some(Value::Object(part))
-        })
+        .filter_map(|pfile| Some((stem(&pfile)?, read_object(&pfile, diag)?)))
         .collect()
 }
 
 /// A message in the v1 shape: `{id, role, parts, metadata}`.
-fn is_v1_message(m: &Map<String, Value>) -> bool {
+pub(super) fn is_v1_message(m: &Map<String, Value>) -> bool {
     m.get("metadata").is_some_and(Value::is_object)
         && m.get("parts").is_some_and(Value::is_array)
         && !m.contains_key("time")
