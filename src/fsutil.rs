@@ -178,6 +178,23 @@ pub fn output_path(root: &Path, rel: &str) -> Result<PathBuf> {
     Ok(root.join(rel))
 }
 
+/// Whether `path`, with every symbolic link resolved, is `root` or inside
+/// it (`root` resolved too). False when either does not exist. Readers of
+/// agent stores use it before following what may be a link.
+pub fn resolves_within(root: &Path, path: &Path) -> bool {
+    match (root.canonicalize(), path.canonicalize()) {
+        (Ok(r), Ok(p)) => p.starts_with(r),
+        _ => false,
+    }
+}
+
+/// Whether `path` is a symbolic link that leads outside `root` (or
+/// nowhere). Plain files and folders, and links that stay inside, are not.
+pub fn link_leaves(root: &Path, path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+        && !resolves_within(root, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,5 +231,24 @@ mod tests {
             std::os::unix::fs::symlink(outside.join("f"), root.join("f.html")).unwrap();
             assert!(output_path(&root, "f.html").is_err());
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_leaving_a_root_are_told_apart() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("store");
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::write(root.join("a/f"), b"x").unwrap();
+        std::fs::write(tmp.path().join("secret"), b"x").unwrap();
+        std::os::unix::fs::symlink(root.join("a/f"), root.join("inside")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("secret"), root.join("outside")).unwrap();
+        std::os::unix::fs::symlink(root.join("missing"), root.join("dangling")).unwrap();
+        assert!(!link_leaves(&root, &root.join("a/f")));
+        assert!(!link_leaves(&root, &root.join("inside")));
+        assert!(link_leaves(&root, &root.join("outside")));
+        assert!(link_leaves(&root, &root.join("dangling")));
+        assert!(resolves_within(&root, &root.join("inside")));
+        assert!(!resolves_within(&root, &root.join("outside")));
     }
 }

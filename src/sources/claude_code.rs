@@ -64,7 +64,7 @@ impl Source for ClaudeCode {
             }
         }
         project_dirs.sort();
-        list::scan_dirs(&project_dirs, self.cache_dir.as_deref(), diag)
+        list::scan_dirs(&dir, &project_dirs, self.cache_dir.as_deref(), diag)
     }
 
     fn load(&self, r: &SessionRef, diag: &Diag) -> Result<Session> {
@@ -119,7 +119,7 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
         .filter_map(|e| e.ok())
         .any(|e| e.path().extension().is_some_and(|x| x == "jsonl"));
     if has_jsonl {
-        let found = list::scan_dirs(&[path.to_path_buf()], None, diag)?;
+        let found = list::scan_dirs(path, &[path.to_path_buf()], None, diag)?;
         return Ok(Some((source(path), found)));
     }
     Ok(None)

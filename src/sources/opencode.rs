@@ -324,7 +324,7 @@ impl OpenCode {
                 name.starts_with("opencode") && name.ends_with(".db")
             })
             .map(|e| e.path())
-            .filter(|p| p.is_file())
+            .filter(|p| p.is_file() && !crate::fsutil::link_leaves(&self.data_dir, p))
             .collect();
         dbs.sort();
         dbs
@@ -335,8 +335,10 @@ impl OpenCode {
             return vec![f.backend.clone()];
         }
         let mut v: Vec<Backend> = self.databases().into_iter().map(Backend::Db).collect();
+        // Stores are folders of the data directory, not links out of it.
+        let within = |p: &Path| crate::fsutil::resolves_within(&self.data_dir, p);
         let store = self.data_dir.join("storage");
-        if let Some(layout) = Layout::of(&store) {
+        if let Some(layout) = Layout::of(&store).filter(|_| within(&store)) {
             v.push(Backend::Json(store, layout));
         }
         let Ok(rd) = std::fs::read_dir(self.data_dir.join("project")) else {
@@ -345,7 +347,7 @@ impl OpenCode {
         let mut legacy: Vec<PathBuf> = rd
             .filter_map(|e| e.ok())
             .map(|e| e.path().join("storage"))
-            .filter(|p| Layout::of(p) == Some(Layout::Legacy))
+            .filter(|p| Layout::of(p) == Some(Layout::Legacy) && within(p))
             .collect();
         legacy.sort();
         v.extend(legacy.into_iter().map(|p| Backend::Json(p, Layout::Legacy)));

@@ -7,6 +7,7 @@
 use super::harness::split_user_text;
 use crate::diag::Diag;
 use crate::error::Result;
+use crate::fsutil::{link_leaves, resolves_within};
 use crate::model::*;
 use crate::sources::jsonl;
 use chrono::{DateTime, Utc};
@@ -1191,6 +1192,11 @@ fn agent_file_id(path: &Path) -> String {
 
 fn read_agent_meta(path: &Path, diag: &Diag) -> (Option<String>, Option<String>) {
     let meta_path = path.with_extension("meta.json");
+    if let Some(dir) = path.parent()
+        && link_leaves(dir, &meta_path)
+    {
+        return (None, None);
+    }
     let Ok(text) = std::fs::read_to_string(&meta_path) else {
         return (None, None);
     };
@@ -1211,8 +1217,7 @@ pub(super) fn subagent_files(path: &Path, id: &str) -> Vec<PathBuf> {
     let Some(dir) = path.parent() else {
         return files;
     };
-    let sub = dir.join(id).join("subagents");
-    if sub.is_dir() {
+    if let Some(sub) = subagents_dir(dir, id) {
         for e in walkdir::WalkDir::new(&sub)
             .sort_by_file_name()
             .into_iter()
@@ -1228,7 +1233,7 @@ pub(super) fn subagent_files(path: &Path, id: &str) -> Vec<PathBuf> {
         let mut sib: Vec<PathBuf> = rd
             .filter_map(|e| e.ok())
             .map(|e| e.path())
-            .filter(|p| is_agent_file(p) && p.is_file())
+            .filter(|p| is_agent_file(p) && !link_leaves(dir, p) && p.is_file())
             .collect();
         sib.sort();
         for p in sib {
@@ -1241,6 +1246,17 @@ pub(super) fn subagent_files(path: &Path, id: &str) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// `<dir>/<id>/subagents`, when it is a folder inside `dir` (a link
+/// leading elsewhere, or an id such as `..`, is not followed). The walk
+/// below it does not follow links either.
+pub(super) fn subagents_dir(dir: &Path, id: &str) -> Option<PathBuf> {
+    if !crate::ids::is_session_id(id) {
+        return None;
+    }
+    let sub = dir.join(id).join("subagents");
+    (sub.is_dir() && resolves_within(dir, &sub)).then_some(sub)
 }
 
 pub(super) fn is_agent_file(p: &Path) -> bool {

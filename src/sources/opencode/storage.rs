@@ -18,6 +18,7 @@ use super::convert::{RawMessage, RawSession};
 use super::value::{read_record, str_at, time_field};
 use crate::diag::Diag;
 use crate::error::{Error, Result};
+use crate::fsutil::{link_leaves, resolves_within};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 
@@ -54,14 +55,13 @@ impl Layout {
 
     fn session_file(self, dir: &Path, id: &str) -> Option<PathBuf> {
         let name = format!("{id}.json");
+        let ok = |p: &PathBuf| p.is_file() && !link_leaves(dir, p);
         match self {
             Layout::Current => sorted_entries(&dir.join("session"), true)
                 .into_iter()
                 .map(|project| project.join(&name))
-                .find(|p| p.is_file()),
-            Layout::Legacy => {
-                Some(dir.join("session").join("info").join(name)).filter(|p| p.is_file())
-            }
+                .find(ok),
+            Layout::Legacy => Some(dir.join("session").join("info").join(name)).filter(ok),
         }
     }
 
@@ -105,6 +105,16 @@ fn sorted_entries(dir: &Path, dirs: bool) -> Vec<PathBuf> {
     v
 }
 
+/// The JSON files of `folder`, a folder of the store `dir`: none when it
+/// is missing or a link leading out of the store.
+fn json_files_in(dir: &Path, folder: &Path) -> Vec<PathBuf> {
+    if folder.is_dir() && resolves_within(dir, folder) {
+        json_files(folder)
+    } else {
+        Vec::new()
+    }
+}
+
 fn json_files(dir: &Path) -> Vec<PathBuf> {
     sorted_entries(dir, false)
         .into_iter()
@@ -146,7 +156,7 @@ pub(super) fn list(dir: &Path, diag: &Diag) -> Result<Vec<Listed>> {
             continue;
         };
         let info = Value::Object(info);
-        let messages = json_files(&layout.message_dir(dir, &id)).len() as u64;
+        let messages = json_files_in(dir, &layout.message_dir(dir, &id)).len() as u64;
         out.push(Listed::new(&id, &info, messages, dir));
     }
     Ok(out)
@@ -167,7 +177,7 @@ pub(super) fn read(dir: &Path, id: &str, diag: &Diag) -> Result<Option<RawSessio
 
     let message_dir = layout.message_dir(dir, id);
     let mut records = Vec::new();
-    for mfile in json_files(&message_dir) {
+    for mfile in json_files_in(dir, &message_dir) {
         let Some(mid) = stem(&mfile) else { continue };
         let Some(record) = read_object(&mfile, diag) else {
             continue;
@@ -175,15 +185,17 @@ pub(super) fn read(dir: &Path, id: &str, diag: &Diag) -> Result<Option<RawSessio
         let parts = if is_v1_message(&record) {
             Vec::new()
         } else {
-            part_records(&layout.part_dir(dir, id, &mid), diag)
+            part_records(dir, &layout.part_dir(dir, id, &mid), diag)
         };
         records.push((mid, record, parts));
     }
 
-    let diff_file = layout.diff_file(dir, id).filter(|p| p.is_file());
+    let diff_file = layout
+        .diff_file(dir, id)
+        .filter(|p| p.is_file() && !link_leaves(dir, p));
     let diffs = diff_file.as_deref().and_then(|p| read_record(p, diag));
     let mut source_paths = vec![file];
-    if message_dir.is_dir() {
+    if message_dir.is_dir() && resolves_within(dir, &message_dir) {
         source_paths.push(message_dir);
     }
     source_paths.extend(diff_file);
@@ -252,7 +264,7 @@ pub(super) fn session_diff(dir: &Path, id: &str, diag: &Diag) -> Option<(PathBuf
         return None;
     }
     let file = Layout::Current.diff_file(dir, id)?;
-    if !file.is_file() {
+    if !file.is_file() || link_leaves(dir, &file) {
         return None;
     }
     let v = read_record(&file, diag)?;
@@ -260,8 +272,8 @@ pub(super) fn session_diff(dir: &Path, id: &str, diag: &Diag) -> Option<(PathBuf
 }
 
 /// The part records in `part_dir`, with the ids their file names give.
-fn part_records(part_dir: &Path, diag: &Diag) -> Vec<(String, Map<String, Value>)> {
-    json_files(part_dir)
+fn part_records(dir: &Path, part_dir: &Path, diag: &Diag) -> Vec<(String, Map<String, Value>)> {
+    json_files_in(dir, part_dir)
         .into_iter()
         .filter_map(|pfile| Some((stem(&pfile)?, read_object(&pfile, diag)?)))
         .collect()
