@@ -132,3 +132,123 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> 
     f.commit()?;
     Ok(())
 }
+
+/// `root` joined with `rel`, a relative path sharegen writes under an
+/// output folder (`s/<share_id>/index.html`, `<share_id>.html`). Refused
+/// unless every component of `rel` is a plain name (no `..`, `.`, root or
+/// empty component) and nothing on the way below `root`, the file
+/// included, is a symbolic link: what is written there stays inside
+/// `root`.
+pub fn output_path(root: &Path, rel: &str) -> Result<PathBuf> {
+    use std::path::Component;
+    let refuse = |why: String| {
+        Error::Refused(format!(
+            "refusing to write {}: {why}; sharegen writes only inside {}",
+            root.join(rel).display(),
+            root.display()
+        ))
+    };
+    let plain = !rel.is_empty()
+        && !rel.contains('\0')
+        && rel
+            .split(['/', '\\'])
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)));
+    if !plain {
+        return Err(refuse(format!(
+            "`{}` is not a plain relative path",
+            rel.escape_debug()
+        )));
+    }
+    let mut p = root.to_path_buf();
+    for c in Path::new(rel).components() {
+        p.push(c);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(refuse(format!("{} is a symbolic link", p.display())));
+            }
+            Ok(_) => {}
+            // Missing: created as a real folder or file from here on.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(Error::io(&p, e)),
+        }
+    }
+    Ok(root.join(rel))
+}
+
+/// Whether `path`, with every symbolic link resolved, is `root` or inside
+/// it (`root` resolved too). False when either does not exist. Readers of
+/// agent stores use it before following what may be a link.
+pub fn resolves_within(root: &Path, path: &Path) -> bool {
+    match (root.canonicalize(), path.canonicalize()) {
+        (Ok(r), Ok(p)) => p.starts_with(r),
+        _ => false,
+    }
+}
+
+/// Whether `path` is a symbolic link that leads outside `root` (or
+/// nowhere). Plain files and folders, and links that stay inside, are not.
+pub fn link_leaves(root: &Path, path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+        && !resolves_within(root, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_paths_stay_inside() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("out");
+        std::fs::create_dir_all(root.join("s")).unwrap();
+        assert_eq!(
+            output_path(&root, "s/abcdefghij/index.html").unwrap(),
+            root.join("s/abcdefghij/index.html")
+        );
+        for bad in [
+            "",
+            "../x",
+            "s/../../x",
+            "/etc/passwd",
+            "s//x",
+            "./x",
+            "s/./x",
+            "a\0b",
+        ] {
+            let e = output_path(&root, bad).unwrap_err();
+            assert!(matches!(e, Error::Refused(_)), "{bad:?}: {e}");
+        }
+        #[cfg(unix)]
+        {
+            let outside = tmp.path().join("elsewhere");
+            std::fs::create_dir_all(&outside).unwrap();
+            std::os::unix::fs::symlink(&outside, root.join("s/linked")).unwrap();
+            let e = output_path(&root, "s/linked/index.html").unwrap_err();
+            assert!(e.to_string().contains("symbolic link"), "{e}");
+            std::os::unix::fs::symlink(outside.join("f"), root.join("f.html")).unwrap();
+            assert!(output_path(&root, "f.html").is_err());
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_leaving_a_root_are_told_apart() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("store");
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::write(root.join("a/f"), b"x").unwrap();
+        std::fs::write(tmp.path().join("secret"), b"x").unwrap();
+        std::os::unix::fs::symlink(root.join("a/f"), root.join("inside")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("secret"), root.join("outside")).unwrap();
+        std::os::unix::fs::symlink(root.join("missing"), root.join("dangling")).unwrap();
+        assert!(!link_leaves(&root, &root.join("a/f")));
+        assert!(!link_leaves(&root, &root.join("inside")));
+        assert!(link_leaves(&root, &root.join("outside")));
+        assert!(link_leaves(&root, &root.join("dangling")));
+        assert!(resolves_within(&root, &root.join("inside")));
+        assert!(!resolves_within(&root, &root.join("outside")));
+    }
+}

@@ -6,6 +6,7 @@ pub mod diag;
 pub mod error;
 pub mod fsutil;
 pub mod home;
+pub mod ids;
 pub mod model;
 pub mod sources;
 

@@ -146,6 +146,21 @@ impl ShareStore {
                 format!("not a valid share list ({e}); fix or move it aside, nothing was changed"),
             )
         })?;
+        // Share ids name folders of the site and session ids are looked
+        // up in stores: an entry such as `../../x` is refused, not used.
+        for (k, sh) in list.shares.iter().enumerate() {
+            if let Some(why) = crate::ids::share_id_problem(&sh.share_id)
+                .or_else(|| crate::ids::session_id_problem(&sh.session_id))
+            {
+                return Err(Error::parse(
+                    &self.path,
+                    format!(
+                        "share {} of the list: {why}; fix or remove that entry, nothing was changed",
+                        k + 1
+                    ),
+                ));
+            }
+        }
         if list.version > SHARES_VERSION {
             return Err(Error::parse(
                 &self.path,
@@ -200,7 +215,7 @@ mod tests {
 
     fn share(id: &str) -> Share {
         Share {
-            share_id: id.into(),
+            share_id: crate::home::share_id(b"test-salt", Agent::ClaudeCode, id),
             agent: Agent::ClaudeCode,
             session_id: format!("s-{id}"),
             path: PathBuf::from("/x"),

@@ -10,7 +10,7 @@
 use crate::cli::Format;
 use crate::diag::Diag;
 use crate::error::{Error, IoContext, Result};
-use crate::fsutil::{AtomicFile, Written, sha256_hex};
+use crate::fsutil::{AtomicFile, Written, output_path, sha256_hex};
 use crate::model::{Agent, Session};
 use crate::render::Renderer;
 use crate::share::{Share, ShareList};
@@ -248,6 +248,11 @@ pub fn build(
         .par_iter()
         .map(|share| {
             let id = share.share_id.clone();
+            // `id` names a folder of the site (shares.json is checked when
+            // read; a list made otherwise is checked here).
+            if let Some(why) = crate::ids::share_id_problem(&id) {
+                return Err((id, why));
+            }
             if let Some(prev) = old_state.shares.get(&id) {
                 let key = fingerprint(share, &prev.watched, &render_key);
                 let outputs_exist = out.join("s").join(&id).join("index.html").is_file();
@@ -273,7 +278,7 @@ pub fn build(
             let write = |rel: String,
                          f: &dyn Fn(&mut AtomicFile) -> Result<()>|
              -> Result<(String, Written)> {
-                let mut file = AtomicFile::create(&out.join(&rel), None)?;
+                let mut file = AtomicFile::create(&output_path(out, &rel)?, None)?;
                 f(&mut file)?;
                 Ok((rel, file.commit_if_changed()?))
             };
@@ -451,7 +456,7 @@ pub fn build(
         ));
     }
     for (rel, bytes) in &site_files {
-        if write_if_changed(&out.join(rel), bytes)? {
+        if write_if_changed(&output_path(out, rel)?, bytes)? {
             report.written_files.push(rel.clone());
         }
         manifest.files.insert(
@@ -468,8 +473,11 @@ pub fn build(
     // Remove what the previous build wrote and this one did not.
     if let Some(old) = &old_manifest {
         for rel in old.files.keys() {
-            if !manifest.files.contains_key(rel) && safe_rel(rel) {
-                let p = out.join(rel);
+            // Only what sharegen could have written: never through a link.
+            if !manifest.files.contains_key(rel)
+                && safe_rel(rel)
+                && let Ok(p) = output_path(out, rel)
+            {
                 match std::fs::remove_file(&p) {
                     Ok(()) => report.written_files.push(rel.clone()),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -488,7 +496,11 @@ pub fn build(
         }
         for id in &report.removed {
             // Only an empty folder goes; anything else in it was not ours.
-            let _ = std::fs::remove_dir(out.join("s").join(id));
+            if crate::ids::is_share_id(id)
+                && let Ok(dir) = output_path(out, &format!("s/{id}"))
+            {
+                let _ = std::fs::remove_dir(dir);
+            }
         }
     }
     let mut mbytes = serde_json::to_vec_pretty(&manifest).expect("the manifest serializes");

@@ -106,7 +106,9 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
                 other => Ok(other?),
             };
         }
-        Some(p) if p.is_dir() => p.join(format!("{sid}.{}", format.extension())),
+        Some(p) if p.is_dir() => {
+            crate::fsutil::output_path(p, &format!("{sid}.{}", format.extension()))?
+        }
         Some(p) => p.to_path_buf(),
         None => PathBuf::from(format!("{sid}.{}", format.extension())),
     };
@@ -208,7 +210,8 @@ fn run_all(
                     red.apply(&mut session);
                 }
                 let sid = renderer.share_id(&session);
-                let path = dir.join(format!("{sid}.{}", format.extension()));
+                let path =
+                    crate::fsutil::output_path(&dir, &format!("{sid}.{}", format.extension()))?;
                 let mut file = AtomicFile::create(&path, None)?;
                 render(renderer, &session, format, protection, &mut file)?;
                 drop(session);

@@ -64,7 +64,7 @@ impl Source for ClaudeCode {
             }
         }
         project_dirs.sort();
-        list::scan_dirs(&project_dirs, self.cache_dir.as_deref(), diag)
+        list::scan_dirs(&dir, &project_dirs, self.cache_dir.as_deref(), diag)
     }
 
     fn load(&self, r: &SessionRef, diag: &Diag) -> Result<Session> {
@@ -75,6 +75,14 @@ impl Source for ClaudeCode {
 /// Loads the session in one main transcript file, with its subagents.
 pub fn load_file(path: &Path, diag: &Diag) -> Result<Session> {
     parse::load_session(path, diag)
+}
+
+/// Parses a transcript held in memory as [`load_file`] parses a file
+/// (sidechains become subagents; no other file is read). For the fuzz
+/// targets in `fuzz/`; not a stable API.
+#[doc(hidden)]
+pub fn parse_bytes(bytes: &[u8], diag: &Diag) -> Result<Session> {
+    parse::session_from_bytes("fuzz", bytes, diag)
 }
 
 /// Recognises a Claude Code session file, project folder, per-session
@@ -111,7 +119,7 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
         .filter_map(|e| e.ok())
         .any(|e| e.path().extension().is_some_and(|x| x == "jsonl"));
     if has_jsonl {
-        let found = list::scan_dirs(&[path.to_path_buf()], None, diag)?;
+        let found = list::scan_dirs(path, &[path.to_path_buf()], None, diag)?;
         return Ok(Some((source(path), found)));
     }
     Ok(None)

@@ -324,7 +324,7 @@ impl OpenCode {
                 name.starts_with("opencode") && name.ends_with(".db")
             })
             .map(|e| e.path())
-            .filter(|p| p.is_file())
+            .filter(|p| p.is_file() && !crate::fsutil::link_leaves(&self.data_dir, p))
             .collect();
         dbs.sort();
         dbs
@@ -335,8 +335,10 @@ impl OpenCode {
             return vec![f.backend.clone()];
         }
         let mut v: Vec<Backend> = self.databases().into_iter().map(Backend::Db).collect();
+        // Stores are folders of the data directory, not links out of it.
+        let within = |p: &Path| crate::fsutil::resolves_within(&self.data_dir, p);
         let store = self.data_dir.join("storage");
-        if let Some(layout) = Layout::of(&store) {
+        if let Some(layout) = Layout::of(&store).filter(|_| within(&store)) {
             v.push(Backend::Json(store, layout));
         }
         let Ok(rd) = std::fs::read_dir(self.data_dir.join("project")) else {
@@ -345,7 +347,7 @@ impl OpenCode {
         let mut legacy: Vec<PathBuf> = rd
             .filter_map(|e| e.ok())
             .map(|e| e.path().join("storage"))
-            .filter(|p| Layout::of(p) == Some(Layout::Legacy))
+            .filter(|p| Layout::of(p) == Some(Layout::Legacy) && within(p))
             .collect();
         legacy.sort();
         v.extend(legacy.into_iter().map(|p| Backend::Json(p, Layout::Legacy)));
@@ -575,4 +577,47 @@ fn store_session_file(path: &Path, diag: &Diag) -> Result<Found> {
     let mut summary = listed.summary.clone();
     summary.subagents = catalog.descendants(&id);
     Ok(Some((Box::new(oc), vec![summary])))
+}
+
+/// The readers from bytes instead of files, for the fuzz targets in
+/// `fuzz/`. Not a stable API.
+#[doc(hidden)]
+pub mod fuzz {
+    use super::{Diag, Path, Session, Value, convert, export, storage, value};
+
+    /// An `opencode export` file's bytes → its session, when they are one.
+    pub fn export_bytes(bytes: &[u8], diag: &Diag) -> Option<Session> {
+        let path = Path::new("(fuzz)/export.json");
+        let doc = export::parse_bytes(path, bytes).ok()?;
+        let id = export::session_id(&doc, path);
+        let raw = export::session(doc, path, &id, diag);
+        Some(convert::build(raw, diag).session)
+    }
+
+    /// JSON store records → the session they make. `bytes` holds records
+    /// separated by 0x1E (which JSON text cannot hold): the session file,
+    /// then message files, each followed by its part files. A record with
+    /// a `role` starts a message; others are parts of the last message.
+    pub fn store_records(bytes: &[u8], diag: &Diag) -> Session {
+        let origin = Path::new("(fuzz)/storage");
+        let mut chunks = bytes.split(|b| *b == 0x1e);
+        let object = |chunk: &[u8]| match value::parse_record(origin, chunk, diag) {
+            Some(Value::Object(m)) => Some(m),
+            _ => None,
+        };
+        let info = chunks.next().and_then(object).unwrap_or_default();
+        let mut records: Vec<storage::MessageRecords> = Vec::new();
+        for (i, chunk) in chunks.enumerate() {
+            let Some(record) = object(chunk) else {
+                continue;
+            };
+            if record.contains_key("role") || storage::is_v1_message(&record) {
+                records.push((format!("msg_{i:05}"), record, Vec::new()));
+            } else if let Some(last) = records.last_mut() {
+                last.2.push((format!("prt_{i:05}"), record));
+            }
+        }
+        let raw = storage::assemble("ses_fuzz", info, records, origin);
+        convert::build(raw, diag).session
+    }
 }

@@ -2,10 +2,12 @@
 //! transcript (only the fields a listing needs), cached by size and mtime.
 
 use super::harness::split_user_text;
-use super::parse::{agent_parent_session, file_id, is_agent_file, read_head, title_from_prompt};
+use super::parse::{
+    agent_parent_session, file_id, is_agent_file, read_head, subagents_dir, title_from_prompt,
+};
 use crate::diag::Diag;
 use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
+use crate::fsutil::{link_leaves, write_atomic};
 use crate::model::{Agent, Part, SessionSummary};
 use crate::sources::jsonl;
 use chrono::{DateTime, Utc};
@@ -384,7 +386,10 @@ fn load_cache(dir: Option<&Path>) -> Cache {
 }
 
 /// Lists the main sessions in project folders, folding subagents in.
+/// Symbolic links that lead outside `root` (the store, or the folder given)
+/// are not followed.
 pub fn scan_dirs(
+    root: &Path,
     dirs: &[PathBuf],
     cache_dir: Option<&Path>,
     diag: &Diag,
@@ -407,6 +412,7 @@ pub fn scan_dirs(
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .filter(|p| !link_leaves(root, p))
             .collect();
         files.sort();
         let mut agent_parents: HashMap<String, u64> = HashMap::new();
@@ -479,10 +485,9 @@ pub fn scan_dirs(
 }
 
 fn count_subagent_dir(dir: &Path, id: &str) -> u64 {
-    let sub = dir.join(id).join("subagents");
-    if !sub.is_dir() {
+    let Some(sub) = subagents_dir(dir, id) else {
         return 0;
-    }
+    };
     walkdir::WalkDir::new(sub)
         .into_iter()
         .filter_map(|e| e.ok())

@@ -7,6 +7,7 @@
 use super::harness::split_user_text;
 use crate::diag::Diag;
 use crate::error::Result;
+use crate::fsutil::{link_leaves, resolves_within};
 use crate::model::*;
 use crate::sources::jsonl;
 use chrono::{DateTime, Utc};
@@ -114,9 +115,19 @@ fn u64_of(v: &Value, key: &str) -> u64 {
 }
 
 pub(super) fn parse_file(path: &Path, diag: &Diag) -> Result<ParsedFile> {
+    let file = std::fs::File::open(path).map_err(|e| crate::error::Error::io(path, e))?;
+    parse_reader(path, file, diag)
+}
+
+/// Like [`parse_file`], over any reader (`path` is for messages).
+pub(super) fn parse_reader(
+    path: &Path,
+    reader: impl std::io::Read,
+    diag: &Diag,
+) -> Result<ParsedFile> {
     let mut recs = Vec::new();
     let mut meta = FileMeta::default();
-    jsonl::read_lines(path, diag, |lineno, text, complete| {
+    jsonl::read_lines_from(path, reader, diag, &mut |lineno, text, complete| {
         let Some(v) = jsonl::parse_line::<Value>(path, lineno, text, complete, diag) else {
             return;
         };
@@ -1091,10 +1102,42 @@ pub(super) fn sidechain_groups(recs: Vec<Rec>) -> Vec<Vec<Rec>> {
 pub(super) fn load_session(path: &Path, diag: &Diag) -> Result<Session> {
     let id = file_id(path);
     let parsed = parse_file(path, diag)?;
-    let (own, side) = split_sidechains(parsed.recs);
-    let mut main = build(id.clone(), own, &parsed.meta, path).session;
+    let (main, mut agents) = main_and_sidechains(&id, parsed, path);
+    for file in subagent_files(path, &id) {
+        match parse_file(&file, diag) {
+            Ok(p) => {
+                let aid = agent_file_id(&file);
+                let (agent_type, description) = read_agent_meta(&file, diag);
+                let s = build(aid, p.recs, &p.meta, &file).session;
+                agents.push((s, agent_type, description));
+            }
+            Err(e) => diag.warn(&file, None, "unreadable", format!("subagent skipped: {e}")),
+        }
+    }
+    let mut main = main;
+    link_subagents(&mut main, agents);
+    Ok(main)
+}
 
-    let mut agents: Vec<(Session, Option<String>, Option<String>)> = Vec::new();
+/// A transcript held in memory, with the subagents its sidechains hold
+/// (no subagent files are read).
+pub(super) fn session_from_bytes(id: &str, bytes: &[u8], diag: &Diag) -> Result<Session> {
+    let path = Path::new("(memory).jsonl");
+    let parsed = parse_reader(path, bytes, diag)?;
+    let (mut main, agents) = main_and_sidechains(id, parsed, path);
+    link_subagents(&mut main, agents);
+    Ok(main)
+}
+
+/// A subagent session with its agent type and description.
+type SubagentOf = (Session, Option<String>, Option<String>);
+
+/// The main session of a parsed transcript and its sidechain subagents.
+fn main_and_sidechains(id: &str, parsed: ParsedFile, path: &Path) -> (Session, Vec<SubagentOf>) {
+    let (own, side) = split_sidechains(parsed.recs);
+    let mut main = build(id.to_string(), own, &parsed.meta, path).session;
+
+    let mut agents: Vec<SubagentOf> = Vec::new();
     for (i, group) in sidechain_groups(side).into_iter().enumerate() {
         let sid = group
             .first()
@@ -1108,19 +1151,7 @@ pub(super) fn load_session(path: &Path, diag: &Diag) -> Result<Session> {
         let s = build(sid, group, &parsed.meta, path).session;
         agents.push((s, None, None));
     }
-    for file in subagent_files(path, &id) {
-        match parse_file(&file, diag) {
-            Ok(p) => {
-                let aid = agent_file_id(&file);
-                let (agent_type, description) = read_agent_meta(&file, diag);
-                let s = build(aid, p.recs, &p.meta, &file).session;
-                agents.push((s, agent_type, description));
-            }
-            Err(e) => diag.warn(&file, None, "unreadable", format!("subagent skipped: {e}")),
-        }
-    }
-    link_subagents(&mut main, agents);
-    Ok(main)
+    (main, agents)
 }
 
 /// Marks the Task/Agent call `call_id` as the spawner of `child`.
@@ -1153,6 +1184,11 @@ fn agent_file_id(path: &Path) -> String {
 
 fn read_agent_meta(path: &Path, diag: &Diag) -> (Option<String>, Option<String>) {
     let meta_path = path.with_extension("meta.json");
+    if let Some(dir) = path.parent()
+        && link_leaves(dir, &meta_path)
+    {
+        return (None, None);
+    }
     let Ok(text) = std::fs::read_to_string(&meta_path) else {
         return (None, None);
     };
@@ -1173,8 +1209,7 @@ pub(super) fn subagent_files(path: &Path, id: &str) -> Vec<PathBuf> {
     let Some(dir) = path.parent() else {
         return files;
     };
-    let sub = dir.join(id).join("subagents");
-    if sub.is_dir() {
+    if let Some(sub) = subagents_dir(dir, id) {
         for e in walkdir::WalkDir::new(&sub)
             .sort_by_file_name()
             .into_iter()
@@ -1190,7 +1225,7 @@ pub(super) fn subagent_files(path: &Path, id: &str) -> Vec<PathBuf> {
         let mut sib: Vec<PathBuf> = rd
             .filter_map(|e| e.ok())
             .map(|e| e.path())
-            .filter(|p| is_agent_file(p) && p.is_file())
+            .filter(|p| is_agent_file(p) && !link_leaves(dir, p) && p.is_file())
             .collect();
         sib.sort();
         for p in sib {
@@ -1203,6 +1238,17 @@ pub(super) fn subagent_files(path: &Path, id: &str) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// `<dir>/<id>/subagents`, when it is a folder inside `dir` (a link
+/// leading elsewhere, or an id such as `..`, is not followed). The walk
+/// below it does not follow links either.
+pub(super) fn subagents_dir(dir: &Path, id: &str) -> Option<PathBuf> {
+    if !crate::ids::is_session_id(id) {
+        return None;
+    }
+    let sub = dir.join(id).join("subagents");
+    (sub.is_dir() && resolves_within(dir, &sub)).then_some(sub)
 }
 
 pub(super) fn is_agent_file(p: &Path) -> bool {

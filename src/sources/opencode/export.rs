@@ -18,7 +18,12 @@ pub(super) fn is_export(v: &Value) -> bool {
 /// Reads and parses an export file.
 pub(super) fn parse(path: &Path) -> Result<Value> {
     let bytes = std::fs::read(path).at(path)?;
-    let v = parse_json(&String::from_utf8_lossy(&bytes))
+    parse_bytes(path, &bytes)
+}
+
+/// Parses the bytes of an export file (`path` is for messages).
+pub(super) fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Value> {
+    let v = parse_json(&String::from_utf8_lossy(bytes))
         .map_err(|e| Error::parse(path, format!("not valid JSON: {e}")))?;
     if !is_export(&v) {
         return Err(Error::parse(
@@ -30,7 +35,7 @@ pub(super) fn parse(path: &Path) -> Result<Value> {
 }
 
 /// The session id of an export: `info.id`, else the file name.
-fn session_id(doc: &Value, path: &Path) -> String {
+pub(super) fn session_id(doc: &Value, path: &Path) -> String {
     doc.get("info")
         .and_then(|i| str_at(i, "id"))
         .map(str::to_string)
@@ -46,10 +51,15 @@ pub(super) fn list(path: &Path) -> Result<Vec<Listed>> {
 }
 
 pub(super) fn read(path: &Path, id: &str, diag: &Diag) -> Result<Option<RawSession>> {
-    let mut doc = parse(path)?;
+    let doc = parse(path)?;
     if session_id(&doc, path) != id {
         return Ok(None);
     }
+    Ok(Some(session(doc, path, id, diag)))
+}
+
+/// The session of a parsed export whose id is `id`.
+pub(super) fn session(mut doc: Value, path: &Path, id: &str, diag: &Diag) -> RawSession {
     let mut info = doc["info"].take();
     if let Value::Object(m) = &mut info {
         m.insert("id".into(), Value::String(id.to_string()));
@@ -105,12 +115,12 @@ pub(super) fn read(path: &Path, id: &str, diag: &Diag) -> Result<Option<RawSessi
     {
         messages.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     }
-    Ok(Some(RawSession {
+    RawSession {
         id: id.to_string(),
         info,
         messages: messages.into_iter().map(|(_, _, m)| m).collect(),
         diffs: None,
         origin: path.to_path_buf(),
         source_paths: vec![path.to_path_buf()],
-    }))
+    }
 }

@@ -18,6 +18,7 @@ use super::convert::{RawMessage, RawSession};
 use super::value::{read_record, str_at, time_field};
 use crate::diag::Diag;
 use crate::error::{Error, Result};
+use crate::fsutil::{link_leaves, resolves_within};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 
@@ -54,14 +55,13 @@ impl Layout {
 
     fn session_file(self, dir: &Path, id: &str) -> Option<PathBuf> {
         let name = format!("{id}.json");
+        let ok = |p: &PathBuf| p.is_file() && !link_leaves(dir, p);
         match self {
             Layout::Current => sorted_entries(&dir.join("session"), true)
                 .into_iter()
                 .map(|project| project.join(&name))
-                .find(|p| p.is_file()),
-            Layout::Legacy => {
-                Some(dir.join("session").join("info").join(name)).filter(|p| p.is_file())
-            }
+                .find(ok),
+            Layout::Legacy => Some(dir.join("session").join("info").join(name)).filter(ok),
         }
     }
 
@@ -105,6 +105,16 @@ fn sorted_entries(dir: &Path, dirs: bool) -> Vec<PathBuf> {
     v
 }
 
+/// The JSON files of `folder`, a folder of the store `dir`: none when it
+/// is missing or a link leading out of the store.
+fn json_files_in(dir: &Path, folder: &Path) -> Vec<PathBuf> {
+    if folder.is_dir() && resolves_within(dir, folder) {
+        json_files(folder)
+    } else {
+        Vec::new()
+    }
+}
+
 fn json_files(dir: &Path) -> Vec<PathBuf> {
     sorted_entries(dir, false)
         .into_iter()
@@ -146,7 +156,7 @@ pub(super) fn list(dir: &Path, diag: &Diag) -> Result<Vec<Listed>> {
             continue;
         };
         let info = Value::Object(info);
-        let messages = json_files(&layout.message_dir(dir, &id)).len() as u64;
+        let messages = json_files_in(dir, &layout.message_dir(dir, &id)).len() as u64;
         out.push(Listed::new(&id, &info, messages, dir));
     }
     Ok(out)
@@ -163,22 +173,72 @@ pub(super) fn read(dir: &Path, id: &str, diag: &Diag) -> Result<Option<RawSessio
         return Ok(None);
     };
     // A cut-off session file still leaves the messages readable.
-    let mut info = read_object(&file, diag).unwrap_or_default();
-    info.insert("id".into(), Value::String(id.to_string()));
+    let info = read_object(&file, diag).unwrap_or_default();
 
     let message_dir = layout.message_dir(dir, id);
-    let mut messages: Vec<(Option<i64>, String, RawMessage)> = Vec::new();
-    for mfile in json_files(&message_dir) {
+    let mut records = Vec::new();
+    for mfile in json_files_in(dir, &message_dir) {
         let Some(mid) = stem(&mfile) else { continue };
-        let Some(mut record) = read_object(&mfile, diag) else {
+        let Some(record) = read_object(&mfile, diag) else {
             continue;
         };
+        let parts = if is_v1_message(&record) {
+            Vec::new()
+        } else {
+            part_records(dir, &layout.part_dir(dir, id, &mid), diag)
+        };
+        records.push((mid, record, parts));
+    }
+
+    let diff_file = layout
+        .diff_file(dir, id)
+        .filter(|p| p.is_file() && !link_leaves(dir, p));
+    let diffs = diff_file.as_deref().and_then(|p| read_record(p, diag));
+    let mut source_paths = vec![file];
+    if message_dir.is_dir() && resolves_within(dir, &message_dir) {
+        source_paths.push(message_dir);
+    }
+    source_paths.extend(diff_file);
+    let mut raw = assemble(id, info, records, dir);
+    raw.diffs = diffs;
+    raw.source_paths = source_paths;
+    Ok(Some(raw))
+}
+
+/// A message record and its part records, each with the id its file name
+/// gives it.
+pub(super) type MessageRecords = (
+    String,
+    Map<String, Value>,
+    Vec<(String, Map<String, Value>)>,
+);
+
+/// A session from the records of a JSON store, as read from its files:
+/// ids from file names win over ids inside, v1 messages are converted,
+/// messages are put in (created, id) order.
+pub(super) fn assemble(
+    id: &str,
+    mut info: Map<String, Value>,
+    records: Vec<MessageRecords>,
+    origin: &Path,
+) -> RawSession {
+    info.insert("id".into(), Value::String(id.to_string()));
+    let mut messages: Vec<(Option<i64>, String, RawMessage)> = Vec::new();
+    for (mid, mut record, part_records) in records {
         let (info, parts) = if is_v1_message(&record) {
             from_v1(&record, &mid, id)
         } else {
             record.insert("id".into(), Value::String(mid.clone()));
             record.insert("sessionID".into(), Value::String(id.to_string()));
-            let parts = read_parts(&layout.part_dir(dir, id, &mid), id, &mid, diag);
+            let parts = part_records
+                .into_iter()
+                .map(|(pid, mut part)| {
+                    part.insert("id".into(), Value::String(pid));
+                    part.insert("sessionID".into(), Value::String(id.to_string()));
+                    part.insert("messageID".into(), Value::String(mid.clone()));
+                    Value::Object(part)
+                })
+                .collect();
             (Value::Object(record), parts)
         };
         messages.push((
@@ -188,22 +248,14 @@ pub(super) fn read(dir: &Path, id: &str, diag: &Diag) -> Result<Option<RawSessio
         ));
     }
     messages.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-
-    let diff_file = layout.diff_file(dir, id).filter(|p| p.is_file());
-    let diffs = diff_file.as_deref().and_then(|p| read_record(p, diag));
-    let mut source_paths = vec![file];
-    if message_dir.is_dir() {
-        source_paths.push(message_dir);
-    }
-    source_paths.extend(diff_file);
-    Ok(Some(RawSession {
+    RawSession {
         id: id.to_string(),
         info: Value::Object(info),
         messages: messages.into_iter().map(|(_, _, m)| m).collect(),
-        diffs,
-        origin: dir.to_path_buf(),
-        source_paths,
-    }))
+        diffs: None,
+        origin: origin.to_path_buf(),
+        source_paths: Vec::new(),
+    }
 }
 
 /// `session_diff/<sid>.json` of a store, for sessions read from a database.
@@ -212,29 +264,23 @@ pub(super) fn session_diff(dir: &Path, id: &str, diag: &Diag) -> Option<(PathBuf
         return None;
     }
     let file = Layout::Current.diff_file(dir, id)?;
-    if !file.is_file() {
+    if !file.is_file() || link_leaves(dir, &file) {
         return None;
     }
     let v = read_record(&file, diag)?;
     Some((file, v))
 }
 
-fn read_parts(part_dir: &Path, sid: &str, mid: &str, diag: &Diag) -> Vec<Value> {
-    json_files(part_dir)
+/// The part records in `part_dir`, with the ids their file names give.
+fn part_records(dir: &Path, part_dir: &Path, diag: &Diag) -> Vec<(String, Map<String, Value>)> {
+    json_files_in(dir, part_dir)
         .into_iter()
-        .filter_map(|pfile| {
-            let pid = stem(&pfile)?;
-            let mut part = read_object(&pfile, diag)?;
-            part.insert("id".into(), Value::String(pid));
-            part.insert("sessionID".into(), Value::String(sid.to_string()));
-            part.insert("messageID".into(), Value::String(mid.to_string()));
-            Some(Value::Object(part))
-        })
+        .filter_map(|pfile| Some((stem(&pfile)?, read_object(&pfile, diag)?)))
         .collect()
 }
 
 /// A message in the v1 shape: `{id, role, parts, metadata}`.
-fn is_v1_message(m: &Map<String, Value>) -> bool {
+pub(super) fn is_v1_message(m: &Map<String, Value>) -> bool {
     m.get("metadata").is_some_and(Value::is_object)
         && m.get("parts").is_some_and(Value::is_array)
         && !m.contains_key("time")

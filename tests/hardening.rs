@@ -1,0 +1,490 @@
+//! Hardening (issue 7): ids read from `shares.json` are checked before
+//! they become paths, everything sharegen writes stays inside its output
+//! folder, and symbolic links in agent stores are not followed out of the
+//! store.
+
+mod common;
+
+use common::sharegen;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+const MAIN: &str = "11111111-2222-4333-8444-555555555555";
+
+/// A transcript line.
+fn line(kind: &str, uuid: &str, parent: Option<&str>, session: &str, text: &str) -> String {
+    let role = if kind == "assistant" {
+        "assistant"
+    } else {
+        "user"
+    };
+    let content = if kind == "assistant" {
+        json!([{"type": "text", "text": text}])
+    } else {
+        json!(text)
+    };
+    format!(
+        "{}\n",
+        json!({"type": kind, "uuid": uuid, "parentUuid": parent, "sessionId": session,
+            "timestamp": "2026-02-01T10:00:00Z", "cwd": "/work/project", "isSidechain": kind == "agent",
+            "message": {"role": role, "content": content}})
+    )
+}
+
+fn transcript(session: &str, text: &str) -> String {
+    line("user", &format!("{session}-u"), None, session, text)
+        + &line(
+            "assistant",
+            &format!("{session}-a"),
+            Some(&format!("{session}-u")),
+            session,
+            &format!("answer to {text}"),
+        )
+}
+
+/// A subagent transcript (an `agent-*.jsonl` naming its parent session).
+fn agent(parent: &str, text: &str) -> String {
+    format!(
+        "{}\n",
+        json!({"type": "user", "uuid": format!("{text}-1"), "parentUuid": null, "sessionId": parent,
+            "agentId": text, "isSidechain": true, "timestamp": "2026-02-01T10:00:01Z",
+            "message": {"role": "user", "content": text}})
+    )
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A home with one shared Claude Code session; its share id.
+fn shared_home() -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp
+        .path()
+        .join(".claude/projects/-work-project")
+        .join(format!("{MAIN}.jsonl"));
+    write(&file, &transcript(MAIN, "hello"));
+    let out = sharegen(tmp.path())
+        .args(["share", MAIN, "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8(out.stdout).unwrap();
+    let id = id.split('\t').next().unwrap().to_string();
+    (tmp, id)
+}
+
+fn shares_json(home: &Path) -> PathBuf {
+    home.join("sg/shares.json")
+}
+
+fn edit_shares(home: &Path, f: impl FnOnce(&mut Value)) {
+    let p = shares_json(home);
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(&p, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+}
+
+fn run(home: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = sharegen(home).args(args).output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Every file below `dir`.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| !e.file_type().is_dir())
+        .map(|e| e.path().to_path_buf())
+        .collect()
+}
+
+#[test]
+fn a_share_id_that_is_a_path_is_refused() {
+    let (tmp, _) = shared_home();
+    let home = tmp.path();
+    let site = home.join("site");
+    for bad in ["../../escaped", "../x", "/tmp/abs", "ABCDEFGHIJ", "abc"] {
+        edit_shares(home, |v| v["shares"][0]["share_id"] = json!(bad));
+        let before = std::fs::read(shares_json(home)).unwrap();
+        for args in [
+            &["build", "--out", site.to_str().unwrap()][..],
+            &["shares"][..],
+            &["unshare", MAIN][..],
+        ] {
+            let (code, _, err) = run(home, args);
+            assert_eq!(code, Some(1), "{args:?} with share id {bad:?}: {err}");
+            assert!(
+                err.contains("shares.json") && err.contains("is not a share id"),
+                "{args:?}: {err}"
+            );
+        }
+        // Nothing was written, anywhere, and the list is as it was.
+        assert!(!site.exists(), "{bad}: the site was written");
+        assert!(
+            !home.join("escaped").exists()
+                && !tmp.path().parent().unwrap().join("escaped").exists()
+        );
+        assert_eq!(std::fs::read(shares_json(home)).unwrap(), before);
+    }
+}
+
+#[test]
+fn a_session_id_that_is_a_path_is_refused() {
+    let (tmp, _) = shared_home();
+    let home = tmp.path();
+    for bad in ["../../../etc", "a/b", "..", ""] {
+        edit_shares(home, |v| v["shares"][0]["session_id"] = json!(bad));
+        let (code, _, err) = run(
+            home,
+            &["build", "--out", home.join("site").to_str().unwrap()],
+        );
+        assert_eq!(code, Some(1), "{bad:?}: {err}");
+        assert!(err.contains("is not a session id"), "{bad:?}: {err}");
+    }
+}
+
+/// A share list made in code (not read from shares.json) is checked too.
+#[test]
+fn site_build_renders_no_share_whose_id_is_not_an_id() {
+    use sharegen::share::{Share, ShareList};
+    let (tmp, id) = shared_home();
+    let home = tmp.path();
+    let file = home
+        .join(".claude/projects/-work-project")
+        .join(format!("{MAIN}.jsonl"));
+    let share = |share_id: &str| Share {
+        share_id: share_id.into(),
+        agent: sharegen::model::Agent::ClaudeCode,
+        session_id: MAIN.into(),
+        path: file.clone(),
+        project: None,
+        title: None,
+        shared_at: chrono::Utc::now(),
+        expires: None,
+        last_rendered: None,
+        last_published: None,
+    };
+    let list = ShareList {
+        shares: vec![share("../../../escaped-x"), share(&id)],
+        ..ShareList::default()
+    };
+    let out = home.join("deep/site");
+    let renderer = sharegen::render::Renderer::new(
+        &sharegen::config::Config::default(),
+        b"salt".to_vec(),
+        None,
+        None,
+    )
+    .unwrap();
+    let opts = sharegen::site::SiteOptions {
+        out: out.clone(),
+        session_json: true,
+        index_page: true,
+        index_by_robots: false,
+        live: false,
+        redactor: None,
+    };
+    let diag = sharegen::diag::Diag::silent();
+    let report = sharegen::site::build(
+        &list,
+        &sharegen::sources::Stores::default(),
+        &renderer,
+        &opts,
+        &diag,
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(report.rendered, std::slice::from_ref(&id));
+    assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+    assert!(report.failed[0].1.contains("not a share id"));
+    for f in files(home) {
+        let rel = f.strip_prefix(home).unwrap();
+        assert!(
+            !rel.to_string_lossy().contains("escaped"),
+            "{} was written",
+            f.display()
+        );
+    }
+    assert!(out.join(format!("s/{id}/index.html")).is_file());
+}
+
+#[cfg(unix)]
+#[test]
+fn site_build_writes_and_deletes_nothing_through_a_link_in_its_folder() {
+    let (tmp, id) = shared_home();
+    let home = tmp.path();
+    let site = home.join("site");
+    let outside = home.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let build = |home: &Path| run(home, &["build", "--out", site.to_str().unwrap()]);
+    // `s/` is a link to a folder elsewhere: the page is not written there.
+    std::fs::create_dir_all(&site).unwrap();
+    std::os::unix::fs::symlink(&outside, site.join("s")).unwrap();
+    let (code, _, err) = build(home);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert!(files(&outside).is_empty(), "{:?}", files(&outside));
+    // Built properly, then `s/` swapped for a link to a folder holding a
+    // file of the same name: unsharing must not delete that file.
+    std::fs::remove_file(site.join("s")).unwrap();
+    let (code, _, err) = build(home);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(site.join(format!("s/{id}/index.html")).is_file());
+    std::fs::rename(site.join("s"), home.join("old-s")).unwrap();
+    let victim = outside.join(&id).join("index.html");
+    write(&victim, "not sharegen's");
+    std::os::unix::fs::symlink(&outside, site.join("s")).unwrap();
+    let (code, _, err) = run(home, &["unshare", MAIN]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = build(home);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not sharegen's");
+}
+
+#[cfg(unix)]
+#[test]
+fn export_all_writes_only_inside_its_folder() {
+    let (tmp, id) = shared_home();
+    let home = tmp.path();
+    let out = home.join("export");
+    let (code, stdout, err) = run(home, &["export", "--all", "-o", out.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    let page = out.join(format!("{id}.html"));
+    assert!(stdout.contains(&page.display().to_string()), "{stdout}");
+    // The page's name is now a link to a file elsewhere: it is not followed.
+    let elsewhere = home.join("elsewhere.html");
+    write(&elsewhere, "keep me");
+    std::fs::remove_file(&page).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &page).unwrap();
+    let (code, _, err) = run(home, &["export", "--all", "-o", out.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep me");
+}
+
+#[cfg(unix)]
+#[test]
+fn claude_code_store_links_leading_out_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let outside = home.join("elsewhere");
+    let project = home.join(".claude/projects/-work-project");
+    let main = project.join(format!("{MAIN}.jsonl"));
+    write(&main, &transcript(MAIN, "main prompt"));
+    // Outside the store: a transcript, a subagent of MAIN, a subagents tree.
+    write(
+        &outside.join("other.jsonl"),
+        &transcript("99999999-2222-4333-8444-555555555555", "OUTSIDE-TRANSCRIPT"),
+    );
+    write(
+        &outside.join("agent-out1.jsonl"),
+        &agent(MAIN, "OUTSIDE-SIBLING"),
+    );
+    write(
+        &outside.join("subs/agent-out2.jsonl"),
+        &agent(MAIN, "OUTSIDE-TREE"),
+    );
+    write(
+        &outside.join("meta.json"),
+        r#"{"agentType": "OUTSIDE-META"}"#,
+    );
+    symlink(
+        outside.join("other.jsonl"),
+        project.join("99999999-2222-4333-8444-555555555555.jsonl"),
+    )
+    .unwrap();
+    symlink(
+        outside.join("agent-out1.jsonl"),
+        project.join("agent-out1.jsonl"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(project.join(MAIN)).unwrap();
+    symlink(outside.join("subs"), project.join(MAIN).join("subagents")).unwrap();
+    // Inside the store: a link to a subagent kept in the project's archive
+    // is followed, and its meta file next to it is read; a meta file
+    // linked out is not.
+    write(
+        &project.join("archive/agent-in1.jsonl"),
+        &agent(MAIN, "INSIDE-LINKED"),
+    );
+    symlink(
+        project.join("archive/agent-in1.jsonl"),
+        project.join("agent-in1.jsonl"),
+    )
+    .unwrap();
+    write(
+        &project.join("agent-in2.jsonl"),
+        &agent(MAIN, "INSIDE-PLAIN"),
+    );
+    symlink(
+        outside.join("meta.json"),
+        project.join("agent-in2.meta.json"),
+    )
+    .unwrap();
+
+    let (code, stdout, err) = run(home, &["list", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [MAIN], "{stdout}");
+
+    for target in [MAIN.to_string(), main.display().to_string()] {
+        let (code, json, err) = run(
+            home,
+            &[
+                "export",
+                &target,
+                "--no-redact",
+                "--format",
+                "json",
+                "-o",
+                "-",
+            ],
+        );
+        assert_eq!(code, Some(0), "{err}");
+        assert!(json.contains("main prompt"));
+        for marker in [
+            "OUTSIDE-TRANSCRIPT",
+            "OUTSIDE-SIBLING",
+            "OUTSIDE-TREE",
+            "OUTSIDE-META",
+        ] {
+            assert!(!json.contains(marker), "{target}: {marker} was read");
+        }
+        for marker in ["INSIDE-LINKED", "INSIDE-PLAIN"] {
+            assert!(json.contains(marker), "{target}: {marker} was not read");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn opencode_store_links_leading_out_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let data = home.join(".local/share/opencode");
+    let store = data.join("storage");
+    common::copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opencode/storage-v1"),
+        &store,
+    );
+    let sid = "ses_3ce42bdb9ffeEIUUu08AuKTJms";
+    let mid = "msg_c31bd424c001ICzhibLcSkazYE";
+    let project = "c4153c5335dc81f0e622888f1f387c4b84dc54d5";
+    let outside = home.join("elsewhere");
+    // A session file linked in from outside.
+    write(
+        &outside.join("ses_evil.json"),
+        &json!({"id": "ses_evil", "title": "OUTSIDE-SESSION", "directory": "/x", "time": {"created": 1, "updated": 2}}).to_string(),
+    );
+    symlink(
+        outside.join("ses_evil.json"),
+        store.join("session").join(project).join("ses_evil.json"),
+    )
+    .unwrap();
+    // A part folder and the session diff of the real session, linked out.
+    let part_dir = store.join("part").join(mid);
+    std::fs::rename(&part_dir, home.join("real-parts")).unwrap();
+    write(
+        &outside.join("parts/prt_evil.json"),
+        &json!({"id": "prt_evil", "type": "text", "text": "OUTSIDE-PART"}).to_string(),
+    );
+    symlink(outside.join("parts"), &part_dir).unwrap();
+    let diff = store.join("session_diff").join(format!("{sid}.json"));
+    std::fs::remove_file(&diff).unwrap();
+    write(
+        &outside.join("diff.json"),
+        &json!([{"file": "OUTSIDE-DIFF", "before": "a", "after": "b", "additions": 1, "deletions": 1}]).to_string(),
+    );
+    symlink(outside.join("diff.json"), &diff).unwrap();
+    // A message folder of a session whose file is real, linked out.
+    write(
+        &store.join("session").join(project).join("ses_two.json"),
+        &json!({"id": "ses_two", "title": "two", "directory": "/x", "time": {"created": 1, "updated": 2}}).to_string(),
+    );
+    write(
+        &outside.join("messages/msg_evil.json"),
+        &json!({"id": "msg_evil", "role": "user", "time": {"created": 1}}).to_string(),
+    );
+    symlink(
+        outside.join("messages"),
+        store.join("message").join("ses_two"),
+    )
+    .unwrap();
+    // A database linked in from outside (not a real one: read, it would
+    // be reported as unreadable).
+    write(&outside.join("opencode.db"), "SQLite format 3\0 not really");
+    symlink(outside.join("opencode.db"), data.join("opencode.db")).unwrap();
+
+    let (code, stdout, err) = run(home, &["list", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        !err.contains("opencode.db"),
+        "the linked database was read: {err}"
+    );
+    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&sid) && ids.contains(&"ses_two"), "{stdout}");
+    assert!(!ids.contains(&"ses_evil"), "{stdout}");
+    let two = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "ses_two")
+        .unwrap();
+    assert_eq!(two["messages"], 0, "{two}");
+    for target in [sid, "ses_two"] {
+        let (code, json, err) = run(
+            home,
+            &[
+                "export",
+                target,
+                "--no-redact",
+                "--format",
+                "json",
+                "-o",
+                "-",
+            ],
+        );
+        assert_eq!(code, Some(0), "{err}");
+        for marker in [
+            "OUTSIDE-SESSION",
+            "OUTSIDE-PART",
+            "OUTSIDE-DIFF",
+            "msg_evil",
+        ] {
+            assert!(!json.contains(marker), "{target}: {marker} was read");
+        }
+    }
+    // The link is what is refused: the same folder moved back in is read.
+    std::fs::remove_file(&part_dir).unwrap();
+    std::fs::rename(home.join("real-parts"), &part_dir).unwrap();
+    let (_, json, _) = run(
+        home,
+        &["export", sid, "--no-redact", "--format", "json", "-o", "-"],
+    );
+    assert!(json.contains("Respond with exactly"), "{json}");
+}
