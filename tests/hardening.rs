@@ -174,6 +174,7 @@ fn site_build_renders_no_share_whose_id_is_not_an_id() {
         expires: None,
         last_rendered: None,
         last_published: None,
+        protection: None,
     };
     let list = ShareList {
         shares: vec![share("../../../escaped-x"), share(&id)],

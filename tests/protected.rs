@@ -554,7 +554,10 @@ fn watch_keeps_protected_pages_encrypted_and_not_live() {
     };
     let list = ShareList {
         version: 2,
-        shares: vec![share("locked", Some(key.clone())), share("open", None)],
+        shares: vec![
+            share("lockedaaaa", Some(key.clone())),
+            share("openaaaaaa", None),
+        ],
         allowed_dirs: Vec::new(),
     };
     let renderer = sharegen::render::Renderer::new(
@@ -583,12 +586,12 @@ fn watch_keeps_protected_pages_encrypted_and_not_live() {
     )
     .unwrap();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    assert!(out.join("s/open/version.json").is_file());
-    assert!(out.join("s/open/session.json").is_file());
-    assert!(read(&out.join("s/open/index.html")).contains("data-live="));
-    assert!(!out.join("s/locked/version.json").exists());
-    assert!(!out.join("s/locked/session.json").exists());
-    let page = read(&out.join("s/locked/index.html"));
+    assert!(out.join("s/openaaaaaa/version.json").is_file());
+    assert!(out.join("s/openaaaaaa/session.json").is_file());
+    assert!(read(&out.join("s/openaaaaaa/index.html")).contains("data-live="));
+    assert!(!out.join("s/lockedaaaa/version.json").exists());
+    assert!(!out.join("s/lockedaaaa/session.json").exists());
+    let page = read(&out.join("s/lockedaaaa/index.html"));
     let opened = decrypt(&sealed(&page), &key.key().unwrap()).unwrap();
     assert!(opened.contains(KNOWN_PROMPT) && !opened.contains("data-live="));
     assert_no_leak("the live site's page", &page, &secrets(&ideas()));
