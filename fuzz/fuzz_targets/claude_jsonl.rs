@@ -1,0 +1,10 @@
+//! A Claude Code transcript (JSONL) → the model, then its JSON and
+//! Markdown exports.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "common.rs"]
+mod common;
+
+fuzz_target!(|data: &[u8]| common::claude_jsonl(data));
