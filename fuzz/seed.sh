@@ -48,7 +48,19 @@ for f in "$root"/README.md "$root"/docs/*.md "$root"/CHANGELOG.md; do
     cp "$f" "$c/markdown_highlight/$(basename "$f")"
     cp "$f" "$c/markdown_export/$(basename "$f")"
 done
-for t in claude_jsonl render_page jsonl_reader opencode_export opencode_store markdown_highlight markdown_export; do
+# Codex, Gemini and Antigravity files, behind the byte that picks the
+# layout (see agent_file in fuzz_targets/common.rs).
+mkdir -p "$c/agent_file"
+n=0
+seed_agent() {
+    { printf "\\$(printf '%03o' "$1")"; head -c 60000 "$2"; } >"$c/agent_file/$n"
+    n=$((n + 1))
+}
+for f in "$fx"/codex/*.jsonl; do seed_agent 0 "$f"; done
+for f in "$fx"/gemini/*.json; do seed_agent 1 "$f"; done
+for f in $(find "$fx/gemini" -path '*chats*' -name '*.jsonl'); do seed_agent 2 "$f"; done
+for f in $(find "$fx/gemini/antigravity-cli" -name 'transcript*.jsonl'); do seed_agent 3 "$f"; done
+for t in claude_jsonl render_page jsonl_reader opencode_export opencode_store markdown_highlight markdown_export agent_file; do
     if [ -d "$fx/fuzz/$t" ]; then
         cp "$fx/fuzz/$t"/* "$c/$t/" 2>/dev/null || true
     fi

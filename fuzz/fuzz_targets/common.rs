@@ -306,4 +306,42 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("markdown_highlight", markdown_highlight),
     ("markdown_export", markdown_export),
     ("render_page", render_page),
+    ("agent_file", agent_file),
 ];
+
+/// `agent_file`: a Codex rollout, a Gemini CLI chat (`.json` or `.jsonl`)
+/// or an Antigravity transcript, chosen by the first byte, written where
+/// the agent keeps it and opened as a path (recognition, listing, loading
+/// with subagents), then checked like every other reader's output.
+pub fn agent_file(data: &[u8]) {
+    let Some((&which, body)) = data.split_first() else {
+        return;
+    };
+    let rel = match which % 4 {
+        0 => {
+            ".codex/sessions/2026/01/01/rollout-2026-01-01T00-00-00-0199aa00-0000-7000-8000-000000000001.jsonl"
+        }
+        1 => ".gemini/tmp/project/chats/session-2026-01-01T00-00-0199aa00.json",
+        2 => ".gemini/tmp/project/chats/session-2026-01-01T00-00-0199aa00.jsonl",
+        _ => {
+            ".gemini/antigravity-cli/brain/7d3f0c52-5a1e-4b7e-9c11-2f9e8a6b4d10/.system_generated/logs/transcript_full.jsonl"
+        }
+    };
+    let tmp = tempfile::tempdir().expect("a temporary folder");
+    let path = tmp.path().join(rel);
+    std::fs::create_dir_all(path.parent().expect("a parent")).expect("folders");
+    std::fs::write(&path, body).expect("the file");
+    let diag = sharegen::diag::Diag::silent();
+    if let Ok(Some((source, found))) = sharegen::sources::refs_for_path(&path, &diag) {
+        for s in found {
+            let r = sharegen::sources::SessionRef {
+                agent: s.agent,
+                id: s.id.clone(),
+                path: s.path.clone(),
+            };
+            if let Ok(session) = source.load(&r, &diag) {
+                check_session(&session);
+            }
+        }
+    }
+}
