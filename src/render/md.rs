@@ -112,13 +112,26 @@ fn apply_edits(s: &str, mut edits: Vec<(usize, &str)>) -> String {
     out
 }
 
-/// Closes a fenced code block `s` leaves open at its end.
+/// Closes a fenced code block `s` leaves open at its end. Only a fence at
+/// the top level can run past the text: one inside a list item, block
+/// quote or footnote ends with it when the next unindented line comes (a
+/// fence appended for it would open a new one instead).
 fn close_fence(mut s: String) -> String {
-    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
     let mut open: Option<std::ops::Range<usize>> = None;
+    let mut depth = 0usize;
     for (ev, range) in Parser::new_ext(&s, options()).into_offset_iter() {
-        if let Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_))) = ev {
-            open = Some(range);
+        match ev {
+            Event::Start(
+                Tag::List(_) | Tag::Item | Tag::BlockQuote(_) | Tag::FootnoteDefinition(_),
+            ) => depth += 1,
+            Event::End(
+                TagEnd::List(_) | TagEnd::Item | TagEnd::BlockQuote(_) | TagEnd::FootnoteDefinition,
+            ) => depth = depth.saturating_sub(1),
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_))) if depth == 0 => {
+                open = Some(range)
+            }
+            _ => {}
         }
     }
     let Some(range) = open.filter(|r| r.end >= s.trim_end().len()) else {
