@@ -292,7 +292,7 @@ mod tests {
         // A version 1 list, as sharegen wrote it before protection existed.
         std::fs::write(
             store.path(),
-            r#"{"version":1,"shares":[{"share_id":"abc","agent":"claude-code","session_id":"s1","path":"/x.jsonl","shared_at":"2026-01-02T03:04:05Z"}],"allowed_dirs":[]}"#,
+            r#"{"version":1,"shares":[{"share_id":"abcdefghij","agent":"claude-code","session_id":"s1","path":"/x.jsonl","shared_at":"2026-01-02T03:04:05Z"}],"allowed_dirs":[]}"#,
         )
         .unwrap();
         let l = store.read().unwrap();
