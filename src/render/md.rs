@@ -23,9 +23,9 @@ use std::fmt::Write;
 const NEUTRALIZE_PASSES: usize = 8;
 
 /// Message text as Markdown without raw HTML (every `<` of it becomes
-/// `&lt;`), without images (`![x](u)` becomes the link `![x](u)` shows as
-/// on the page) and without links to anything but `http:`, `https:`,
-/// `mailto:` and `#` (their `[` is escaped, so they read as text).
+/// `&lt;`), without images (each becomes a link to its URL, as on the
+/// page) and without links to anything but `http:`, `https:`, `mailto:`
+/// and `#` (their `[` is escaped, so they read as text).
 ///
 /// Escaping changes how the rest parses, so the text is parsed again until
 /// nothing is left to neutralize; past [`NEUTRALIZE_PASSES`], every `\`,
