@@ -111,7 +111,7 @@ impl Usage {
 }
 
 /// One session, normalized.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     pub agent: Agent,
     pub id: String,
@@ -164,6 +164,26 @@ impl Session {
         }
     }
 
+    /// A copy of the session's own fields, without its messages and
+    /// subagents.
+    pub fn shell(&self) -> Session {
+        Session {
+            agent: self.agent,
+            id: self.id.clone(),
+            title: self.title.clone(),
+            project: self.project.clone(),
+            git_branch: self.git_branch.clone(),
+            created: self.created,
+            updated: self.updated,
+            models: self.models.clone(),
+            agent_version: self.agent_version.clone(),
+            totals: self.totals.clone(),
+            messages: Vec::new(),
+            subagents: Vec::new(),
+            source_paths: self.source_paths.clone(),
+        }
+    }
+
     /// Totals including every subagent, at any depth.
     pub fn grand_totals(&self) -> Usage {
         let mut u = self.totals.clone();
@@ -203,7 +223,7 @@ impl Session {
 }
 
 /// A subagent session, linked to the tool call that spawned it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subagent {
     /// Id of the tool call (in the parent) that spawned it, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -226,7 +246,7 @@ pub enum Role {
     System,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,

@@ -195,6 +195,7 @@ fn site_build_renders_no_share_whose_id_is_not_an_id() {
         index_by_robots: false,
         live: false,
         redactor: None,
+        live_cache: None,
     };
     let diag = sharegen::diag::Diag::silent();
     let report = sharegen::site::build(

@@ -575,6 +575,7 @@ fn watch_keeps_protected_pages_encrypted_and_not_live() {
         index_by_robots: false,
         live: true,
         redactor: None,
+        live_cache: None,
     };
     let report = build(
         &list,

@@ -21,6 +21,7 @@ pub fn site_options(
         index_by_robots: ctx.config.site.index,
         live: false,
         redactor: ctx.redactor(no_redact)?.map(std::sync::Arc::new),
+        live_cache: None,
     })
 }
 

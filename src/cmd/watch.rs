@@ -71,6 +71,10 @@ impl Driver for SiteDriver<'_> {
 pub fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<()> {
     let mut opts = site_options(ctx, args.out, args.no_redact)?;
     opts.live = true;
+    opts.live_cache = Some(std::sync::Arc::new(crate::site::LiveCache::default()));
+    // Transcripts are re-read often while they grow: keep each one's parser
+    // state and read only what was appended.
+    crate::sources::jsonl::enable_tails(true);
     let (tx, rx) = watch::channel_pair();
     let stopper = tx.clone();
     ctrlc::set_handler(move || {

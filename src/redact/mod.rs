@@ -412,6 +412,12 @@ impl Redactor {
 
     /// Redacts every string of `session` (and its subagents) in place, and
     /// strips harness-injected parts when configured.
+    /// Whether [`Redactor::apply`] keeps the message `m` of a session (it
+    /// drops messages left empty once injected text is stripped).
+    pub fn keeps(&self, m: &crate::model::Message) -> bool {
+        !self.strip_injected || m.parts.iter().any(|p| !injected(p))
+    }
+
     pub fn apply(&self, session: &mut Session) -> Report {
         let mut report = Report::default();
         if self.strip_injected {
@@ -426,21 +432,24 @@ impl Redactor {
     }
 }
 
+/// Text the harness injected (system reminders and the like).
+fn injected(p: &Part) -> bool {
+    matches!(
+        p,
+        Part::Notice {
+            kind: NoticeKind::SystemReminder | NoticeKind::Injected,
+            ..
+        }
+    )
+}
+
 /// Removes system reminders and other injected text (and messages left
 /// empty by it).
 fn strip_injected(s: &mut Session) -> usize {
     let mut n = 0;
     for m in &mut s.messages {
         let before = m.parts.len();
-        m.parts.retain(|p| {
-            !matches!(
-                p,
-                Part::Notice {
-                    kind: NoticeKind::SystemReminder | NoticeKind::Injected,
-                    ..
-                }
-            )
-        });
+        m.parts.retain(|p| !injected(p));
         n += before - m.parts.len();
     }
     s.messages.retain(|m| !m.parts.is_empty());

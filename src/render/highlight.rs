@@ -23,6 +23,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
@@ -306,7 +307,11 @@ pub fn highlight(code: &str, hint: Option<&str>) -> Arc<Highlighted> {
 /// Set it for the work of one page with [`Budget::scope`] on every thread
 /// that renders part of it.
 #[derive(Debug, Clone)]
-pub struct Budget(Arc<std::sync::atomic::AtomicI64>);
+pub struct Budget {
+    left: Arc<AtomicI64>,
+    /// Counts what is taken under [`Budget::measure`].
+    meter: Option<Arc<AtomicI64>>,
+}
 
 thread_local! {
     static CURRENT: std::cell::RefCell<Option<Budget>> = const { std::cell::RefCell::new(None) };
@@ -314,7 +319,10 @@ thread_local! {
 
 impl Budget {
     pub fn new(bytes: usize) -> Budget {
-        Budget(Arc::new(std::sync::atomic::AtomicI64::new(bytes as i64)))
+        Budget {
+            left: Arc::new(AtomicI64::new(bytes as i64)),
+            meter: None,
+        }
     }
 
     /// Runs `f` with this budget in force on the current thread.
@@ -332,7 +340,7 @@ impl Budget {
 
     /// Whether the budget ran out at some point.
     pub fn exhausted(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::Relaxed) < 0
+        self.left.load(Ordering::Relaxed) < 0
     }
 
     /// Takes `n` bytes from the current budget; true when there was room
@@ -341,11 +349,35 @@ impl Budget {
         CURRENT.with(|c| match &*c.borrow() {
             None => true,
             Some(b) => {
-                let before =
-                    b.0.fetch_sub(n as i64, std::sync::atomic::Ordering::Relaxed);
+                if let Some(m) = &b.meter {
+                    m.fetch_add(n as i64, Ordering::Relaxed);
+                }
+                let before = b.left.fetch_sub(n as i64, Ordering::Relaxed);
                 before >= n as i64
             }
         })
+    }
+
+    /// Runs `f` under the budget in force and returns what it took from
+    /// it (on any thread it handed work to with [`Budget::current`] and
+    /// [`Budget::scope`]), so that reusing its output later can take the
+    /// same again ([`Budget::spend`]).
+    pub fn measure<R>(f: impl FnOnce() -> R) -> (R, i64) {
+        let Some(cur) = Budget::current() else {
+            return (f(), 0);
+        };
+        let meter = Arc::new(AtomicI64::new(0));
+        let metered = Budget {
+            left: cur.left.clone(),
+            meter: Some(meter.clone()),
+        };
+        let r = metered.scope(f);
+        (r, meter.load(Ordering::Relaxed))
+    }
+
+    /// Takes `n` bytes from this budget without highlighting anything.
+    pub fn spend(&self, n: i64) {
+        self.left.fetch_sub(n, Ordering::Relaxed);
     }
 }
 

@@ -68,12 +68,59 @@ const MESSAGES_MARK: &str = "<!--sharegen:messages-->";
 /// never held whole in memory.
 const BATCH: usize = 256;
 
+/// The rendered messages of a page, kept by `watch` between rebuilds of a
+/// share (see [`render_page_reusing`]).
+#[derive(Debug, Default)]
+pub struct Fragments {
+    /// Per top-level message: its HTML, and what it took from the page's
+    /// highlighting budget.
+    html: Vec<(String, i64)>,
+}
+
+impl Fragments {
+    /// Number of messages held.
+    pub fn len(&self) -> usize {
+        self.html.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.html.is_empty()
+    }
+}
+
 /// Renders one session as a complete HTML page into `w`.
 pub fn render_page_to(
     session: &Session,
     opts: &PageOptions,
     templates: &Templates,
     w: &mut dyn std::io::Write,
+) -> crate::Result<()> {
+    render_page_inner(session, opts, templates, w, None)
+}
+
+/// Like [`render_page_to`], reusing the HTML of the first `reuse` messages
+/// from `frags` (the caller knows they are the same messages, at the same
+/// places, with the same subagents) and leaving every message's HTML in
+/// `frags` for the next call. The page is the one [`render_page_to`]
+/// writes, except that a page past its highlighting budget may highlight
+/// other code blocks.
+pub fn render_page_reusing(
+    session: &Session,
+    opts: &PageOptions,
+    templates: &Templates,
+    w: &mut dyn std::io::Write,
+    frags: &mut Fragments,
+    reuse: usize,
+) -> crate::Result<()> {
+    render_page_inner(session, opts, templates, w, Some((frags, reuse)))
+}
+
+fn render_page_inner(
+    session: &Session,
+    opts: &PageOptions,
+    templates: &Templates,
+    w: &mut dyn std::io::Write,
+    frags: Option<(&mut Fragments, usize)>,
 ) -> crate::Result<()> {
     let budget = Budget::new(highlight_budget(session));
     let others = budget.scope(|| render_unlinked_subagents(session));
@@ -123,7 +170,7 @@ pub fn render_page_to(
     let (head, tail) = shell.split_once(MESSAGES_MARK).unwrap_or((&shell, ""));
     w.write_all(head.as_bytes()).map_err(io)?;
     budget
-        .scope(|| write_messages(session, "", 0, w))
+        .scope(|| write_messages(session, "", 0, w, frags))
         .map_err(io)?;
     w.write_all(tail.as_bytes()).map_err(io)?;
     Ok(())
@@ -137,6 +184,7 @@ fn write_messages(
     prefix: &str,
     depth: usize,
     w: &mut dyn std::io::Write,
+    mut frags: Option<(&mut Fragments, usize)>,
 ) -> std::io::Result<()> {
     let first_tool = tool_offsets(s);
     let by_call = subagents_by_call(s);
@@ -146,21 +194,36 @@ fn write_messages(
         subagents: &by_call,
     };
     let budget = Budget::current();
-    for (b, batch) in s.messages.chunks(BATCH).enumerate() {
-        let base = b * BATCH;
-        let html: Vec<String> = batch
+    let mut start = 0;
+    if let Some((f, reuse)) = frags.as_mut() {
+        f.html.truncate((*reuse).min(s.messages.len()));
+        for (h, spent) in &f.html {
+            w.write_all(h.as_bytes())?;
+            if let Some(b) = &budget {
+                b.spend(*spent);
+            }
+        }
+        start = f.html.len();
+    }
+    for (b, batch) in s.messages[start..].chunks(BATCH).enumerate() {
+        let base = start + b * BATCH;
+        let html: Vec<(String, i64)> = batch
             .par_iter()
             .enumerate()
             .map(|(k, m)| {
                 let i = base + k;
+                let one = || Budget::measure(|| render_message(&ctx, m, i + 1, first_tool[i]));
                 match &budget {
-                    Some(bu) => bu.scope(|| render_message(&ctx, m, i + 1, first_tool[i])),
-                    None => render_message(&ctx, m, i + 1, first_tool[i]),
+                    Some(bu) => bu.scope(one),
+                    None => one(),
                 }
             })
             .collect();
-        for h in html {
+        for (h, spent) in html {
             w.write_all(h.as_bytes())?;
+            if let Some((f, _)) = frags.as_mut() {
+                f.html.push((h, spent));
+            }
         }
     }
     Ok(())
@@ -376,7 +439,7 @@ fn toc(s: &Session) -> Vec<TocEntry> {
 /// nested subagents; `depth` limits nesting.
 pub fn render_messages(s: &Session, prefix: &str, depth: usize) -> String {
     let mut out = Vec::new();
-    write_messages(s, prefix, depth, &mut out).expect("writing to memory cannot fail");
+    write_messages(s, prefix, depth, &mut out, None).expect("writing to memory cannot fail");
     String::from_utf8(out).expect("pages are UTF-8")
 }
 

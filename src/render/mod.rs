@@ -111,6 +111,20 @@ impl Renderer {
         }
     }
 
+    /// The live HTML page of `session`, reusing the HTML of its first
+    /// `reuse` messages from `frags` (see [`html::render_page_reusing`]).
+    pub fn render_page_reusing(
+        &self,
+        session: &Session,
+        live_version: Option<&str>,
+        frags: &mut html::Fragments,
+        reuse: usize,
+        w: &mut dyn std::io::Write,
+    ) -> crate::Result<()> {
+        let opts = self.page_options(session, live_version);
+        html::render_page_reusing(session, &opts, &self.templates, w, frags, reuse)
+    }
+
     /// The HTML page sealed under `protection`, inside the neutral shell
     /// that decrypts it in the browser (see [`crate::protect`]). Never
     /// live: the shell cannot follow the session.

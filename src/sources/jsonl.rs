@@ -8,8 +8,11 @@
 use crate::diag::Diag;
 use crate::error::{IoContext, Result};
 use std::borrow::Cow;
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Reads `path` line by line and calls `f(line_number, text, complete)` for
 /// each non-blank line. `complete` is false for a last line with no trailing
@@ -27,10 +30,24 @@ pub fn read_lines_from(
     diag: &Diag,
     f: &mut dyn FnMut(u64, &str, bool),
 ) -> Result<u64> {
+    read_lines_after(path, reader, 0, diag, f).map(|(consumed, _)| consumed)
+}
+
+/// Like [`read_lines_from`], for a reader that starts after `lines_before`
+/// lines (line numbers go on from there). Returns the bytes and the number
+/// of lines consumed up to the end of the last complete line.
+fn read_lines_after(
+    path: &Path,
+    reader: impl Read,
+    lines_before: u64,
+    diag: &Diag,
+    f: &mut dyn FnMut(u64, &str, bool),
+) -> Result<(u64, u64)> {
     let mut r = BufReader::with_capacity(1 << 16, reader);
     let mut buf = Vec::with_capacity(1 << 16);
-    let mut lineno = 0u64;
+    let mut lineno = lines_before;
     let mut consumed = 0u64;
+    let mut complete_lines = 0u64;
     loop {
         buf.clear();
         let n = r.read_until(b'\n', &mut buf).at(path)?;
@@ -41,6 +58,7 @@ pub fn read_lines_from(
         let complete = buf.last() == Some(&b'\n');
         if complete {
             consumed += n as u64;
+            complete_lines += 1;
         }
         let bytes = trim_ascii_ws(&buf);
         if bytes.is_empty() {
@@ -60,7 +78,182 @@ pub fn read_lines_from(
         };
         f(lineno, &text, complete);
     }
-    Ok(consumed)
+    Ok((consumed, complete_lines))
+}
+
+/// Whether line-based sources keep their parser state per file and read
+/// only what was appended since (see [`Tails`]). Off by default: a one-shot
+/// command reads each file once. `watch` turns it on.
+static TAILS_ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Turns incremental reading on or off for this process.
+pub fn enable_tails(on: bool) {
+    TAILS_ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// Whether incremental reading is on.
+pub fn tails_enabled() -> bool {
+    TAILS_ENABLED.load(Ordering::Relaxed)
+}
+
+/// How [`Tails::read`] read a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TailRead {
+    /// From the start (first read, or the file was truncated or replaced).
+    Full { bytes: u64 },
+    /// Only the bytes after what was read before.
+    Appended { bytes: u64 },
+}
+
+/// Bytes compared at both ends of what was read before, to tell an
+/// appended file from one rewritten in place.
+const CHECK_BYTES: u64 = 64;
+
+/// Incremental reading of append-only JSONL files: per file, the parser
+/// state `S` after the last complete line read, and where that line ended.
+///
+/// The next read of the same file (same device and inode, not shorter,
+/// same bytes at the start and just before the old end) starts at that
+/// offset and feeds only the new lines to the parser. A last line without
+/// its newline is parsed into a copy of the state and read again next
+/// time: it is still being written. A truncated or replaced file is read
+/// again from the start.
+pub struct Tails<S> {
+    files: Mutex<HashMap<PathBuf, Tail<S>>>,
+    last: Mutex<HashMap<PathBuf, TailRead>>,
+}
+
+struct Tail<S> {
+    file_id: (u64, u64),
+    offset: u64,
+    lines: u64,
+    head: Vec<u8>,
+    end: Vec<u8>,
+    state: S,
+}
+
+impl<S: Clone> Default for Tails<S> {
+    fn default() -> Self {
+        Tails {
+            files: Mutex::new(HashMap::new()),
+            last: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+/// Up to `len` bytes of `file` at `at` (fewer at its end).
+fn bytes_at(file: &mut std::fs::File, at: u64, len: u64) -> std::io::Result<Vec<u8>> {
+    file.seek(SeekFrom::Start(at))?;
+    let mut v = Vec::with_capacity(len as usize);
+    file.by_ref().take(len).read_to_end(&mut v)?;
+    Ok(v)
+}
+
+impl<S: Clone> Tails<S> {
+    /// Reads `path` into a parser state: `init` makes an empty one, `line`
+    /// feeds it one line (number, text, complete). Returns the state after
+    /// the whole file as it is now.
+    pub fn read(
+        &self,
+        path: &Path,
+        diag: &Diag,
+        init: impl Fn() -> S,
+        line: &mut dyn FnMut(&mut S, u64, &str, bool),
+    ) -> Result<S> {
+        let mut file = std::fs::File::open(path).at(path)?;
+        let meta = file.metadata().at(path)?;
+        let id = file_id(&meta);
+        let prev = self
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(path);
+        let mut reuse = |t: &Tail<S>| -> std::io::Result<bool> {
+            if t.file_id != id || meta.len() < t.offset {
+                return Ok(false);
+            }
+            let head = bytes_at(&mut file, 0, CHECK_BYTES.min(t.offset))?;
+            let from = t.offset - t.end.len() as u64;
+            Ok(head == t.head && bytes_at(&mut file, from, t.end.len() as u64)? == t.end)
+        };
+        let prev = match prev {
+            Some(t) if reuse(&t).at(path)? => Some(t),
+            _ => None,
+        };
+        let appended = prev.is_some();
+        let (offset, lines, mut state) = match prev {
+            Some(t) => (t.offset, t.lines, t.state),
+            None => (0, 0, init()),
+        };
+        file.seek(SeekFrom::Start(offset)).at(path)?;
+        let mut pending: Option<(u64, String)> = None;
+        let (consumed, new_lines) =
+            read_lines_after(path, &mut file, lines, diag, &mut |n, text, complete| {
+                if complete {
+                    line(&mut state, n, text, true);
+                } else {
+                    pending = Some((n, text.to_string()));
+                }
+            })?;
+        let end_offset = offset + consumed;
+        let head = bytes_at(&mut file, 0, CHECK_BYTES.min(end_offset)).at(path)?;
+        let end_len = CHECK_BYTES.min(end_offset);
+        let end = bytes_at(&mut file, end_offset - end_len, end_len).at(path)?;
+        let read_bytes = consumed + pending.as_ref().map_or(0, |(_, t)| t.len() as u64);
+        let how = if appended {
+            TailRead::Appended { bytes: read_bytes }
+        } else {
+            TailRead::Full { bytes: read_bytes }
+        };
+        let mut out = state.clone();
+        if let Some((n, text)) = pending {
+            line(&mut out, n, &text, false);
+        }
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            path.to_path_buf(),
+            Tail {
+                file_id: id,
+                offset: end_offset,
+                lines: lines + new_lines,
+                head,
+                end,
+                state,
+            },
+        );
+        self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_path_buf(), how);
+        Ok(out)
+    }
+
+    /// How the last [`Tails::read`] of `path` read it.
+    pub fn last_read(&self, path: &Path) -> Option<TailRead> {
+        self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+            .copied()
+    }
+
+    /// Forgets every file whose path `keep` rejects.
+    pub fn retain(&self, keep: impl Fn(&Path) -> bool) {
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p, _| keep(p));
+    }
 }
 
 fn trim_ascii_ws(b: &[u8]) -> &[u8] {
@@ -187,6 +380,85 @@ pub fn replace_lone_surrogates(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A parser state for the tail tests: the lines seen, with numbers.
+    type Seen = Vec<(u64, String, bool)>;
+
+    fn read_seen(tails: &Tails<Seen>, path: &Path) -> Seen {
+        tails
+            .read(path, &Diag::silent(), Vec::new, &mut |s, n, t, c| {
+                s.push((n, t.to_string(), c))
+            })
+            .unwrap()
+    }
+
+    fn full(path: &Path) -> Seen {
+        read_seen(&Tails::default(), path)
+    }
+
+    fn append(path: &Path, text: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn tails_read_only_appended_bytes_and_wait_for_partial_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.jsonl");
+        std::fs::write(&p, "{\"a\":1}\n\n{\"b\":2}\n").unwrap();
+        let tails = Tails::default();
+        assert_eq!(read_seen(&tails, &p), full(&p));
+        assert_eq!(tails.last_read(&p), Some(TailRead::Full { bytes: 17 }));
+
+        // A line still being written: parsed into the answer, not kept.
+        append(&p, "{\"c\":");
+        let seen = read_seen(&tails, &p);
+        assert_eq!(seen, full(&p));
+        assert_eq!(seen.last().unwrap(), &(4, "{\"c\":".to_string(), false));
+        assert_eq!(tails.last_read(&p), Some(TailRead::Appended { bytes: 5 }));
+
+        // Its end arrives: read from where the complete lines ended.
+        append(&p, "3}\n{\"d\":4}\n");
+        let seen = read_seen(&tails, &p);
+        assert_eq!(seen, full(&p));
+        assert_eq!(seen.len(), 4);
+        assert_eq!(seen[2], (4, "{\"c\":3}".to_string(), true));
+        assert_eq!(seen[3], (5, "{\"d\":4}".to_string(), true));
+        assert_eq!(tails.last_read(&p), Some(TailRead::Appended { bytes: 16 }));
+
+        // Nothing new: nothing read.
+        assert_eq!(read_seen(&tails, &p), full(&p));
+        assert_eq!(tails.last_read(&p), Some(TailRead::Appended { bytes: 0 }));
+    }
+
+    #[test]
+    fn tails_reread_truncated_rewritten_and_replaced_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.jsonl");
+        std::fs::write(&p, "{\"a\":1}\n{\"b\":2}\n").unwrap();
+        let tails = Tails::default();
+        read_seen(&tails, &p);
+
+        // Truncated.
+        std::fs::write(&p, "{\"a\":1}\n").unwrap();
+        assert_eq!(read_seen(&tails, &p), full(&p));
+        assert_eq!(tails.last_read(&p), Some(TailRead::Full { bytes: 8 }));
+
+        // Rewritten in place, longer, with other bytes before the old end.
+        std::fs::write(&p, "{\"x\":9}\n{\"y\":8}\n").unwrap();
+        assert_eq!(read_seen(&tails, &p), full(&p));
+        assert!(matches!(tails.last_read(&p), Some(TailRead::Full { .. })));
+
+        // Replaced by another file (a new inode) holding the same start.
+        let other = dir.path().join("other.jsonl");
+        std::fs::write(&other, "{\"x\":9}\n{\"y\":8}\n{\"z\":7}\n").unwrap();
+        std::fs::rename(&other, &p).unwrap();
+        let seen = read_seen(&tails, &p);
+        assert_eq!(seen, full(&p));
+        assert_eq!(seen.len(), 3);
+        assert!(matches!(tails.last_read(&p), Some(TailRead::Full { .. })));
+    }
 
     #[test]
     fn lone_surrogates_are_replaced_and_pairs_kept() {

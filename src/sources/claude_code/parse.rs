@@ -35,7 +35,7 @@ const SKIPPED_TYPES: &[&str] = &[
 ];
 
 /// A tool result waiting for its call.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct ToolResult {
     pub output: String,
     pub is_error: bool,
@@ -44,7 +44,7 @@ pub(super) struct ToolResult {
     pub raw_result: Option<Value>,
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) enum Body {
     User {
         parts: Vec<Part>,
@@ -66,7 +66,7 @@ pub(super) enum Body {
     Chain,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Rec {
     pub uuid: Option<String>,
     pub parent: Option<String>,
@@ -76,7 +76,7 @@ pub(super) struct Rec {
 }
 
 /// What a file says about its session besides messages.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct FileMeta {
     pub session_id: Option<String>,
     pub agent_id: Option<String>,
@@ -91,6 +91,7 @@ pub(super) struct FileMeta {
     pub last_time: Option<DateTime<Utc>>,
 }
 
+#[derive(Clone, Default)]
 pub(super) struct ParsedFile {
     pub recs: Vec<Rec>,
     pub meta: FileMeta,
@@ -114,9 +115,27 @@ fn u64_of(v: &Value, key: &str) -> u64 {
     v.get(key).and_then(Value::as_u64).unwrap_or(0)
 }
 
+/// Parser states of the transcripts read so far, for `watch` (see
+/// [`jsonl::Tails`]): a rebuild parses only the lines appended since.
+static TAILS: std::sync::LazyLock<jsonl::Tails<ParsedFile>> =
+    std::sync::LazyLock::new(jsonl::Tails::default);
+
 pub(super) fn parse_file(path: &Path, diag: &Diag) -> Result<ParsedFile> {
+    if jsonl::tails_enabled() {
+        return TAILS.read(
+            path,
+            diag,
+            ParsedFile::default,
+            &mut |st, n, text, complete| add_line(path, st, n, text, complete, diag),
+        );
+    }
     let file = std::fs::File::open(path).map_err(|e| crate::error::Error::io(path, e))?;
     parse_reader(path, file, diag)
+}
+
+/// How the last incremental read of `path` read it (tests, benchmarks).
+pub fn last_tail_read(path: &Path) -> Option<jsonl::TailRead> {
+    TAILS.last_read(path)
 }
 
 /// Like [`parse_file`], over any reader (`path` is for messages).
@@ -125,26 +144,37 @@ pub(super) fn parse_reader(
     reader: impl std::io::Read,
     diag: &Diag,
 ) -> Result<ParsedFile> {
-    let mut recs = Vec::new();
-    let mut meta = FileMeta::default();
+    let mut parsed = ParsedFile::default();
     jsonl::read_lines_from(path, reader, diag, &mut |lineno, text, complete| {
-        let Some(v) = jsonl::parse_line::<Value>(path, lineno, text, complete, diag) else {
-            return;
-        };
-        if !v.is_object() {
-            diag.warn(
-                path,
-                Some(lineno),
-                "not-object",
-                "skipped a line that is not a JSON object",
-            );
-            return;
-        }
-        if let Some(rec) = line_to_rec(path, lineno, v, &mut meta, diag) {
-            recs.push(rec);
-        }
+        add_line(path, &mut parsed, lineno, text, complete, diag)
     })?;
-    Ok(ParsedFile { recs, meta })
+    Ok(parsed)
+}
+
+/// Folds one line of a transcript into what was parsed before it.
+fn add_line(
+    path: &Path,
+    parsed: &mut ParsedFile,
+    lineno: u64,
+    text: &str,
+    complete: bool,
+    diag: &Diag,
+) {
+    let Some(v) = jsonl::parse_line::<Value>(path, lineno, text, complete, diag) else {
+        return;
+    };
+    if !v.is_object() {
+        diag.warn(
+            path,
+            Some(lineno),
+            "not-object",
+            "skipped a line that is not a JSON object",
+        );
+        return;
+    }
+    if let Some(rec) = line_to_rec(path, lineno, v, &mut parsed.meta, diag) {
+        parsed.recs.push(rec);
+    }
 }
 
 fn note_envelope(v: &Value, meta: &mut FileMeta, time: Option<DateTime<Utc>>) {
@@ -1423,5 +1453,75 @@ fn link_calls(
                 session: Box::new(child),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session_json(parsed: ParsedFile, path: &Path) -> Value {
+        let (s, agents) = main_and_sidechains("t", parsed, path);
+        serde_json::json!({
+            "main": serde_json::to_value(&s).unwrap(),
+            "agents": agents.iter().map(|a| serde_json::to_value(&a.0).unwrap()).collect::<Vec<_>>(),
+        })
+    }
+
+    /// A real transcript written a few hundred bytes at a time (cutting
+    /// lines anywhere): after each write, the incremental read gives the
+    /// session a fresh parse gives, and it reads only the new bytes.
+    #[test]
+    fn incremental_reads_match_full_parses_while_a_file_grows() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "tests/fixtures/claude-code/projects/-experiments-ideas/03eb5929-52b3-4b13-ada3-b93ae35806b8.jsonl",
+        );
+        let bytes = std::fs::read(&src).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.jsonl");
+        std::fs::write(&p, b"").unwrap();
+        let tails: jsonl::Tails<ParsedFile> = jsonl::Tails::default();
+        let diag = Diag::silent();
+        let mut written = 0usize;
+        let mut step = 0usize;
+        let mut reads = 0usize;
+        while written < bytes.len() {
+            // Uneven steps, so cuts land inside lines and on newlines.
+            step = (step * 7 + 1301) % 3001 + 97;
+            let end = (written + step).min(bytes.len());
+            {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+                f.write_all(&bytes[written..end]).unwrap();
+            }
+            let before = written;
+            written = end;
+            let inc = tails
+                .read(&p, &diag, ParsedFile::default, &mut |st, n, t, c| {
+                    add_line(&p, st, n, t, c, &diag)
+                })
+                .unwrap();
+            let full = parse_reader(&p, std::fs::File::open(&p).unwrap(), &diag).unwrap();
+            assert_eq!(inc.recs.len(), full.recs.len(), "after {written} bytes");
+            assert_eq!(
+                session_json(inc, &p),
+                session_json(full, &p),
+                "after {written} bytes"
+            );
+            match tails.last_read(&p).unwrap() {
+                jsonl::TailRead::Appended { bytes: n } => {
+                    // The new bytes, plus at most the partial line before them.
+                    let partial = bytes[..before]
+                        .iter()
+                        .rev()
+                        .take_while(|&&b| b != b'\n')
+                        .count();
+                    assert!(n as usize <= end - before + partial, "read {n} bytes");
+                }
+                jsonl::TailRead::Full { .. } => assert_eq!(reads, 0, "a full reread"),
+            }
+            reads += 1;
+        }
+        assert!(reads > 10);
     }
 }

@@ -24,6 +24,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+mod live;
+pub use live::LiveCache;
+
 pub const MANIFEST: &str = "sharegen-manifest.json";
 const STATE: &str = ".sharegen-build.json";
 pub const MANIFEST_VERSION: u32 = 1;
@@ -95,6 +98,9 @@ pub struct SiteOptions {
     pub live: bool,
     /// Applied to every session before it is rendered (None: `--no-redact`).
     pub redactor: Option<std::sync::Arc<crate::redact::Redactor>>,
+    /// What `watch` keeps between rebuilds (see [`live`]); None for a
+    /// one-off build.
+    pub live_cache: Option<std::sync::Arc<LiveCache>>,
 }
 
 /// What a build did.
@@ -265,18 +271,14 @@ pub fn build(
                     });
                 }
             }
-            let mut session =
-                load_share(share, stores, diag).map_err(|e| (id.clone(), e.to_string()))?;
-            let watched = watched_paths(&session, &share.path);
-            if let Some(r) = &opts.redactor {
-                r.apply(&mut session);
-            }
+            let raw = load_share(share, stores, diag).map_err(|e| (id.clone(), e.to_string()))?;
+            let watched = watched_paths(&raw, &share.path);
             let key = fingerprint(share, &watched, &render_key);
             let fail = |e: Error| (id.clone(), e.to_string());
             // Each file is streamed to a temporary file and renamed into
             // place only when its bytes changed.
             let write = |rel: String,
-                         f: &dyn Fn(&mut AtomicFile) -> Result<()>|
+                         f: &mut dyn FnMut(&mut AtomicFile) -> Result<()>|
              -> Result<(String, Written)> {
                 let mut file = AtomicFile::create(&output_path(out, &rel)?, None)?;
                 f(&mut file)?;
@@ -286,41 +288,67 @@ pub fn build(
             // and its session.json is not written: nothing in clear.
             let protection = share.protection.as_ref();
             let live = (opts.live && protection.is_none()).then_some(key.as_str());
-            // The page and session.json are independent renders of one
-            // session: on a large session they take about as long each, so
-            // they run side by side.
             let want_json = opts.session_json && protection.is_none();
-            let (page, json) = rayon::join(
-                || {
-                    write(format!("s/{id}/index.html"), &|w| match protection {
-                        Some(p) => renderer.render_protected_to(&session, p, w),
-                        None => renderer.render_to(&session, Format::Html, live, w),
-                    })
-                },
-                || {
-                    want_json.then(|| {
-                        write(format!("s/{id}/session.json"), &|w| {
-                            renderer.render_to(&session, Format::Json, None, w)
-                        })
-                    })
-                },
-            );
-            let mut files = vec![page.map_err(fail)?];
-            if live.is_some() {
-                let v = serde_json::json!({
-                    "version": key,
-                    "updated": session.updated.map(|t| t.to_rfc3339()),
-                });
-                files.push(
-                    write(format!("s/{id}/version.json"), &|w| {
-                        w.write_all(v.to_string().as_bytes()).at(out)
-                    })
-                    .map_err(fail)?,
-                );
-            }
-            if let Some(json) = json {
-                files.push(json.map_err(fail)?);
-            }
+            let page_rel = format!("s/{id}/index.html");
+            let json_rel = format!("s/{id}/session.json");
+            let cache = opts.live_cache.as_ref().filter(|_| protection.is_none());
+            let mut files = Vec::new();
+            let session = match cache {
+                Some(cache) => {
+                    // `watch`: reuse what the last rebuild redacted and
+                    // rendered; the page goes first, then the files that
+                    // tell readers and publishers about it.
+                    let mut p = cache.prepare(&id, &render_key, raw, opts.redactor.as_deref());
+                    let page = write(page_rel, &mut |w| {
+                        renderer.render_page_reusing(&p.session, live, &mut p.frags, p.reuse, w)
+                    });
+                    files.push(page.map_err(fail)?);
+                    if let Some(v) = live {
+                        files.push(write_version(out, &id, v, &p.session).map_err(fail)?);
+                    }
+                    if want_json {
+                        let json = write(json_rel, &mut |w| {
+                            renderer.render_to(&p.session, Format::Json, None, w)
+                        });
+                        files.push(json.map_err(fail)?);
+                    }
+                    let session = p.session.shell();
+                    cache.store(&id, &render_key, p);
+                    session
+                }
+                None => {
+                    let mut session = raw;
+                    if let Some(r) = &opts.redactor {
+                        r.apply(&mut session);
+                    }
+                    // The page and session.json are independent renders of
+                    // one session: on a large session they take about as
+                    // long each, so they run side by side.
+                    let (page, json) = rayon::join(
+                        || {
+                            write(page_rel, &mut |w| match protection {
+                                Some(p) => renderer.render_protected_to(&session, p, w),
+                                None => renderer.render_to(&session, Format::Html, live, w),
+                            })
+                        },
+                        || {
+                            want_json.then(|| {
+                                write(json_rel, &mut |w| {
+                                    renderer.render_to(&session, Format::Json, None, w)
+                                })
+                            })
+                        },
+                    );
+                    files.push(page.map_err(fail)?);
+                    if let Some(v) = live {
+                        files.push(write_version(out, &id, v, &session).map_err(fail)?);
+                    }
+                    if let Some(json) = json {
+                        files.push(json.map_err(fail)?);
+                    }
+                    session
+                }
+            };
             let page_size = files[0].1.size;
             Ok(Done {
                 id: id.clone(),
@@ -345,6 +373,10 @@ pub fn build(
             })
         })
         .collect();
+
+    if let Some(c) = &opts.live_cache {
+        c.retain(|id| active.iter().any(|s| s.share_id == id));
+    }
 
     let mut report = BuildReport::default();
     let mut manifest = Manifest {
@@ -511,6 +543,18 @@ pub fn build(
     let sbytes = serde_json::to_vec(&new_state).expect("the build state serializes");
     write_if_changed(&state_path, &sbytes)?;
     Ok(report)
+}
+
+/// `s/<id>/version.json`, which a live page polls.
+fn write_version(out: &Path, id: &str, version: &str, s: &Session) -> Result<(String, Written)> {
+    let v = serde_json::json!({
+        "version": version,
+        "updated": s.updated.map(|t| t.to_rfc3339()),
+    });
+    let rel = format!("s/{id}/version.json");
+    let mut file = AtomicFile::create(&output_path(out, &rel)?, None)?;
+    file.write_all(v.to_string().as_bytes()).at(out)?;
+    Ok((rel, file.commit_if_changed()?))
 }
 
 fn list_path_hint(id: &str) -> PathBuf {

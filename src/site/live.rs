@@ -1,0 +1,242 @@
+//! What `watch` keeps of each share between rebuilds, so that a message
+//! appended to a big session costs about what that message costs, not what
+//! the session costs.
+//!
+//! Per share: the session as loaded (before redaction), the redacted
+//! session, and the HTML of each of its messages. A rebuild compares the
+//! newly loaded session with the kept one: the leading messages that are
+//! equal (same content, same subagents behind their tool calls) keep their
+//! redacted form and their HTML; only the rest is redacted and rendered.
+//! The cost is memory: about three times the session's size while `watch`
+//! runs.
+
+use crate::model::{Message, Part, Session, Subagent};
+use crate::redact::Redactor;
+use crate::render::html::Fragments;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+/// The kept shares, by share id.
+#[derive(Default)]
+pub struct LiveCache {
+    shares: Mutex<HashMap<String, Kept>>,
+}
+
+impl std::fmt::Debug for LiveCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.shares.lock().map_or(0, |s| s.len());
+        write!(f, "LiveCache({n} shares)")
+    }
+}
+
+/// One share as its last rebuild left it.
+struct Kept {
+    /// The render settings it was made with.
+    key: String,
+    /// As loaded; `None` when nothing is redacted (then `session` is it).
+    raw: Option<Session>,
+    /// What was rendered.
+    session: Session,
+    /// `kept[i]`: how many of the loaded session's first `i` messages the
+    /// rendered session holds (redaction drops messages that held only
+    /// injected text).
+    kept: Vec<usize>,
+    frags: Fragments,
+}
+
+/// A share ready to render.
+pub struct Prepared {
+    /// The session to render (redacted).
+    pub session: Session,
+    /// Messages of `session` whose HTML `frags` holds.
+    pub reuse: usize,
+    pub frags: Fragments,
+    raw: Option<Session>,
+    kept: Vec<usize>,
+}
+
+impl LiveCache {
+    /// Redacts `raw` (when `redactor` is set), reusing what the last
+    /// rebuild of share `id` made with the same settings (`key`).
+    pub fn prepare(
+        &self,
+        id: &str,
+        key: &str,
+        raw: Session,
+        redactor: Option<&Redactor>,
+    ) -> Prepared {
+        let prev = self
+            .shares
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id)
+            .filter(|k| k.key == key && k.raw.is_some() == redactor.is_some());
+        match prev {
+            Some(prev) => incremental(prev, raw, redactor),
+            None => fresh(raw, redactor),
+        }
+    }
+
+    /// Keeps what a rebuild of share `id` rendered.
+    pub fn store(&self, id: &str, key: &str, p: Prepared) {
+        self.shares
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                id.to_string(),
+                Kept {
+                    key: key.to_string(),
+                    raw: p.raw,
+                    session: p.session,
+                    kept: p.kept,
+                    frags: p.frags,
+                },
+            );
+    }
+
+    /// Forgets the shares `keep` rejects.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        self.shares
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|id, _| keep(id));
+    }
+}
+
+/// `kept` (see [`Kept::kept`]) for `messages`, after `start` (kept so far).
+fn extend_kept(kept: &mut Vec<usize>, messages: &[Message], redactor: Option<&Redactor>) {
+    let mut n = kept.last().copied().unwrap_or(0);
+    if kept.is_empty() {
+        kept.push(0);
+    }
+    for m in messages {
+        if redactor.is_none_or(|r| r.keeps(m)) {
+            n += 1;
+        }
+        kept.push(n);
+    }
+}
+
+fn fresh(raw: Session, redactor: Option<&Redactor>) -> Prepared {
+    let mut kept = Vec::with_capacity(raw.messages.len() + 1);
+    extend_kept(&mut kept, &raw.messages, redactor);
+    let (session, raw) = match redactor {
+        Some(r) => {
+            let mut s = raw.clone();
+            r.apply(&mut s);
+            (s, Some(raw))
+        }
+        None => (raw, None),
+    };
+    Prepared {
+        session,
+        reuse: 0,
+        frags: Fragments::default(),
+        raw,
+        kept,
+    }
+}
+
+/// The number of leading messages of `new` whose HTML and redacted form
+/// can be taken from `old`: equal messages, none of whose tool calls
+/// spawned a subagent that changed.
+fn reusable_prefix(old: &Session, new: &Session) -> usize {
+    let k = new
+        .messages
+        .iter()
+        .zip(&old.messages)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let changed: HashSet<&str> = changed_subagents(old, new)
+        .into_iter()
+        .flat_map(|i| [old.subagents.get(i), new.subagents.get(i)])
+        .flatten()
+        .filter_map(|s| s.tool_call_id.as_deref())
+        .collect();
+    new.messages[..k]
+        .iter()
+        .position(|m| {
+            m.parts
+                .iter()
+                .any(|p| matches!(p, Part::ToolCall(c) if changed.contains(c.id.as_str())))
+        })
+        .unwrap_or(k)
+}
+
+/// Indexes of subagents that differ between `old` and `new` (added,
+/// removed or changed), by position.
+fn changed_subagents(old: &Session, new: &Session) -> Vec<usize> {
+    (0..old.subagents.len().max(new.subagents.len()))
+        .filter(|&i| old.subagents.get(i) != new.subagents.get(i))
+        .collect()
+}
+
+fn incremental(prev: Kept, raw: Session, redactor: Option<&Redactor>) -> Prepared {
+    let Kept {
+        raw: prev_raw,
+        session: prev_session,
+        kept: prev_kept,
+        frags,
+        ..
+    } = prev;
+    let old_raw = prev_raw.as_ref().unwrap_or(&prev_session);
+    let k = reusable_prefix(old_raw, &raw);
+    let changed_subs: HashSet<usize> = changed_subagents(old_raw, &raw).into_iter().collect();
+    let reuse = prev_kept.get(k).copied().unwrap_or(0).min(frags.len());
+    let mut kept = prev_kept;
+    kept.truncate(k + 1);
+    extend_kept(&mut kept, &raw.messages[k..], redactor);
+    let Some(r) = redactor else {
+        // Nothing redacted: the loaded session is rendered as it is.
+        drop(prev_raw);
+        drop(prev_session);
+        return Prepared {
+            session: raw,
+            reuse,
+            frags,
+            raw: None,
+            kept,
+        };
+    };
+    // Redact the session's own fields, the messages after the reusable
+    // ones and the changed subagents; take the rest as redacted before.
+    let mut part = raw.shell();
+    part.messages = raw.messages[k..].to_vec();
+    part.subagents = raw
+        .subagents
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| changed_subs.contains(i))
+        .map(|(_, s)| s.clone())
+        .collect();
+    r.apply(&mut part);
+    let mut old = prev_session;
+    old.messages.truncate(reuse);
+    let mut messages = old.messages;
+    messages.append(&mut part.messages);
+    let mut old_subs: Vec<Option<Subagent>> = old.subagents.into_iter().map(Some).collect();
+    let mut new_subs = std::mem::take(&mut part.subagents).into_iter();
+    let subagents: Vec<Subagent> = (0..raw.subagents.len())
+        .filter_map(|i| {
+            if changed_subs.contains(&i) {
+                new_subs.next()
+            } else {
+                old_subs.get_mut(i).and_then(Option::take)
+            }
+        })
+        .collect();
+    part.messages = messages;
+    part.subagents = subagents;
+    if part.messages.len() != kept.last().copied().unwrap_or(0) {
+        // The redactor dropped other messages than `keeps` said: render
+        // everything again rather than reuse HTML at the wrong places.
+        return fresh(raw, redactor);
+    }
+    Prepared {
+        session: part,
+        reuse,
+        frags,
+        raw: Some(raw),
+        kept,
+    }
+}

@@ -1,0 +1,183 @@
+//! `watch`'s incremental rebuilds (`site::LiveCache`): while a real
+//! transcript (and its subagents' files) grows a few lines at a time, the
+//! page and the JSON rendered by reusing the last rebuild are byte for byte
+//! what a fresh render of the same session gives, with and without
+//! redaction, and later rebuilds really reuse most of the page.
+
+use sharegen::cli::Format;
+use sharegen::config::{Config, RedactConfig};
+use sharegen::diag::Diag;
+use sharegen::model::Session;
+use sharegen::redact::Redactor;
+use sharegen::render::Renderer;
+use sharegen::render::html::Fragments;
+use sharegen::site::LiveCache;
+use std::path::{Path, PathBuf};
+
+const PROJECTS: &str = "tests/fixtures/claude-code/projects";
+
+/// A transcript and its subagent files, with their lines.
+struct Growing {
+    files: Vec<(PathBuf, Vec<String>)>,
+}
+
+impl Growing {
+    /// Copies of `main` (and the files of `<id>/subagents/`) under `dir`,
+    /// empty for now.
+    fn new(main: &Path, dir: &Path) -> (Growing, PathBuf) {
+        let mut files = Vec::new();
+        let dest = dir.join(main.file_name().unwrap());
+        files.push((dest.clone(), lines(main)));
+        let subs = main.with_extension("").join("subagents");
+        if subs.is_dir() {
+            let to = dest.with_extension("").join("subagents");
+            std::fs::create_dir_all(&to).unwrap();
+            for e in std::fs::read_dir(&subs).unwrap() {
+                let p = e.unwrap().path();
+                if p.extension().is_some_and(|x| x == "jsonl") {
+                    files.push((to.join(p.file_name().unwrap()), lines(&p)));
+                } else {
+                    std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+                }
+            }
+        }
+        for (p, _) in &files {
+            std::fs::write(p, b"").unwrap();
+        }
+        (Growing { files }, dest)
+    }
+
+    /// Writes the first `frac` (0..=1) of the main file's lines, plus half
+    /// of its next line (a line still being written). The subagents' files
+    /// grow twice as fast: they are complete at half way, as subagents
+    /// finish while their parent goes on.
+    fn write(&self, frac: f64) {
+        for (k, (p, ls)) in self.files.iter().enumerate() {
+            let frac = if k == 0 { frac } else { (frac * 2.0).min(1.0) };
+            let n = ((ls.len() as f64) * frac).ceil() as usize;
+            let mut text: String = ls[..n.min(ls.len())].concat();
+            if k == 0 && n < ls.len() {
+                let next = &ls[n];
+                text.push_str(&next[..next.floor_char_boundary(next.len() / 2)]);
+            }
+            std::fs::write(p, text).unwrap();
+        }
+    }
+}
+
+fn lines(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .split_inclusive('\n')
+        .map(str::to_string)
+        .collect()
+}
+
+fn renderer() -> Renderer {
+    Renderer::new(&Config::default(), b"live-test".to_vec(), None, None).unwrap()
+}
+
+fn render(r: &Renderer, s: &Session, format: Format) -> String {
+    let mut out = Vec::new();
+    r.render_to(s, format, Some("v1"), &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// Grows `fixture` in `steps` steps; after each, checks the incremental
+/// page and JSON against fresh renders. Returns the messages reused at
+/// each step.
+fn grow(fixture: &str, redact: bool, steps: usize) -> Vec<(usize, usize)> {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, main) = Growing::new(&Path::new(PROJECTS).join(fixture), dir.path());
+    let r = renderer();
+    let red = redact.then(|| {
+        Redactor::new(&RedactConfig::default(), b"key", Path::new("config.toml")).unwrap()
+    });
+    let cache = LiveCache::default();
+    let diag = Diag::silent();
+    let mut reused = Vec::new();
+    for step in 1..=steps {
+        g.write(step as f64 / steps as f64);
+        let raw = sharegen::sources::claude_code::load_file(&main, &diag).unwrap();
+        let mut expected = raw.clone();
+        if let Some(red) = &red {
+            red.apply(&mut expected);
+        }
+        let mut p = cache.prepare("share", "key", raw, red.as_ref());
+        let mut page = Vec::new();
+        let frags: &mut Fragments = &mut p.frags;
+        r.render_page_reusing(&p.session, Some("v1"), frags, p.reuse, &mut page)
+            .unwrap();
+        let page = String::from_utf8(page).unwrap();
+        let want = render(&r, &expected, Format::Html);
+        assert!(
+            page == want,
+            "{fixture} step {step}: the incremental page differs from a fresh one \
+             (first difference at byte {})",
+            page.bytes()
+                .zip(want.bytes())
+                .position(|(a, b)| a != b)
+                .unwrap_or(page.len().min(want.len()))
+        );
+        assert_eq!(
+            render(&r, &p.session, Format::Json),
+            render(&r, &expected, Format::Json),
+            "{fixture} step {step}: JSON"
+        );
+        reused.push((p.reuse, p.session.messages.len()));
+        cache.store("share", "key", p);
+    }
+    reused
+}
+
+fn check_reuse(reused: &[(usize, usize)]) {
+    assert_eq!(reused[0].0, 0, "nothing to reuse at first");
+    // Once the page has some length, most of it is reused.
+    let late = &reused[reused.len() / 2..];
+    assert!(
+        late.iter()
+            .all(|&(r, n)| r > 0 && r * 2 >= n.saturating_sub(8)),
+        "too little reused: {reused:?}"
+    );
+}
+
+#[test]
+fn incremental_pages_match_fresh_ones_with_subagents() {
+    let f = "-experiments-worktrees/ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl";
+    check_reuse(&grow(f, true, 24));
+    check_reuse(&grow(f, false, 12));
+}
+
+#[test]
+fn incremental_pages_match_fresh_ones_with_injected_text_stripped() {
+    let f =
+        "-Users-dain-workspace-claude-code-log-sample/71c9afe9-d9cc-4583-86b3-e62ba682b83a.jsonl";
+    check_reuse(&grow(f, true, 24));
+}
+
+#[test]
+fn other_settings_or_another_share_render_fresh() {
+    let f = Path::new(PROJECTS).join(
+        "-Users-dain-workspace-claude-code-log-sample/71c9afe9-d9cc-4583-86b3-e62ba682b83a.jsonl",
+    );
+    let s = sharegen::sources::claude_code::load_file(&f, &Diag::silent()).unwrap();
+    let cache = LiveCache::default();
+    let p = cache.prepare("a", "key", s.clone(), None);
+    assert_eq!(p.reuse, 0);
+    let mut page = Vec::new();
+    let mut p = p;
+    renderer()
+        .render_page_reusing(&p.session, None, &mut p.frags, 0, &mut page)
+        .unwrap();
+    cache.store("a", "key", p);
+    assert!(cache.prepare("a", "key", s.clone(), None).reuse > 0);
+    // Taken out by that prepare; stored again, then other keys and ids.
+    let mut p = cache.prepare("a", "key", s.clone(), None);
+    assert_eq!(p.reuse, 0, "a prepare takes the share's entry");
+    renderer()
+        .render_page_reusing(&p.session, None, &mut p.frags, 0, &mut Vec::new())
+        .unwrap();
+    cache.store("a", "key", p);
+    assert_eq!(cache.prepare("a", "other-key", s.clone(), None).reuse, 0);
+    assert_eq!(cache.prepare("b", "key", s, None).reuse, 0);
+}
