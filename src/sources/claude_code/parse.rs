@@ -91,10 +91,22 @@ pub(super) struct FileMeta {
     pub last_time: Option<DateTime<Utc>>,
 }
 
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub(super) struct ParsedFile {
     pub recs: Vec<Rec>,
     pub meta: FileMeta,
+}
+
+impl Clone for ParsedFile {
+    /// The records are copied on every core: `watch` copies a whole
+    /// transcript's records out of its tail cache on each rebuild.
+    fn clone(&self) -> Self {
+        use rayon::prelude::*;
+        ParsedFile {
+            recs: self.recs.par_iter().cloned().collect(),
+            meta: self.meta.clone(),
+        }
+    }
 }
 
 pub(super) fn parse_time(v: &Value) -> Option<DateTime<Utc>> {

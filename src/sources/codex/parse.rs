@@ -134,7 +134,7 @@ pub(super) enum CallEventKind {
     WebSearch,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) enum Ev {
     Meta(Box<Meta>),
     Model(String),
@@ -175,7 +175,7 @@ pub(super) enum Ev {
 }
 
 /// One reading of a line.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Rec {
     pub time: Option<DateTime<Utc>>,
     pub ev: Ev,
@@ -270,45 +270,68 @@ struct PeekPayload<'a> {
     cwd: Option<Cow<'a, str>>,
 }
 
+/// Records of the plain rollouts read so far, for `watch` (see
+/// [`jsonl::Tails`]): a rebuild parses only the lines appended since.
+static TAILS: std::sync::LazyLock<jsonl::Tails<Vec<Rec>>> =
+    std::sync::LazyLock::new(jsonl::Tails::default);
+
 /// Reads a rollout into records. `light` skips what a listing does not
 /// need (see the module docs).
 pub(super) fn read(path: &Path, light: bool, diag: &Diag) -> Result<Vec<Rec>> {
+    if !light && !is_zst(path) && jsonl::tails_enabled() {
+        return TAILS.read(path, diag, Vec::new, &mut |recs, lineno, text, complete| {
+            add_line(path, recs, lineno, text, complete, false, diag)
+        });
+    }
     let mut recs = Vec::new();
     for_each_line(path, diag, &mut |lineno, text, complete| {
-        if light && let Ok(p) = serde_json::from_str::<Peek>(text) {
-            let time = p.timestamp.as_deref().and_then(parse_time);
-            let kind = p.kind.as_deref().unwrap_or("");
-            if let Some(evs) = light_evs(kind, p.payload.as_ref()) {
-                if evs.is_empty() {
-                    recs.push(Rec::new(time, Ev::Tick));
-                }
-                recs.extend(evs.into_iter().map(|ev| Rec::new(time, ev)));
-                return;
-            }
-        }
-        let Some(v) = jsonl::parse_line::<Value>(path, lineno, text, complete, diag) else {
-            return;
-        };
-        if !v.is_object() {
-            diag.warn(
-                path,
-                Some(lineno),
-                "not-object",
-                "skipped a line that is not a JSON object",
-            );
-            return;
-        }
-        let before = recs.len();
-        let time = v
-            .get("timestamp")
-            .and_then(Value::as_str)
-            .and_then(parse_time);
-        line_to_recs(path, lineno, v, diag, &mut recs);
-        if recs.len() == before && time.is_some() {
-            recs.push(Rec::new(time, Ev::Tick));
-        }
+        add_line(path, &mut recs, lineno, text, complete, light, diag)
     })?;
     Ok(recs)
+}
+
+/// Reads one line of a rollout into records.
+fn add_line(
+    path: &Path,
+    recs: &mut Vec<Rec>,
+    lineno: u64,
+    text: &str,
+    complete: bool,
+    light: bool,
+    diag: &Diag,
+) {
+    if light && let Ok(p) = serde_json::from_str::<Peek>(text) {
+        let time = p.timestamp.as_deref().and_then(parse_time);
+        let kind = p.kind.as_deref().unwrap_or("");
+        if let Some(evs) = light_evs(kind, p.payload.as_ref()) {
+            if evs.is_empty() {
+                recs.push(Rec::new(time, Ev::Tick));
+            }
+            recs.extend(evs.into_iter().map(|ev| Rec::new(time, ev)));
+            return;
+        }
+    }
+    let Some(v) = jsonl::parse_line::<Value>(path, lineno, text, complete, diag) else {
+        return;
+    };
+    if !v.is_object() {
+        diag.warn(
+            path,
+            Some(lineno),
+            "not-object",
+            "skipped a line that is not a JSON object",
+        );
+        return;
+    }
+    let before = recs.len();
+    let time = v
+        .get("timestamp")
+        .and_then(Value::as_str)
+        .and_then(parse_time);
+    line_to_recs(path, lineno, v, diag, recs);
+    if recs.len() == before && time.is_some() {
+        recs.push(Rec::new(time, Ev::Tick));
+    }
 }
 
 /// What light mode makes of a line from its peek alone: the dataless
@@ -1307,6 +1330,46 @@ fn event_msg(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A rollout written a line and a half at a time: the incremental
+    /// read gives the records a full read gives.
+    #[test]
+    fn incremental_reads_match_full_reads_while_a_rollout_grows() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "tests/fixtures/codex/sharegen/rollout-2025-11-12T09-00-00-0199a8f3-6c1e-7d40-b2a5-3e9f1c7d2a10.jsonl",
+        );
+        let bytes = std::fs::read(&src).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("rollout.jsonl");
+        let tails: jsonl::Tails<Vec<Rec>> = jsonl::Tails::default();
+        let diag = Diag::silent();
+        let cuts: Vec<usize> = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .flat_map(|(i, _)| [i + 1, i + 20])
+            .filter(|&c| c <= bytes.len())
+            .collect();
+        assert!(cuts.len() > 10);
+        for end in cuts {
+            std::fs::write(&p, &bytes[..end]).unwrap();
+            let inc = tails
+                .read(&p, &diag, Vec::new, &mut |recs, n, t, c| {
+                    add_line(&p, recs, n, t, c, false, &diag)
+                })
+                .unwrap();
+            let mut full = Vec::new();
+            for_each_line(&p, &diag, &mut |n, t, c| {
+                add_line(&p, &mut full, n, t, c, false, &diag)
+            })
+            .unwrap();
+            assert_eq!(format!("{inc:?}"), format!("{full:?}"), "after {end} bytes");
+        }
+        assert!(matches!(
+            tails.last_read(&p),
+            Some(jsonl::TailRead::Appended { .. })
+        ));
+    }
 
     #[test]
     fn injected_context_is_split_from_prompts() {
