@@ -21,16 +21,14 @@
 //! exports with `--templates DIR`, to see the test catch a broken page.
 
 mod common;
+use common::browser::CHROMIUM;
 
 use assert_cmd::Command;
 use common::{say, target_dir};
 use serde_json::{Value, json};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// The harness bounds itself to this; the test kills it a minute later.
 const HARNESS_TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -127,47 +125,6 @@ fn export(home: &Path, fixture: &Path, out: &Path) {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(out.is_file(), "{} was not written", out.display());
-}
-
-/// Runs the harness with a deadline; returns (stdout, stderr, status).
-fn run_harness(spec: &Path, tmp: &Path) -> (String, String, Option<i32>) {
-    let mut child = std::process::Command::new("node")
-        .arg(manifest().join("tests/browser/check.mjs"))
-        .arg(spec)
-        .current_dir(manifest())
-        // Chromium's profile and anything else it leaves go away with tmp.
-        .env("TMPDIR", tmp)
-        .env("HOME", tmp)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start node (run scripts/test, which installs what the browser test needs)");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + HARNESS_TIMEOUT + Duration::from_secs(60);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    (out.join().unwrap(), err.join().unwrap(), status)
 }
 
 /// Collects failures so one run reports all of them.
@@ -536,32 +493,9 @@ fn check_run(f: &mut Failures, warn: &mut Vec<String>, page: &Page, run: &Value)
 
 #[test]
 fn pages_in_headless_chromium() {
-    if std::env::var("SHAREGEN_SKIP_BROWSER").as_deref() == Ok("1") {
-        say("browser test skipped: SHAREGEN_SKIP_BROWSER=1\n");
+    if common::browser::skip_or_require("the browser test") {
         return;
     }
-    let chromium = PathBuf::from(CHROMIUM);
-    let modules = manifest().join("tests/browser/node_modules/playwright-core");
-    let node = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let mut missing = Vec::new();
-    if !chromium.is_file() {
-        missing.push(format!("Chromium ({CHROMIUM})"));
-    }
-    if !node {
-        missing.push("node".to_string());
-    }
-    if !modules.is_dir() {
-        missing.push(format!("the Node modules ({})", modules.display()));
-    }
-    assert!(
-        missing.is_empty(),
-        "the browser test needs {}: run scripts/test, which installs them \
-         (or set SHAREGEN_SKIP_BROWSER=1 to skip this test)",
-        missing.join(", ")
-    );
 
     let tmp = tempfile::tempdir().unwrap();
     let site = tmp.path().join("site");
@@ -588,7 +522,7 @@ fn pages_in_headless_chromium() {
     }
     std::fs::create_dir_all(&shots).unwrap();
     let spec = json!({
-        "chromium": chromium,
+        "chromium": CHROMIUM,
         "site_dir": site,
         "screenshot_dir": shots,
         "timeout_ms": HARNESS_TIMEOUT.as_millis() as u64,
@@ -608,7 +542,8 @@ fn pages_in_headless_chromium() {
     std::fs::create_dir_all(&harness_tmp).unwrap();
 
     let t1 = Instant::now();
-    let (stdout, stderr, status) = run_harness(&spec_path, &harness_tmp);
+    let (stdout, stderr, status) =
+        common::browser::run_harness("check.mjs", &spec_path, &harness_tmp, HARNESS_TIMEOUT);
     let browser_time = t1.elapsed();
     // The file the harness writes before anything else; stdout otherwise.
     let text = std::fs::read_to_string(tmp.path().join("result.json")).unwrap_or(stdout.clone());

@@ -13,6 +13,7 @@
 //! to target/browser-live/result.json.
 
 mod common;
+use common::browser::CHROMIUM;
 
 use common::*;
 use serde_json::{Value, json};
@@ -22,7 +23,6 @@ use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const SESSION: &str = "03eb5929-52b3-4b13-ada3-b93ae35806b8";
 /// The harness bounds itself to this; the test kills it a minute later.
 const HARNESS_TIMEOUT: Duration = Duration::from_secs(120);
@@ -337,31 +337,9 @@ fn check_file(f: &mut Failures, r: &Value) {
 
 #[test]
 fn live_page_updates_in_place_in_headless_chromium() {
-    if std::env::var("SHAREGEN_SKIP_BROWSER").as_deref() == Ok("1") {
-        say("live browser test skipped: SHAREGEN_SKIP_BROWSER=1\n");
+    if common::browser::skip_or_require("the live browser test") {
         return;
     }
-    let modules = manifest().join("tests/browser/node_modules/playwright-core");
-    let node = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let mut missing = Vec::new();
-    if !Path::new(CHROMIUM).is_file() {
-        missing.push(format!("Chromium ({CHROMIUM})"));
-    }
-    if !node {
-        missing.push("node".to_string());
-    }
-    if !modules.is_dir() {
-        missing.push(format!("the Node modules ({})", modules.display()));
-    }
-    assert!(
-        missing.is_empty(),
-        "the live browser test needs {}: run scripts/test, which installs them \
-         (or set SHAREGEN_SKIP_BROWSER=1 to skip this test)",
-        missing.join(", ")
-    );
 
     let t0 = Instant::now();
     let tmp = tempfile::tempdir().unwrap();

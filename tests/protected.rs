@@ -18,6 +18,7 @@
 //!   skips that part, as in tests/browser.rs.
 
 mod common;
+use common::browser::CHROMIUM;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -26,10 +27,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const IDEAS: &str = "03eb5929-52b3-4b13-ada3-b93ae35806b8";
 const PASSWORD: &str = "correct horse battery staple";
@@ -39,10 +38,6 @@ const KNOWN_PROMPT: &str = "OK, so, to be fair, maybe also list 5 weak points, r
 
 fn ideas() -> PathBuf {
     fixtures().join(format!("projects/-experiments-ideas/{IDEAS}.jsonl"))
-}
-
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A home with the Claude Code fixtures where sharegen looks for them.
@@ -704,47 +699,7 @@ fn password_flags_fail_clearly() {
 
 // --- headless Chromium --------------------------------------------------------
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const HARNESS_TIMEOUT: Duration = Duration::from_secs(240);
-
-fn run_harness(spec: &Path, tmp: &Path) -> (String, String, Option<i32>) {
-    let mut child = std::process::Command::new("node")
-        .arg(manifest_dir().join("tests/browser/protected.mjs"))
-        .arg(spec)
-        .current_dir(manifest_dir())
-        .env("TMPDIR", tmp)
-        .env("HOME", tmp)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start node (run scripts/test, which installs what the browser test needs)");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + HARNESS_TIMEOUT + Duration::from_secs(60);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    (out.join().unwrap(), err.join().unwrap(), status)
-}
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("")
@@ -861,21 +816,9 @@ fn n(v: &Value) -> i64 {
 
 #[test]
 fn protected_pages_in_headless_chromium() {
-    if std::env::var("SHAREGEN_SKIP_BROWSER").as_deref() == Ok("1") {
-        say("protected browser test skipped: SHAREGEN_SKIP_BROWSER=1\n");
+    if common::browser::skip_or_require("the protected browser test") {
         return;
     }
-    let modules = manifest_dir().join("tests/browser/node_modules/playwright-core");
-    let node = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        Path::new(CHROMIUM).is_file() && node && modules.is_dir(),
-        "the browser test needs {CHROMIUM}, node and {}: run scripts/test, which installs them \
-         (or set SHAREGEN_SKIP_BROWSER=1 to skip this test)",
-        modules.display()
-    );
 
     let tmp = tempfile::tempdir().unwrap();
     let pages = tmp.path().join("pages");
@@ -933,7 +876,8 @@ fn protected_pages_in_headless_chromium() {
     std::fs::write(&spec_path, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
     let harness_tmp = tmp.path().join("tmp");
     std::fs::create_dir_all(&harness_tmp).unwrap();
-    let (stdout, stderr, status) = run_harness(&spec_path, &harness_tmp);
+    let (stdout, stderr, status) =
+        common::browser::run_harness("protected.mjs", &spec_path, &harness_tmp, HARNESS_TIMEOUT);
     let text = std::fs::read_to_string(tmp.path().join("result.json")).unwrap_or(stdout.clone());
     let result: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!(

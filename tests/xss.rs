@@ -29,6 +29,7 @@
 //! missing Chromium, node or tests/browser/node_modules fails the test.
 
 mod common;
+use common::browser::CHROMIUM;
 #[path = "xss_corpus/payloads.rs"]
 mod payloads;
 #[path = "xss_corpus/sessions.rs"]
@@ -44,12 +45,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const HARNESS_TIMEOUT: Duration = Duration::from_secs(600);
-
-fn manifest() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 // --- the beacon: a listener that records every request -------------------------
 
@@ -896,45 +892,6 @@ fn harness_split(payloads: &[Payload], t: &str) -> bool {
 
 // --- in Chromium -----------------------------------------------------------------------
 
-fn run_harness(spec: &Path, tmp: &Path) -> (String, String, Option<i32>) {
-    let mut child = std::process::Command::new("node")
-        .arg(manifest().join("tests/browser/xss.mjs"))
-        .arg(spec)
-        .current_dir(manifest())
-        .env("TMPDIR", tmp)
-        .env("HOME", tmp)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("cannot start node (scripts/test installs what the browser tests need)");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + HARNESS_TIMEOUT + Duration::from_secs(60);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    (out.join().unwrap(), err.join().unwrap(), status)
-}
-
 /// A page that injects for real: the detectors must see it.
 fn control_page(port: u16) -> String {
     let a = format!(
@@ -969,31 +926,9 @@ fn title_key(s: &str) -> String {
 
 #[test]
 fn pages_in_headless_chromium_run_no_payload_and_load_nothing() {
-    if std::env::var("SHAREGEN_SKIP_BROWSER").as_deref() == Ok("1") {
-        say("xss browser test skipped: SHAREGEN_SKIP_BROWSER=1\n");
+    if common::browser::skip_or_require("the XSS browser test") {
         return;
     }
-    let modules = manifest().join("tests/browser/node_modules/playwright-core");
-    let node = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let mut missing = Vec::new();
-    if !Path::new(CHROMIUM).is_file() {
-        missing.push(format!("Chromium ({CHROMIUM})"));
-    }
-    if !node {
-        missing.push("node".into());
-    }
-    if !modules.is_dir() {
-        missing.push(format!("the Node modules ({})", modules.display()));
-    }
-    assert!(
-        missing.is_empty(),
-        "the XSS browser test needs {}: run scripts/test, which installs them \
-         (or set SHAREGEN_SKIP_BROWSER=1 to skip it)",
-        missing.join(", ")
-    );
     let c = corpus();
     std::fs::write(c.site.join("control.html"), control_page(c.beacon.port)).unwrap();
     let mut pages = Vec::new();
@@ -1039,7 +974,8 @@ fn pages_in_headless_chromium_run_no_payload_and_load_nothing() {
     let htmp = tmp.path().join("tmp");
     std::fs::create_dir_all(&htmp).unwrap();
     let t = Instant::now();
-    let (stdout, stderr, status) = run_harness(&spec_path, &htmp);
+    let (stdout, stderr, status) =
+        common::browser::run_harness("xss.mjs", &spec_path, &htmp, HARNESS_TIMEOUT);
     let text = std::fs::read_to_string(tmp.path().join("result.json")).unwrap_or(stdout.clone());
     let result: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!(
