@@ -805,7 +805,7 @@ fn child(file: &Path, out: &Path) {
         let json_s = t.elapsed().as_secs_f64();
         let reused = p.reuse;
         let messages = p.session.messages.len();
-        cache.store("bench", "bench", p);
+        cache.store("bench", "bench", p, Vec::new());
         passes.push(json!({
             "load_share_s": load_share_s,
             "tail_read": tail,

@@ -7,14 +7,25 @@
 //! newly loaded session with the kept one: the leading messages that are
 //! equal (same content, same subagents behind their tool calls) keep their
 //! redacted form and their HTML; only the rest is redacted and rendered.
-//! The cost is memory: about three times the session's size while `watch`
-//! runs.
+//! The cost is memory, about three times the session's size, so only
+//! sessions that are active (a record in the last [`ACTIVE_FOR`]) are
+//! kept: a finished session costs nothing once rendered, and one that
+//! comes back to life costs one full rebuild.
 
 use crate::model::{Message, Part, Session, Subagent};
 use crate::redact::Redactor;
 use crate::render::html::Fragments;
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Mutex;
+
+/// How recently a session must have changed to be kept.
+pub const ACTIVE_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Whether `s` counts as active at `now` (no time recorded: active).
+pub fn is_active(s: &Session, now: chrono::DateTime<chrono::Utc>) -> bool {
+    s.updated.or(s.created).is_none_or(|t| now - t < ACTIVE_FOR)
+}
 
 /// The kept shares, by share id.
 #[derive(Default)]
@@ -42,6 +53,7 @@ struct Kept {
     /// injected text).
     kept: Vec<usize>,
     frags: Fragments,
+    watched: Vec<PathBuf>,
 }
 
 /// A share ready to render.
@@ -77,8 +89,9 @@ impl LiveCache {
         }
     }
 
-    /// Keeps what a rebuild of share `id` rendered.
-    pub fn store(&self, id: &str, key: &str, p: Prepared) {
+    /// Keeps what a rebuild of share `id` rendered; `watched` are the
+    /// files it was read from.
+    pub fn store(&self, id: &str, key: &str, p: Prepared, watched: Vec<PathBuf>) {
         self.shares
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -90,8 +103,19 @@ impl LiveCache {
                     session: p.session,
                     kept: p.kept,
                     frags: p.frags,
+                    watched,
                 },
             );
+    }
+
+    /// The files the kept shares were read from.
+    pub fn watched(&self) -> HashSet<PathBuf> {
+        self.shares
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .flat_map(|k| k.watched.iter().cloned())
+            .collect()
     }
 
     /// Forgets the shares `keep` rejects.
@@ -238,5 +262,24 @@ fn incremental(prev: Kept, raw: Session, redactor: Option<&Redactor>) -> Prepare
         frags,
         raw: Some(raw),
         kept,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Agent;
+
+    #[test]
+    fn only_recently_changed_sessions_are_active() {
+        let now = chrono::Utc::now();
+        let mut s = Session::new(Agent::ClaudeCode, "s");
+        assert!(is_active(&s, now), "no time recorded");
+        s.created = Some(now - chrono::TimeDelta::days(3));
+        assert!(!is_active(&s, now));
+        s.updated = Some(now - chrono::TimeDelta::minutes(5));
+        assert!(is_active(&s, now));
+        s.updated = Some(now - ACTIVE_FOR);
+        assert!(!is_active(&s, now));
     }
 }

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 mod live;
-pub use live::LiveCache;
+pub use live::{ACTIVE_FOR, LiveCache, is_active};
 
 pub const MANIFEST: &str = "sharegen-manifest.json";
 const STATE: &str = ".sharegen-build.json";
@@ -313,7 +313,9 @@ pub fn build(
                         files.push(json.map_err(fail)?);
                     }
                     let session = p.session.shell();
-                    cache.store(&id, &render_key, p);
+                    if live::is_active(&p.session, now) {
+                        cache.store(&id, &render_key, p, watched.clone());
+                    }
                     session
                 }
                 None => {
@@ -376,6 +378,9 @@ pub fn build(
 
     if let Some(c) = &opts.live_cache {
         c.retain(|id| active.iter().any(|s| s.share_id == id));
+        // Parser states only for the files of the shares kept.
+        let files = c.watched();
+        crate::sources::retain_tails(|p| files.contains(p));
     }
 
     let mut report = BuildReport::default();

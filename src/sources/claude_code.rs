@@ -7,7 +7,7 @@ mod list;
 mod parse;
 
 pub use harness::{is_real_prompt, split_user_text};
-pub use parse::last_tail_read;
+pub use parse::{last_tail_read, retain_tails};
 
 use super::{PathMatch, SessionRef, Source};
 use crate::diag::Diag;

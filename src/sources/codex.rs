@@ -14,6 +14,7 @@
 
 mod build;
 mod parse;
+pub(crate) use parse::retain_tails;
 mod patch;
 
 use super::list_cache::ListCache;

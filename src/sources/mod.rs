@@ -153,6 +153,13 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
     Ok(None)
 }
 
+/// Forgets the incremental parser states (see [`jsonl::Tails`]) of the
+/// files `keep` rejects.
+pub fn retain_tails(keep: impl Fn(&Path) -> bool) {
+    claude_code::retain_tails(&keep);
+    codex::retain_tails(&keep);
+}
+
 /// The first line of a prompt, shortened to a title.
 pub fn title_from_prompt(p: &str) -> String {
     let line = p.trim().lines().next().unwrap_or("").trim();

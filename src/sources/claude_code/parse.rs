@@ -145,6 +145,11 @@ pub(super) fn parse_file(path: &Path, diag: &Diag) -> Result<ParsedFile> {
     parse_reader(path, file, diag)
 }
 
+/// Forgets the parser states of the transcripts `keep` rejects.
+pub fn retain_tails(keep: &dyn Fn(&Path) -> bool) {
+    TAILS.retain(keep);
+}
+
 /// How the last incremental read of `path` read it (tests, benchmarks).
 pub fn last_tail_read(path: &Path) -> Option<jsonl::TailRead> {
     TAILS.last_read(path)

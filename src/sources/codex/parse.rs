@@ -275,6 +275,11 @@ struct PeekPayload<'a> {
 static TAILS: std::sync::LazyLock<jsonl::Tails<Vec<Rec>>> =
     std::sync::LazyLock::new(jsonl::Tails::default);
 
+/// Forgets the parser states of the rollouts `keep` rejects.
+pub(crate) fn retain_tails(keep: &dyn Fn(&Path) -> bool) {
+    TAILS.retain(keep);
+}
+
 /// Reads a rollout into records. `light` skips what a listing does not
 /// need (see the module docs).
 pub(super) fn read(path: &Path, light: bool, diag: &Diag) -> Result<Vec<Rec>> {
