@@ -7,6 +7,7 @@ pub mod error;
 pub mod fsutil;
 pub mod home;
 pub mod ids;
+pub mod memory;
 pub mod model;
 pub mod sources;
 

@@ -20,6 +20,7 @@ fn color_for_clap() -> clap::ColorChoice {
 }
 
 fn main() {
+    sharegen::memory::tune_allocator();
     let matches = Cli::command().color(color_for_clap()).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let code = match sharegen::cmd::run(cli) {
