@@ -410,24 +410,26 @@ impl Redactor {
         changed.then_some(out)
     }
 
-    /// Redacts every string of `session` (and its subagents) in place, and
-    /// strips harness-injected parts when configured.
     /// Whether [`Redactor::apply`] keeps the message `m` of a session (it
     /// drops messages left empty once injected text is stripped).
     pub fn keeps(&self, m: &crate::model::Message) -> bool {
         !self.strip_injected || m.parts.iter().any(|p| !injected(p))
     }
 
+    /// Redacts every string of `session` (and its subagents) in place, and
+    /// strips harness-injected parts when configured. Messages are
+    /// redacted in parallel; findings come in the session's order.
     pub fn apply(&self, session: &mut Session) -> Report {
         let mut report = Report::default();
         if self.strip_injected {
             report.stripped = strip_injected(session);
         }
-        visit::strings_mut(session, &mut |text, loc| {
-            if let Some(new) = self.redact(text, loc, &mut report.findings) {
+        let found = visit::strings_mut_par(session, &Vec::new, &|found, text, loc| {
+            if let Some(new) = self.redact(text, loc, found) {
                 *text = new;
             }
         });
+        report.findings = found.into_iter().flatten().collect();
         report
     }
 }

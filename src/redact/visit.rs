@@ -7,6 +7,7 @@
 //! the model without a line here fails it.
 
 use crate::model::{FileDiff, FilePart, Message, Part, Session};
+use rayon::prelude::*;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -24,6 +25,20 @@ fn opt(v: &mut Option<String>, loc: &dyn Fn() -> String, f: &mut Visitor) {
 }
 
 fn session(s: &mut Session, at: &str, f: &mut Visitor) {
+    own_fields(s, at, f);
+    for (i, m) in s.messages.iter_mut().enumerate() {
+        message(m, &format!("{at}message {}", i + 1), f);
+    }
+    for (i, sub) in s.subagents.iter_mut().enumerate() {
+        let here = format!("{at}subagent {} › ", i + 1);
+        opt(&mut sub.agent_type, &|| format!("{here}type"), f);
+        opt(&mut sub.description, &|| format!("{here}description"), f);
+        session(&mut sub.session, &here, f);
+    }
+}
+
+/// The session's own strings (not its messages or subagents).
+fn own_fields(s: &mut Session, at: &str, f: &mut Visitor) {
     opt(&mut s.title, &|| format!("{at}title"), f);
     opt(&mut s.project, &|| format!("{at}project"), f);
     opt(&mut s.git_branch, &|| format!("{at}git branch"), f);
@@ -35,14 +50,63 @@ fn session(s: &mut Session, at: &str, f: &mut Visitor) {
             *p = PathBuf::from(text);
         }
     }
-    for (i, m) in s.messages.iter_mut().enumerate() {
-        message(m, &format!("{at}message {}", i + 1), f);
-    }
+}
+
+/// `f(accumulator, text, location)` for each visited string.
+pub type ParVisitor<'a, A> = dyn Fn(&mut A, &mut String, &dyn Fn() -> String) + Sync + 'a;
+
+/// Like [`strings_mut`], with each session's messages visited in parallel
+/// (rayon). Each message, and each run of other fields, gets its own
+/// accumulator from `new`; they are returned in the order [`strings_mut`]
+/// visits the strings in.
+pub fn strings_mut_par<A: Send>(
+    s: &mut Session,
+    new: &(dyn Fn() -> A + Sync),
+    f: &ParVisitor<A>,
+) -> Vec<A> {
+    let mut out = Vec::new();
+    session_par(s, "", new, f, &mut out);
+    out
+}
+
+fn session_par<A: Send>(
+    s: &mut Session,
+    at: &str,
+    new: &(dyn Fn() -> A + Sync),
+    f: &ParVisitor<A>,
+    out: &mut Vec<A>,
+) {
+    let mut acc = new();
+    own_fields(s, at, &mut |t, loc| f(&mut acc, t, loc));
+    out.push(acc);
+    let accs: Vec<A> = s
+        .messages
+        .par_iter_mut()
+        .enumerate()
+        .map(|(i, m)| {
+            let mut acc = new();
+            message(m, &format!("{at}message {}", i + 1), &mut |t, loc| {
+                f(&mut acc, t, loc)
+            });
+            acc
+        })
+        .collect();
+    out.extend(accs);
     for (i, sub) in s.subagents.iter_mut().enumerate() {
         let here = format!("{at}subagent {} › ", i + 1);
-        opt(&mut sub.agent_type, &|| format!("{here}type"), f);
-        opt(&mut sub.description, &|| format!("{here}description"), f);
-        session(&mut sub.session, &here, f);
+        let mut acc = new();
+        opt(
+            &mut sub.agent_type,
+            &|| format!("{here}type"),
+            &mut |t, loc| f(&mut acc, t, loc),
+        );
+        opt(
+            &mut sub.description,
+            &|| format!("{here}description"),
+            &mut |t, loc| f(&mut acc, t, loc),
+        );
+        out.push(acc);
+        session_par(&mut sub.session, &here, new, f, out);
     }
 }
 
