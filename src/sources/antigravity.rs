@@ -241,18 +241,10 @@ pub fn load_file(path: &Path, diag: &Diag) -> Result<Session> {
     let mut first: Option<DateTime<Utc>> = None;
     let mut last: Option<DateTime<Utc>> = None;
     jsonl::read_lines(path, diag, |lineno, text, complete| {
-        let Some(v) = jsonl::parse_line::<Value>(path, lineno, text, complete, diag) else {
+        let Some(v) = jsonl::parse_object(path, lineno, text, complete, diag).map(Value::Object)
+        else {
             return;
         };
-        if !v.is_object() {
-            diag.warn(
-                path,
-                Some(lineno),
-                "not-object",
-                "skipped a line that is not a JSON object",
-            );
-            return;
-        }
         let time = time_of(&v);
         if let Some(t) = time {
             first = Some(first.map_or(t, |x| x.min(t)));

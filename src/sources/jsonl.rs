@@ -300,6 +300,29 @@ pub fn parse_line<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// Parses one line that must hold a JSON object; reports and skips (None)
+/// anything else.
+pub fn parse_object(
+    path: &Path,
+    lineno: u64,
+    text: &str,
+    complete: bool,
+    diag: &Diag,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    match parse_line::<serde_json::Value>(path, lineno, text, complete, diag)? {
+        serde_json::Value::Object(o) => Some(o),
+        _ => {
+            diag.warn(
+                path,
+                Some(lineno),
+                "not-object",
+                "skipped a line that is not a JSON object",
+            );
+            None
+        }
+    }
+}
+
 /// Reports a line that could not be parsed.
 pub fn report_bad_line(
     path: &Path,

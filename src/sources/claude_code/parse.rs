@@ -177,18 +177,9 @@ fn add_line(
     complete: bool,
     diag: &Diag,
 ) {
-    let Some(v) = jsonl::parse_line::<Value>(path, lineno, text, complete, diag) else {
+    let Some(v) = jsonl::parse_object(path, lineno, text, complete, diag).map(Value::Object) else {
         return;
     };
-    if !v.is_object() {
-        diag.warn(
-            path,
-            Some(lineno),
-            "not-object",
-            "skipped a line that is not a JSON object",
-        );
-        return;
-    }
     if let Some(rec) = line_to_rec(path, lineno, v, &mut parsed.meta, diag) {
         parsed.recs.push(rec);
     }

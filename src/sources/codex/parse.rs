@@ -316,18 +316,9 @@ fn add_line(
             return;
         }
     }
-    let Some(v) = jsonl::parse_line::<Value>(path, lineno, text, complete, diag) else {
+    let Some(v) = jsonl::parse_object(path, lineno, text, complete, diag).map(Value::Object) else {
         return;
     };
-    if !v.is_object() {
-        diag.warn(
-            path,
-            Some(lineno),
-            "not-object",
-            "skipped a line that is not a JSON object",
-        );
-        return;
-    }
     let before = recs.len();
     let time = v
         .get("timestamp")

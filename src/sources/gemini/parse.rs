@@ -106,16 +106,7 @@ fn read_jsonl(path: &Path, diag: &Diag) -> Result<Record> {
         }
     };
     jsonl::read_lines(path, diag, |lineno, text, complete| {
-        let Some(v) = jsonl::parse_line::<Value>(path, lineno, text, complete, diag) else {
-            return;
-        };
-        let Value::Object(mut obj) = v else {
-            diag.warn(
-                path,
-                Some(lineno),
-                "not-object",
-                "skipped a line that is not a JSON object",
-            );
+        let Some(mut obj) = jsonl::parse_object(path, lineno, text, complete, diag) else {
             return;
         };
         if let Some(target) = obj.get("$rewindTo") {
