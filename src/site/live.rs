@@ -118,12 +118,13 @@ impl LiveCache {
             .collect()
     }
 
-    /// Forgets the shares `keep` rejects.
-    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+    /// Forgets the shares `keep` rejects, and those no longer active at
+    /// `now`.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool, now: chrono::DateTime<chrono::Utc>) {
         self.shares
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|id, _| keep(id));
+            .retain(|id, k| keep(id) && is_active(&k.session, now));
     }
 }
 

@@ -377,7 +377,7 @@ pub fn build(
         .collect();
 
     if let Some(c) = &opts.live_cache {
-        c.retain(|id| active.iter().any(|s| s.share_id == id));
+        c.retain(|id| active.iter().any(|s| s.share_id == id), now);
         // Parser states only for the files of the shares kept.
         let files = c.watched();
         crate::sources::retain_tails(|p| files.contains(p));
