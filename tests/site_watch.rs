@@ -387,3 +387,131 @@ fn concurrent_shares_beside_watch_never_corrupt_the_list() {
         .collect();
     assert_eq!(shared.len(), ids.len(), "every share survived");
 }
+
+/// The `<main>` region of a page (the conversation).
+fn main_of(page: &str) -> &str {
+    let start = page.find("<main").expect("a <main>");
+    let end = page.find("</main>").expect("a </main>");
+    &page[start..end]
+}
+
+/// Appends `line` (a JSON record) to `path` in two writes, the second
+/// after `between` runs (which sees the first half only).
+fn append_in_halves(path: &Path, line: &str, between: impl FnOnce()) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    let (first, second) = line.as_bytes().split_at(line.len() / 2);
+    f.write_all(first).unwrap();
+    f.flush().unwrap();
+    between();
+    f.write_all(second).unwrap();
+    f.write_all(b"\n").unwrap();
+}
+
+/// A live session (its records are from now, so watch keeps its parser
+/// state and rendered messages between rebuilds) grows by a prompt, an
+/// answer with a tool call, and that call's result written in two halves:
+/// each step shows up, the half-written line does not until it is whole,
+/// the result completes the earlier call, and in the end the page's
+/// conversation is byte for byte what a fresh `build` renders.
+#[test]
+fn watch_pages_of_a_growing_live_session_match_fresh_builds() {
+    let home = home();
+    let a = share(home.path(), IDEAS);
+    let file = session_file(home.path(), IDEAS);
+    let (_watch, log) = start_watch(home.path());
+    wait_until("the first build", || {
+        page(home.path(), &a).contains("<main") && renders_of(&log, &a) >= 1
+    });
+    let last: Value = serde_json::from_str(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .rev()
+            .find(|l| l.contains("\"uuid\""))
+            .unwrap(),
+    )
+    .unwrap();
+    let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let record = |uuid: &str, parent: &Value, kind: &str, message: Value| -> String {
+        serde_json::json!({
+            "type": kind,
+            "uuid": uuid,
+            "parentUuid": parent,
+            "sessionId": IDEAS,
+            "cwd": last["cwd"],
+            "timestamp": now(),
+            "message": message,
+        })
+        .to_string()
+    };
+    let append = |line: &str| {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&file)
+            .unwrap();
+        writeln!(f, "{line}").unwrap();
+    };
+
+    append(&record(
+        "11111111-0000-4000-8000-000000000001",
+        &last["uuid"],
+        "user",
+        serde_json::json!({"role": "user", "content": "live-step-one prompt"}),
+    ));
+    wait_until("the prompt", || {
+        page(home.path(), &a).contains("live-step-one")
+    });
+
+    append(&record(
+        "11111111-0000-4000-8000-000000000002",
+        &serde_json::json!("11111111-0000-4000-8000-000000000001"),
+        "assistant",
+        serde_json::json!({
+            "id": "msg_live_1", "role": "assistant", "model": "claude-test",
+            "content": [
+                {"type": "text", "text": "live-step-two answer"},
+                {"type": "tool_use", "id": "toolu_live_1", "name": "Bash",
+                 "input": {"command": "echo live-step-two-command"}}
+            ]
+        }),
+    ));
+    wait_until("the answer", || {
+        page(home.path(), &a).contains("live-step-two answer")
+    });
+    let renders = renders_of(&log, &a);
+
+    let result = record(
+        "11111111-0000-4000-8000-000000000003",
+        &serde_json::json!("11111111-0000-4000-8000-000000000002"),
+        "user",
+        serde_json::json!({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_live_1",
+             "content": "live-step-three output"}
+        ]}),
+    );
+    append_in_halves(&file, &result, || {
+        // The half line wakes watch; the rebuild must leave it out.
+        wait_until("a rebuild for the half line", || {
+            renders_of(&log, &a) > renders
+        });
+        assert!(!page(home.path(), &a).contains("live-step-three"));
+    });
+    wait_until("the tool result", || {
+        page(home.path(), &a).contains("live-step-three output")
+    });
+
+    let watched = page(home.path(), &a);
+    let fresh_out = home.path().join("fresh");
+    run_ok(
+        home.path(),
+        &["build", "--out", fresh_out.to_str().unwrap(), "--json"],
+    );
+    let fresh = std::fs::read_to_string(fresh_out.join(format!("s/{a}/index.html"))).unwrap();
+    assert_eq!(
+        main_of(&watched),
+        main_of(&fresh),
+        "watch's incrementally rebuilt conversation differs from a fresh build's"
+    );
+}
