@@ -103,6 +103,7 @@ impl Site {
                 size: bytes.len() as u64,
                 share_id: share.map(String::from),
                 publisher: None,
+                row: None,
             },
         );
     }
@@ -175,14 +176,15 @@ impl Site {
 }
 
 fn run(site_root: &Path, target: &BucketTarget) -> (f64, PublishReport) {
-    let site = LocalSite::open(site_root).unwrap();
+    let mut site = LocalSite::open(site_root).unwrap();
     let opts = PublishOptions {
         dry_run: false,
         publisher: "bench-publisher".into(),
         progress: false,
+        index: None,
     };
     let start = Instant::now();
-    let report = bucket::publish(&site, target, &opts, &Diag::silent()).unwrap();
+    let report = bucket::publish(&mut site, target, &opts, &Diag::silent()).unwrap();
     (start.elapsed().as_secs_f64(), report)
 }
 

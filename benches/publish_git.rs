@@ -52,6 +52,7 @@ fn write(root: &Path, m: &mut Manifest, rel: &str, bytes: &[u8], share: Option<&
             size: bytes.len() as u64,
             share_id: share.map(String::from),
             publisher: None,
+            row: None,
         },
     );
 }
@@ -201,11 +202,12 @@ fn main() {
         dry_run: false,
         publisher: "bench".into(),
         progress: false,
+        index: None,
     };
     let diag = Diag::silent();
     let t = Instant::now();
     let first = publish(
-        &LocalSite::open(&site).unwrap(),
+        &mut LocalSite::open(&site).unwrap(),
         &target,
         &cache,
         &opts,
@@ -240,7 +242,7 @@ fn main() {
         let before = objects(&remote);
         let t = Instant::now();
         let report = publish(
-            &LocalSite::open(&site).unwrap(),
+            &mut LocalSite::open(&site).unwrap(),
             &target,
             &cache,
             &opts,
@@ -266,7 +268,7 @@ fn main() {
     }
     let t = Instant::now();
     let noop = publish(
-        &LocalSite::open(&site).unwrap(),
+        &mut LocalSite::open(&site).unwrap(),
         &target,
         &cache,
         &opts,

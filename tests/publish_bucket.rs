@@ -727,6 +727,13 @@ fn file_target_concurrent_publishers_keep_each_others_shares() {
         let m: Value = serde_json::from_slice(&std::fs::read(out.join(MANIFEST)).unwrap()).unwrap();
         let shares = shares_in(&m);
         assert!(shares.contains(&a) && shares.contains(&b), "{shares:?}");
+        // The index lists both publishers' shares, whoever wrote last.
+        let index = std::fs::read_to_string(out.join("index.html"))
+            .unwrap()
+            .replace("&#x2f;", "/");
+        for id in [&a, &b] {
+            assert!(index.contains(&format!("href=\"s/{id}/\"")), "{index}");
+        }
         for (rel, e) in m["files"].as_object().unwrap() {
             if rel.starts_with("s/") {
                 let bytes = std::fs::read(out.join(rel)).unwrap();
@@ -734,6 +741,46 @@ fn file_target_concurrent_publishers_keep_each_others_shares() {
             }
         }
     }
+}
+
+#[test]
+fn moto_index_lists_every_publishers_shares() {
+    let Some(server) = s3::moto() else { return };
+    server.create_bucket("team");
+    let store = server.store("team");
+    let endpoint = server.endpoint();
+    let ep = Some(endpoint.as_str());
+    let (home_a, home_b) = (home(), home());
+    let a = share(home_a.path(), IDEAS);
+    let b = share(home_b.path(), WORKTREES);
+    let url = "s3://team/archive";
+    publish(home_a.path(), url, ep, &[]);
+    publish(home_b.path(), url, ep, &[]);
+    let index = || {
+        String::from_utf8(s3::get(&store, "archive/index.html").unwrap().bytes)
+            .unwrap()
+            .replace("&#x2f;", "/")
+    };
+    for id in [&a, &b] {
+        assert!(
+            index().contains(&format!("href=\"s/{id}/\"")),
+            "{}",
+            index()
+        );
+    }
+    // An unshare removes the row; the other publisher's next publish
+    // neither brings it back nor rewrites anything.
+    let out = sharegen(home_a.path())
+        .args(["unshare", &a])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    publish(home_a.path(), url, ep, &[]);
+    assert!(!index().contains(&format!("s/{a}/")), "{}", index());
+    let r = publish(home_b.path(), url, ep, &[]);
+    assert_eq!(r["up_to_date"], true, "{r}");
+    assert!(!index().contains(&format!("s/{a}/")), "{}", index());
+    assert!(index().contains(&format!("href=\"s/{b}/\"")), "{}", index());
 }
 
 /// On AWS proper (no endpoint) without keys, the instance metadata

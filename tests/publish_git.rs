@@ -596,6 +596,49 @@ fn a_refusing_hook_is_an_error_not_a_success() {
     assert!(commits(&server.repo()).is_empty());
 }
 
+/// The branch's index page (with the `/` that attributes escape back).
+fn index_at(repo: &Path) -> String {
+    String::from_utf8(show(repo, &format!("{BRANCH}:index.html")))
+        .unwrap()
+        .replace("&#x2f;", "/")
+}
+
+#[test]
+fn the_index_lists_every_publishers_shares() {
+    let server = Daemon::start();
+    let repo = server.repo();
+    let (h1, h2) = (home(), home());
+    let a = share(h1.path(), IDEAS);
+    let b = share(h2.path(), WORKTREES);
+    publish(h1.path(), &server.url(), &[]);
+    let r = publish(h2.path(), &server.url(), &[]);
+    assert!(
+        r["uploaded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "index.html"),
+        "{r}"
+    );
+    let index = index_at(&repo);
+    assert!(index.contains(&format!("href=\"s/{a}/\"")), "{index}");
+    assert!(index.contains(&format!("href=\"s/{b}/\"")), "{index}");
+
+    // The first publisher unshares: its row goes, the other stays, and
+    // the other publisher's next publish does not bring it back.
+    let out = sg(h1.path()).args(["unshare", &a]).output().unwrap();
+    assert!(out.status.success());
+    publish(h1.path(), &server.url(), &[]);
+    let index = index_at(&repo);
+    assert!(!index.contains(&format!("s/{a}/")), "{index}");
+    assert!(index.contains(&format!("href=\"s/{b}/\"")), "{index}");
+    let r = publish(h2.path(), &server.url(), &[]);
+    assert_eq!(r["up_to_date"], true, "{r}");
+    let index = index_at(&repo);
+    assert!(!index.contains(&format!("s/{a}/")), "{index}");
+    assert!(index.contains(&format!("href=\"s/{b}/\"")), "{index}");
+}
+
 #[test]
 fn racing_publishers_both_land_their_shares() {
     let server = Daemon::start();
@@ -655,6 +698,10 @@ fn racing_publishers_both_land_their_shares() {
     .unwrap();
     assert!(m["files"][format!("s/{a}/index.html")].is_object());
     assert!(m["files"][format!("s/{b}/index.html")].is_object());
+    // The retry merged the index too.
+    let index = index_at(&server.repo());
+    assert!(index.contains(&format!("href=\"s/{a}/\"")), "{index}");
+    assert!(index.contains(&format!("href=\"s/{b}/\"")), "{index}");
 }
 
 #[test]

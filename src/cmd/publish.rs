@@ -89,15 +89,25 @@ pub fn publish_to(
     dry_run: bool,
     progress: bool,
 ) -> crate::Result<PublishReport> {
-    let site = LocalSite::open(&site_opts.out)?;
+    let mut site = LocalSite::open(&site_opts.out)?;
+    // The index lists other publishers' shares on the target too.
+    let index = if site_opts.index_page {
+        let renderer = crate::render::Renderer::new(&ctx.config, ctx.salt()?, None, None)?;
+        Some(crate::publish::IndexPage(std::sync::Arc::new(
+            move |rows| renderer.render_index(rows).map(String::into_bytes),
+        )))
+    } else {
+        None
+    };
     let opts = PublishOptions {
         dry_run,
         publisher: ctx.home.publisher_id()?,
         progress,
+        index,
     };
     let mut report = match target {
-        Target::Git(t) => git::publish(&site, t, &ctx.home.cache_dir, &opts, &ctx.diag)?,
-        Target::Bucket(t) => bucket::publish(&site, t, &opts, &ctx.diag)?,
+        Target::Git(t) => git::publish(&mut site, t, &ctx.home.cache_dir, &opts, &ctx.diag)?,
+        Target::Bucket(t) => bucket::publish(&mut site, t, &opts, &ctx.diag)?,
     };
     let base = match target {
         Target::Git(t) => None.or_else(|| git::github_pages_url(&t.url, t.prefix.as_deref())),

@@ -20,7 +20,9 @@
 //! with a lease: the push goes through only if the branch is still at the
 //! fetched tip (checked in `push_negotiation`).
 
-use super::{LocalSite, Plan, PublishOptions, PublishReport, manifest_bytes, plan, redact_url};
+use super::{
+    LocalSite, Plan, PublishOptions, PublishReport, manifest_bytes, merge_index, plan, redact_url,
+};
 use crate::cli::History;
 use crate::diag::Diag;
 use crate::error::{Error, IoContext, Result};
@@ -178,7 +180,7 @@ pub fn check(target: &GitTarget) -> Result<String> {
 
 /// Commits `site` onto the branch and pushes it.
 pub fn publish(
-    site: &LocalSite,
+    site: &mut LocalSite,
     target: &GitTarget,
     cache_root: &Path,
     opts: &PublishOptions,
@@ -219,6 +221,10 @@ pub fn publish(
         .map_err(|e| fail(format!("reading the fetched branch: {e}")))?;
         let prefix = target.prefix();
         let remote = read_manifest(repo, &base_tree, &prefix, diag, &label);
+        if let Some(ix) = &opts.index {
+            merge_index(site, remote.as_ref(), &opts.publisher, ix)
+                .map_err(|e| fail(format!("merging the index page: {e}")))?;
+        }
         let plan = plan(remote.as_ref(), &site.manifest, &opts.publisher);
         let mut report = PublishReport::from_plan(label.clone(), &plan, opts.dry_run);
         report.warnings = warnings.clone();
@@ -871,9 +877,10 @@ mod tests {
                 size: 101 * 1024 * 1024,
                 share_id: Some("big".into()),
                 publisher: None,
+                row: None,
             },
         );
-        let site = LocalSite {
+        let mut site = LocalSite {
             root: PathBuf::from("/nonexistent"),
             manifest: Manifest {
                 version: 1,
@@ -893,9 +900,10 @@ mod tests {
             dry_run: false,
             publisher: "me".into(),
             progress: false,
+            index: None,
         };
         let cache = tempfile::tempdir().unwrap();
-        let err = publish(&site, &target, cache.path(), &opts, &Diag::silent())
+        let err = publish(&mut site, &target, cache.path(), &opts, &Diag::silent())
             .unwrap_err()
             .to_string();
         assert!(

@@ -9,13 +9,16 @@
 //! local site no longer has (an unshared or expired share). Files no
 //! manifest lists (a CNAME, other folders) are never touched, and shares
 //! of other publishers on the same target survive: their entries are merged
-//! into the new manifest.
+//! into the new manifest. The index page is merged too: each share's page
+//! entry carries its row of the index, and before planning, a publisher
+//! renders its local `index.html` again from its own rows and the rows of
+//! the other publishers' shares that stay ([`merge_index`]).
 
 pub mod bucket;
 pub mod git;
 
 use crate::error::{Error, Result};
-use crate::site::{MANIFEST, Manifest, ManifestEntry};
+use crate::site::{IndexRow, MANIFEST, Manifest, ManifestEntry};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -59,6 +62,57 @@ pub struct PublishOptions {
     pub publisher: String,
     /// Show a progress bar (on a TTY, not with `--json`).
     pub progress: bool,
+    /// Renders the index page from rows, to list other publishers' shares
+    /// too (None: the local index is published as built).
+    pub index: Option<IndexPage>,
+}
+
+/// A function rendering the site's index page from its rows.
+pub type RenderIndex = dyn Fn(&[IndexRow]) -> Result<Vec<u8>> + Send + Sync;
+
+/// Renders the site's index page from its rows.
+#[derive(Clone)]
+pub struct IndexPage(pub std::sync::Arc<RenderIndex>);
+
+impl std::fmt::Debug for IndexPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IndexPage")
+    }
+}
+
+/// Rewrites the local site's `index.html` (file and manifest entry) to
+/// list the shares the target will hold after this publish: the local
+/// ones, and those of other publishers that [`plan`] keeps. Does nothing
+/// when the local site has no index page.
+pub fn merge_index(
+    site: &mut LocalSite,
+    remote: Option<&Manifest>,
+    publisher: &str,
+    render: &IndexPage,
+) -> Result<()> {
+    const INDEX: &str = "index.html";
+    if !site.manifest.files.contains_key(INDEX) {
+        return Ok(());
+    }
+    let local = &site.manifest.files;
+    let mut rows: Vec<IndexRow> = local.values().filter_map(|e| e.row.clone()).collect();
+    let ours: BTreeSet<&str> = rows.iter().map(|r| r.href.as_str()).collect();
+    let others: Vec<IndexRow> = remote
+        .iter()
+        .flat_map(|m| &m.files)
+        .filter(|(rel, e)| !local.contains_key(*rel) && e.publisher.as_deref() != Some(publisher))
+        .filter_map(|(_, e)| e.row.clone())
+        .filter(|r| !ours.contains(r.href.as_str()))
+        .collect();
+    rows.extend(others);
+    crate::site::sort_rows(&mut rows);
+    let bytes = (render.0)(&rows)?;
+    let path = site.file(INDEX);
+    crate::site::write_if_changed(&path, &bytes)?;
+    let e = site.manifest.files.get_mut(INDEX).expect("checked above");
+    e.sha256 = crate::fsutil::sha256_hex(&bytes);
+    e.size = bytes.len() as u64;
+    Ok(())
 }
 
 /// What a publish changes on the remote, computed from the remote
@@ -135,7 +189,13 @@ pub fn plan(remote: Option<&Manifest>, local: &Manifest, publisher: &str) -> Pla
             }
         }
         let mut e = e.clone();
-        e.publisher = Some(publisher.to_string());
+        e.publisher = match remote_files.get(rel) {
+            // A site-wide file (index, 404, robots.txt) already there as
+            // is keeps its writer: alternating publishers do not rewrite
+            // the manifest for it.
+            Some(r) if same && e.share_id.is_none() => r.publisher.clone(),
+            _ => Some(publisher.to_string()),
+        };
         files.insert(rel.clone(), e);
     }
     upload.sort_by(|a, b| upload_rank(a).cmp(&upload_rank(b)).then(a.cmp(b)));
@@ -279,6 +339,7 @@ mod tests {
             size: 1,
             share_id: share.map(Into::into),
             publisher: publisher.map(Into::into),
+            row: None,
         }
     }
 

@@ -43,6 +43,10 @@ pub struct ManifestEntry {
     /// [`crate::home::Home::publisher_id`]); only in published manifests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publisher: Option<String>,
+    /// On a share's page: its row in the site's index, so that a publisher
+    /// can list the shares other publishers put on the same target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<IndexRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -411,6 +415,7 @@ pub fn build(
                                 size: w.size,
                                 share_id: Some(done.id.clone()),
                                 publisher: None,
+                                row: None,
                             },
                         );
                     }
@@ -468,9 +473,8 @@ pub fn build(
         ("404.html".into(), renderer.render_404()?.into_bytes()),
     ];
     if opts.index_page {
-        let mut entries: Vec<(&String, &ShareState)> = new_state.shares.iter().collect();
-        entries.sort_by(|a, b| b.1.updated.cmp(&a.1.updated).then(a.0.cmp(b.0)));
-        let rows: Vec<IndexRow> = entries
+        let mut rows: Vec<IndexRow> = new_state
+            .shares
             .iter()
             .map(|(id, st)| IndexRow {
                 href: format!("s/{id}/"),
@@ -485,12 +489,19 @@ pub fn build(
                     .map(|t| t.format("%Y-%m-%d").to_string())
                     .unwrap_or_default(),
                 size: human_size(st.page_size),
+                updated: st.updated,
             })
             .collect();
+        sort_rows(&mut rows);
         site_files.push((
             "index.html".into(),
             renderer.render_index(&rows)?.into_bytes(),
         ));
+        for row in rows {
+            if let Some(e) = manifest.files.get_mut(&format!("{}index.html", row.href)) {
+                e.row = Some(row);
+            }
+        }
     }
     for (rel, bytes) in &site_files {
         if write_if_changed(&output_path(out, rel)?, bytes)? {
@@ -503,6 +514,7 @@ pub fn build(
                 size: bytes.len() as u64,
                 share_id: None,
                 publisher: None,
+                row: None,
             },
         );
     }
@@ -600,13 +612,21 @@ fn human_size(n: u64) -> String {
 }
 
 /// A row of the site's index page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexRow {
     pub href: String,
     pub title: String,
     pub agent: String,
     pub date: String,
     pub size: String,
+    /// For the order: newest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
+}
+
+/// The index's order: newest first, then by link.
+pub fn sort_rows(rows: &mut [IndexRow]) {
+    rows.sort_by(|a, b| b.updated.cmp(&a.updated).then(a.href.cmp(&b.href)));
 }
 
 /// Writes `bytes` unless the file already holds exactly them. Returns

@@ -27,7 +27,7 @@ mod store;
 
 use super::{
     LocalSite, Plan, PublishOptions, PublishReport, cache_control, content_type, manifest_bytes,
-    plan, upload_rank,
+    merge_index, plan, upload_rank,
 };
 use crate::diag::Diag;
 use crate::error::{Error, Result};
@@ -72,7 +72,7 @@ const LOCK_STALE: Duration = Duration::from_secs(10 * 60);
 
 /// Syncs `site` into the bucket.
 pub fn publish(
-    site: &LocalSite,
+    site: &mut LocalSite,
     target: &BucketTarget,
     opts: &PublishOptions,
     diag: &Diag,
@@ -496,7 +496,7 @@ fn progress_bar(show: bool) -> ProgressBar {
 
 async fn sync(
     remote: &mut Remote,
-    site: &LocalSite,
+    site: &mut LocalSite,
     opts: &PublishOptions,
     diag: &Diag,
 ) -> std::result::Result<PublishReport, String> {
@@ -509,6 +509,12 @@ async fn sync(
             None => "missing: first publish".into(),
         }
     ));
+    let merge = |site: &mut LocalSite, m: Option<&Manifest>| match &opts.index {
+        Some(ix) => merge_index(site, m, &opts.publisher, ix)
+            .map_err(|e| format!("merging the index page: {e}")),
+        None => Ok(()),
+    };
+    merge(site, seen.manifest.as_ref())?;
     let mut p: Plan = plan(seen.manifest.as_ref(), &site.manifest, &opts.publisher);
     if opts.dry_run || p.is_noop(seen.manifest.as_ref()) {
         let mut report = PublishReport::from_plan(remote.shown.clone(), &p, opts.dry_run);
@@ -570,6 +576,7 @@ async fn sync(
                 ));
                 tokio::time::sleep(backoff(attempts - 1)).await;
                 seen = read_manifest(remote).await?;
+                merge(site, seen.manifest.as_ref())?;
                 p = plan(seen.manifest.as_ref(), &site.manifest, &opts.publisher);
                 if p.is_noop(seen.manifest.as_ref()) {
                     break;
@@ -617,6 +624,7 @@ mod tests {
                     size: bytes.len() as u64,
                     share_id: None,
                     publisher: None,
+                    row: None,
                 },
             );
         }
@@ -684,18 +692,19 @@ mod tests {
     fn a_lost_race_is_merged_and_retried() {
         // Two publishers sync into one in-memory store; the second reads
         // the manifest, then the first writes, then the second writes.
-        let (_ta, site_a) = site_with(&[("s/a/index.html", b"a".to_vec())]);
-        let (_tb, site_b) = site_with(&[("s/b/index.html", b"b".to_vec())]);
+        let (_ta, mut site_a) = site_with(&[("s/a/index.html", b"a".to_vec())]);
+        let (_tb, mut site_b) = site_with(&[("s/b/index.html", b"b".to_vec())]);
         let mem = Arc::new(InMemory::new());
         let opts = |p: &str| PublishOptions {
             dry_run: false,
             publisher: p.into(),
             progress: false,
+            index: None,
         };
         rt().block_on(async {
             let mut remote = Remote::for_tests(mem.clone(), "site");
             let seen_b = read_manifest(&remote).await.unwrap();
-            sync(&mut remote, &site_a, &opts("A"), &Diag::silent())
+            sync(&mut remote, &mut site_a, &opts("A"), &Diag::silent())
                 .await
                 .unwrap();
             let p = plan(seen_b.manifest.as_ref(), &site_b.manifest, "B");
@@ -707,7 +716,7 @@ mod tests {
                 matches!(stale, Written::Conflict),
                 "the stale write is refused"
             );
-            let report = sync(&mut remote, &site_b, &opts("B"), &Diag::silent())
+            let report = sync(&mut remote, &mut site_b, &opts("B"), &Diag::silent())
                 .await
                 .unwrap();
             assert_eq!(report.uploaded, vec!["s/b/index.html"]);
