@@ -13,7 +13,7 @@ use sharegen::sources::{self, SessionRef, Source};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const MAIN: &str = "0199a8f3-6c1e-7d40-b2a5-3e9f1c7d2a10";
 const CHILD: &str = "0199a8f5-1b2c-7e55-8a01-5c4d3e2f1a09";
@@ -714,14 +714,6 @@ fn zstd_archives_read_like_their_plain_twin() {
 #[test]
 fn sharegen_never_writes_into_the_codex_home() {
     let home = codex_home();
-    let snapshot = |root: &Path| -> BTreeMap<PathBuf, Vec<u8>> {
-        walkdir::WalkDir::new(root)
-            .into_iter()
-            .flatten()
-            .filter(|e| e.file_type().is_file())
-            .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
-            .collect()
-    };
     let store = home.path().join(".codex");
     let before = snapshot(&store);
     run_ok_all(home.path(), &["list"]);
@@ -731,47 +723,13 @@ fn sharegen_never_writes_into_the_codex_home() {
     assert_eq!(before, snapshot(&store));
 }
 
-struct Watch(std::process::Child);
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn watch_follows_appends_to_a_shared_rollout() {
     let home = tempfile::tempdir().unwrap();
     let file = place_rollout(&home.path().join(".codex"), &main_fixture());
     let out = run_ok_all(home.path(), &["share", MAIN, "--yes"]);
     let id = out.split('\t').next().unwrap().to_string();
-    let log = home.path().join("watch.log");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sharegen"))
-        .env("HOME", home.path())
-        .env("SHAREGEN_HOME", home.path().join("sg"))
-        .env("SHAREGEN_SALT", "test-salt")
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("CODEX_HOME")
-        .env_remove("GEMINI_CLI_HOME")
-        .args(["-v", "watch", "--debounce", "200"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _watch = Watch(child);
+    let (_watch, log) = start_watch(home.path(), true);
     let page = || {
         std::fs::read_to_string(home.path().join(format!("sg/site/s/{id}/index.html")))
             .unwrap_or_default()

@@ -12,9 +12,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sharegen::diag::Diag;
 use sharegen::sources::{self, SessionRef, Source};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 const SID: &str = "5f1c2a9b-3d4e-4f60-8a7b-9c0d1e2f3a4b";
 const SUB: &str = "a81e7c44-0b9d-4c2e-9f3a-6d5b4c3a2b1c";
@@ -620,14 +619,6 @@ fn antigravity_transcripts_export_completely() {
 #[test]
 fn sharegen_never_writes_into_the_gemini_folder() {
     let home = gemini_home();
-    let snapshot = |root: &Path| -> BTreeMap<PathBuf, Vec<u8>> {
-        walkdir::WalkDir::new(root)
-            .into_iter()
-            .flatten()
-            .filter(|e| e.file_type().is_file())
-            .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
-            .collect()
-    };
     let store = home.path().join(".gemini");
     let before = snapshot(&store);
     run_ok_all(home.path(), &["list"]);
@@ -636,26 +627,6 @@ fn sharegen_never_writes_into_the_gemini_folder() {
     run_ok_all(home.path(), &["share", AGY, "--yes"]);
     run_ok_all(home.path(), &["build"]);
     assert_eq!(before, snapshot(&store));
-}
-
-struct Watch(std::process::Child);
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -671,21 +642,7 @@ fn watch_follows_a_chat_file_rewritten_whole() {
     .unwrap();
     let out = run_ok_all(home.path(), &["share", "sess-uuid-1", "--yes"]);
     let id = out.split('\t').next().unwrap().to_string();
-    let log = home.path().join("watch.log");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sharegen"))
-        .env("HOME", home.path())
-        .env("SHAREGEN_HOME", home.path().join("sg"))
-        .env("SHAREGEN_SALT", "test-salt")
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("CODEX_HOME")
-        .env_remove("GEMINI_CLI_HOME")
-        .args(["-v", "watch", "--debounce", "200"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _watch = Watch(child);
+    let (_watch, log) = start_watch(home.path(), true);
     let page = || {
         std::fs::read_to_string(home.path().join(format!("sg/site/s/{id}/index.html")))
             .unwrap_or_default()

@@ -6,7 +6,6 @@ use common::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const IDEAS: &str = "03eb5929-52b3-4b13-ada3-b93ae35806b8";
@@ -196,42 +195,6 @@ fn the_seatbelt_refuses_off_a_tty_with_exit_3() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-struct Watch(Child);
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_watch(home: &Path) -> (Watch, PathBuf) {
-    let log = home.join("watch.log");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sharegen"))
-        .env("HOME", home)
-        .env("SHAREGEN_HOME", home.join("sg"))
-        .env("SHAREGEN_SALT", "test-salt")
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .env_remove("XDG_DATA_HOME")
-        .args(["watch", "--debounce", "200"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    (Watch(child), log)
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn page(home: &Path, id: &str) -> String {
     std::fs::read_to_string(site(home).join(format!("s/{id}/index.html"))).unwrap_or_default()
 }
@@ -248,7 +211,7 @@ fn renders_of(log: &Path, id: &str) -> usize {
 fn watch_follows_appends_bursts_shares_and_recreated_files() {
     let home = home();
     let a = share(home.path(), IDEAS);
-    let (_watch, log) = start_watch(home.path());
+    let (_watch, log) = start_watch(home.path(), false);
     wait_until("the first build", || {
         page(home.path(), &a).contains("<main") && renders_of(&log, &a) >= 1
     });
@@ -342,7 +305,7 @@ fn watch_follows_appends_bursts_shares_and_recreated_files() {
 fn concurrent_shares_beside_watch_never_corrupt_the_list() {
     let home = home();
     share(home.path(), IDEAS);
-    let (_watch, _log) = start_watch(home.path());
+    let (_watch, _log) = start_watch(home.path(), false);
     // The sessions to share, by id.
     let rows: Vec<Value> = serde_json::from_str(&run_ok(home.path(), &["list", "--json"])).unwrap();
     let ids: Vec<String> = rows
@@ -419,7 +382,7 @@ fn watch_pages_of_a_growing_live_session_match_fresh_builds() {
     let home = home();
     let a = share(home.path(), IDEAS);
     let file = session_file(home.path(), IDEAS);
-    let (_watch, log) = start_watch(home.path());
+    let (_watch, log) = start_watch(home.path(), false);
     wait_until("the first build", || {
         page(home.path(), &a).contains("<main") && renders_of(&log, &a) >= 1
     });

@@ -293,3 +293,60 @@ pub fn append_prompt(home: &Path, id: &str, uuid: &str, text: &str) {
     )
     .unwrap();
 }
+
+/// A running `sharegen watch`, stopped when dropped.
+pub struct Watch(pub std::process::Child);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `sharegen watch --debounce 200` (with `-v` when `verbose`) for
+/// `home`, with no agent-store variables from the environment; its stderr
+/// goes to `home/watch.log`, returned beside it.
+pub fn start_watch(home: &Path, verbose: bool) -> (Watch, PathBuf) {
+    let log = home.join("watch.log");
+    let mut args = vec!["watch", "--debounce", "200"];
+    if verbose {
+        args.insert(0, "-v");
+    }
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sharegen"))
+        .env("HOME", home)
+        .env("SHAREGEN_HOME", home.join("sg"))
+        .env("SHAREGEN_SALT", "test-salt")
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("CODEX_HOME")
+        .env_remove("GEMINI_CLI_HOME")
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    (Watch(child), log)
+}
+
+/// Polls `f` every 50 ms until it holds; panics naming `what` after 30 s.
+pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Every file under `root`, with its bytes (to show nothing was written).
+pub fn snapshot(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
+        .collect()
+}
