@@ -88,6 +88,21 @@ fn is_zero(v: &u64) -> bool {
     *v == 0
 }
 
+impl std::hash::Hash for Usage {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let Usage {
+            input,
+            output,
+            cache_read,
+            cache_write,
+            reasoning,
+            cost,
+        } = self;
+        (input, output, cache_read, cache_write, reasoning).hash(state);
+        cost.map(f64::to_bits).hash(state);
+    }
+}
+
 impl Usage {
     pub fn add(&mut self, other: &Usage) {
         self.input += other.input;
@@ -111,7 +126,7 @@ impl Usage {
 }
 
 /// One session, normalized.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Serialize, Deserialize)]
 pub struct Session {
     pub agent: Agent,
     pub id: String,
@@ -223,7 +238,7 @@ impl Session {
 }
 
 /// A subagent session, linked to the tool call that spawned it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Serialize, Deserialize)]
 pub struct Subagent {
     /// Id of the tool call (in the parent) that spawned it, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,7 +251,7 @@ pub struct Subagent {
     pub session: Box<Session>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     User,
@@ -246,7 +261,7 @@ pub enum Role {
     System,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Serialize, Deserialize)]
 pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -274,7 +289,7 @@ impl Message {
 }
 
 /// How much of a reasoning block was recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasoningState {
     /// The text is there.
@@ -285,7 +300,7 @@ pub enum ReasoningState {
     Redacted,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ToolStatus {
     Pending,
@@ -295,7 +310,7 @@ pub enum ToolStatus {
 }
 
 /// What kind of harness text a notice is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeKind {
     /// `<system-reminder>` and other injected context.
@@ -323,7 +338,7 @@ pub enum NoticeKind {
 /// A structured diff hunk, as agents record them. `old_start` and
 /// `new_start` both 0 mean the position in the file was not recorded (Codex
 /// `apply_patch` envelopes locate hunks by context lines, not numbers).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Serialize, Deserialize)]
 pub struct Hunk {
     pub old_start: u64,
     pub old_lines: u64,
@@ -334,7 +349,7 @@ pub struct Hunk {
 }
 
 /// A file, its change, or both.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Hash, Serialize, Deserialize)]
 pub struct FileDiff {
     pub path: String,
     /// `added`, `deleted`, `modified`, `moved`, when known.
@@ -355,7 +370,7 @@ pub struct FileDiff {
     pub deletions: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Serialize, Deserialize)]
 pub struct Todo {
     pub content: String,
     /// `pending`, `in_progress`, `completed`, `cancelled`.
@@ -365,7 +380,7 @@ pub struct Todo {
 }
 
 /// A file the tool read or wrote.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Serialize, Deserialize)]
 pub struct FileContent {
     pub path: String,
     pub content: String,
@@ -376,7 +391,7 @@ pub struct FileContent {
 }
 
 /// Structured extras a tool call carries when the agent records them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Hash, Serialize, Deserialize)]
 pub struct ToolExtras {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diffs: Vec<FileDiff>,
@@ -406,7 +421,7 @@ impl ToolExtras {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Serialize, Deserialize)]
 pub struct ToolCall {
     pub id: String,
     /// The tool's name as the agent recorded it.
@@ -425,7 +440,7 @@ pub struct ToolCall {
 }
 
 /// An attached file or image: inline bytes (base64) or a URL.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Serialize, Deserialize)]
 pub struct FilePart {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mime: Option<String>,
@@ -438,7 +453,7 @@ pub struct FilePart {
     pub url: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Part {
     Text {

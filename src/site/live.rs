@@ -2,20 +2,22 @@
 //! appended to a big session costs about what that message costs, not what
 //! the session costs.
 //!
-//! Per share: the session as loaded (before redaction), the redacted
-//! session, and the HTML of each of its messages. A rebuild compares the
-//! newly loaded session with the kept one: the leading messages that are
-//! equal (same content, same subagents behind their tool calls) keep their
-//! redacted form and their HTML; only the rest is redacted and rendered.
-//! The cost is memory, about three times the session's size, so only
-//! sessions that are active (a record in the last [`ACTIVE_FOR`]) are
-//! kept: a finished session costs nothing once rendered, and one that
-//! comes back to life costs one full rebuild.
+//! Per share: a 128-bit hash (XXH3) of each message and subagent as
+//! loaded (before redaction), the rendered (redacted) session, and the HTML
+//! of each of its messages. A rebuild hashes the newly loaded session and
+//! compares: the leading messages that are unchanged (same content, same
+//! subagents behind their tool calls) keep their redacted form and their
+//! HTML; only the rest is redacted and rendered. The cost is memory, about
+//! twice the session's size, so only sessions that are active (a record in
+//! the last [`ACTIVE_FOR`]) are kept: a finished session costs nothing once
+//! rendered, and one that comes back to life costs one full rebuild.
 
 use crate::model::{Message, Part, Session, Subagent};
 use crate::redact::Redactor;
 use crate::render::html::Fragments;
+use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -40,12 +42,41 @@ impl std::fmt::Debug for LiveCache {
     }
 }
 
+/// What a loaded session looked like, as hashes.
+struct Loaded {
+    /// Per message.
+    messages: Vec<u128>,
+    /// Per subagent, with the tool call that spawned it.
+    subagents: Vec<(u128, Option<String>)>,
+    /// Whether it was redacted before rendering.
+    redacted: bool,
+}
+
+impl Loaded {
+    fn of(s: &Session, redacted: bool) -> Loaded {
+        Loaded {
+            messages: s.messages.par_iter().map(hash_of).collect(),
+            subagents: s
+                .subagents
+                .iter()
+                .map(|a| (hash_of(a), a.tool_call_id.clone()))
+                .collect(),
+            redacted,
+        }
+    }
+}
+
+fn hash_of<T: Hash>(t: &T) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3Default::new();
+    t.hash(&mut h);
+    h.digest128()
+}
+
 /// One share as its last rebuild left it.
 struct Kept {
     /// The render settings it was made with.
     key: String,
-    /// As loaded; `None` when nothing is redacted (then `session` is it).
-    raw: Option<Session>,
+    loaded: Loaded,
     /// What was rendered.
     session: Session,
     /// `kept[i]`: how many of the loaded session's first `i` messages the
@@ -63,7 +94,7 @@ pub struct Prepared {
     /// Messages of `session` whose HTML `frags` holds.
     pub reuse: usize,
     pub frags: Fragments,
-    raw: Option<Session>,
+    loaded: Loaded,
     kept: Vec<usize>,
 }
 
@@ -82,7 +113,7 @@ impl LiveCache {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(id)
-            .filter(|k| k.key == key && k.raw.is_some() == redactor.is_some());
+            .filter(|k| k.key == key && k.loaded.redacted == redactor.is_some());
         match prev {
             Some(prev) => incremental(prev, raw, redactor),
             None => fresh(raw, redactor),
@@ -99,7 +130,7 @@ impl LiveCache {
                 id.to_string(),
                 Kept {
                     key: key.to_string(),
-                    raw: p.raw,
+                    loaded: p.loaded,
                     session: p.session,
                     kept: p.kept,
                     frags: p.frags,
@@ -128,7 +159,7 @@ impl LiveCache {
     }
 }
 
-/// `kept` (see [`Kept::kept`]) for `messages`, after `start` (kept so far).
+/// `kept` (see [`Kept::kept`]) for `messages`, after what it holds.
 fn extend_kept(kept: &mut Vec<usize>, messages: &[Message], redactor: Option<&Redactor>) {
     let mut n = kept.last().copied().unwrap_or(0);
     if kept.is_empty() {
@@ -142,30 +173,32 @@ fn extend_kept(kept: &mut Vec<usize>, messages: &[Message], redactor: Option<&Re
     }
 }
 
-fn fresh(raw: Session, redactor: Option<&Redactor>) -> Prepared {
+/// Frees `v` on another thread: a big session takes tens of ms to free,
+/// and the page is waiting.
+fn drop_later<T: Send + 'static>(v: T) {
+    std::thread::spawn(move || drop(v));
+}
+
+fn fresh(mut raw: Session, redactor: Option<&Redactor>) -> Prepared {
+    let loaded = Loaded::of(&raw, redactor.is_some());
     let mut kept = Vec::with_capacity(raw.messages.len() + 1);
     extend_kept(&mut kept, &raw.messages, redactor);
-    let (session, raw) = match redactor {
-        Some(r) => {
-            let mut s = raw.clone();
-            r.apply(&mut s);
-            (s, Some(raw))
-        }
-        None => (raw, None),
-    };
+    if let Some(r) = redactor {
+        r.apply(&mut raw);
+    }
     Prepared {
-        session,
+        session: raw,
         reuse: 0,
         frags: Fragments::default(),
-        raw,
+        loaded,
         kept,
     }
 }
 
 /// The number of leading messages of `new` whose HTML and redacted form
-/// can be taken from `old`: equal messages, none of whose tool calls
-/// spawned a subagent that changed.
-fn reusable_prefix(old: &Session, new: &Session) -> usize {
+/// can be taken from the last rebuild: unchanged messages, none of whose
+/// tool calls spawned a subagent that changed.
+fn reusable_prefix(old: &Loaded, new: &Loaded, messages: &[Message]) -> usize {
     let k = new
         .messages
         .iter()
@@ -176,9 +209,9 @@ fn reusable_prefix(old: &Session, new: &Session) -> usize {
         .into_iter()
         .flat_map(|i| [old.subagents.get(i), new.subagents.get(i)])
         .flatten()
-        .filter_map(|s| s.tool_call_id.as_deref())
+        .filter_map(|(_, call)| call.as_deref())
         .collect();
-    new.messages[..k]
+    messages[..k]
         .iter()
         .position(|m| {
             m.parts
@@ -190,58 +223,73 @@ fn reusable_prefix(old: &Session, new: &Session) -> usize {
 
 /// Indexes of subagents that differ between `old` and `new` (added,
 /// removed or changed), by position.
-fn changed_subagents(old: &Session, new: &Session) -> Vec<usize> {
+fn changed_subagents(old: &Loaded, new: &Loaded) -> Vec<usize> {
     (0..old.subagents.len().max(new.subagents.len()))
         .filter(|&i| old.subagents.get(i) != new.subagents.get(i))
         .collect()
 }
 
-fn incremental(prev: Kept, raw: Session, redactor: Option<&Redactor>) -> Prepared {
+fn incremental(prev: Kept, mut raw: Session, redactor: Option<&Redactor>) -> Prepared {
     let Kept {
-        raw: prev_raw,
+        loaded: old,
         session: prev_session,
         kept: prev_kept,
         frags,
         ..
     } = prev;
-    let old_raw = prev_raw.as_ref().unwrap_or(&prev_session);
-    let k = reusable_prefix(old_raw, &raw);
-    let changed_subs: HashSet<usize> = changed_subagents(old_raw, &raw).into_iter().collect();
+    let loaded = Loaded::of(&raw, redactor.is_some());
+    let k = reusable_prefix(&old, &loaded, &raw.messages);
+    let changed_subs: HashSet<usize> = changed_subagents(&old, &loaded).into_iter().collect();
     let reuse = prev_kept.get(k).copied().unwrap_or(0).min(frags.len());
+    if prev_session.messages.len() != prev_kept.last().copied().unwrap_or(0)
+        || frags.len() != prev_session.messages.len()
+        || prev_session.subagents.len() != old.subagents.len()
+    {
+        // Not what the last rebuild left (it cannot happen): start over.
+        drop_later(prev_session);
+        return fresh(raw, redactor);
+    }
     let mut kept = prev_kept;
     kept.truncate(k + 1);
     extend_kept(&mut kept, &raw.messages[k..], redactor);
     let Some(r) = redactor else {
         // Nothing redacted: the loaded session is rendered as it is.
-        drop(prev_raw);
-        drop(prev_session);
+        drop_later(prev_session);
         return Prepared {
             session: raw,
             reuse,
             frags,
-            raw: None,
+            loaded,
             kept,
         };
     };
     // Redact the session's own fields, the messages after the reusable
     // ones and the changed subagents; take the rest as redacted before.
+    let new_messages = raw.messages.split_off(k);
+    let mut subs: Vec<Option<Subagent>> = std::mem::take(&mut raw.subagents)
+        .into_iter()
+        .map(Some)
+        .collect();
     let mut part = raw.shell();
-    part.messages = raw.messages[k..].to_vec();
-    part.subagents = raw
-        .subagents
-        .iter()
+    part.messages = new_messages;
+    part.subagents = subs
+        .iter_mut()
         .enumerate()
         .filter(|(i, _)| changed_subs.contains(i))
-        .map(|(_, s)| s.clone())
+        .filter_map(|(_, s)| s.take())
         .collect();
+    drop_later((raw, subs));
     r.apply(&mut part);
-    let mut old = prev_session;
-    old.messages.truncate(reuse);
-    let mut messages = old.messages;
+    let mut old_session = prev_session;
+    let mut messages = std::mem::take(&mut old_session.messages);
+    drop_later(messages.split_off(reuse.min(messages.len())));
     messages.append(&mut part.messages);
-    let mut old_subs: Vec<Option<Subagent>> = old.subagents.into_iter().map(Some).collect();
+    let mut old_subs: Vec<Option<Subagent>> = std::mem::take(&mut old_session.subagents)
+        .into_iter()
+        .map(Some)
+        .collect();
     let mut new_subs = std::mem::take(&mut part.subagents).into_iter();
-    let subagents: Vec<Subagent> = (0..raw.subagents.len())
+    let subagents: Vec<Subagent> = (0..loaded.subagents.len())
         .filter_map(|i| {
             if changed_subs.contains(&i) {
                 new_subs.next()
@@ -250,18 +298,17 @@ fn incremental(prev: Kept, raw: Session, redactor: Option<&Redactor>) -> Prepare
             }
         })
         .collect();
+    drop_later((old_session, old_subs));
     part.messages = messages;
     part.subagents = subagents;
-    if part.messages.len() != kept.last().copied().unwrap_or(0) {
-        // The redactor dropped other messages than `keeps` said: render
-        // everything again rather than reuse HTML at the wrong places.
-        return fresh(raw, redactor);
-    }
+    // `keeps` is the redactor's own rule for dropping messages.
+    debug_assert_eq!(part.messages.len(), kept.last().copied().unwrap_or(0));
+    debug_assert_eq!(part.subagents.len(), loaded.subagents.len());
     Prepared {
         session: part,
         reuse,
         frags,
-        raw: Some(raw),
+        loaded,
         kept,
     }
 }
