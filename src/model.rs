@@ -525,6 +525,28 @@ pub struct SessionSummary {
     pub subagents: u64,
 }
 
+impl SessionSummary {
+    /// The listing row of a session loaded whole from `path`, with
+    /// `subagents` folded into it.
+    pub fn of(s: &Session, path: &std::path::Path, subagents: u64) -> SessionSummary {
+        SessionSummary {
+            agent: s.agent,
+            id: s.id.clone(),
+            title: s.title.clone(),
+            project: s.project.clone(),
+            created: s.created,
+            updated: s.updated,
+            messages: s
+                .messages
+                .iter()
+                .filter(|m| matches!(m.role, Role::User | Role::Assistant))
+                .count() as u64,
+            path: path.to_path_buf(),
+            subagents,
+        }
+    }
+}
+
 /// The JSON document written by `export --format json`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ExportDocument {

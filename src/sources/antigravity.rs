@@ -419,24 +419,6 @@ pub fn load_file(path: &Path, diag: &Diag) -> Result<Session> {
     Ok(s)
 }
 
-fn summary_of(s: &Session, path: &Path) -> SessionSummary {
-    SessionSummary {
-        agent: Agent::Antigravity,
-        id: s.id.clone(),
-        title: s.title.clone(),
-        project: s.project.clone(),
-        created: s.created,
-        updated: s.updated,
-        messages: s
-            .messages
-            .iter()
-            .filter(|m| matches!(m.role, Role::User | Role::Assistant))
-            .count() as u64,
-        path: path.to_path_buf(),
-        subagents: 0,
-    }
-}
-
 /// The history index's prompt and workspace for a loaded session.
 fn apply_history(s: &mut Session, h: &HashMap<String, (Option<String>, Option<String>)>) {
     if let Some((display, workspace)) = h.get(&s.id) {
@@ -469,7 +451,7 @@ impl Source for Antigravity {
         let mut out = Vec::new();
         for f in self.transcripts() {
             let found = cache.get_or_scan(&f, || match load_file(&f, diag) {
-                Ok(s) => Some(summary_of(&s, &f)),
+                Ok(s) => Some(SessionSummary::of(&s, &f, 0)),
                 Err(e) => {
                     diag.warn(&f, None, "unreadable", format!("skipped: {e}"));
                     None
@@ -532,7 +514,10 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
             apply_history(&mut s, &history(r, diag));
         }
         let source = Antigravity::new(root.unwrap_or_else(|| path.to_path_buf()));
-        return Ok(Some((Box::new(source), vec![summary_of(&s, path)])));
+        return Ok(Some((
+            Box::new(source),
+            vec![SessionSummary::of(&s, path, 0)],
+        )));
     }
     if !path.is_dir() {
         return Ok(None);

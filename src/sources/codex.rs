@@ -21,7 +21,7 @@ use super::list_cache::ListCache;
 use super::{PathMatch, SessionRef, Source};
 use crate::diag::Diag;
 use crate::error::Result;
-use crate::model::{Agent, Role, Session, SessionSummary};
+use crate::model::{Agent, Session, SessionSummary};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -224,26 +224,8 @@ fn scan_file(path: &Path, diag: &Diag) -> Scan {
     }
     let b = build::build(recs, path, &file_id(path));
     Scan {
-        summary: Some(summary_of(&b.session, path)),
+        summary: Some(SessionSummary::of(&b.session, path, 0)),
         parent: b.meta.parent,
-    }
-}
-
-fn summary_of(s: &Session, path: &Path) -> SessionSummary {
-    SessionSummary {
-        agent: Agent::Codex,
-        id: s.id.clone(),
-        title: s.title.clone(),
-        project: s.project.clone(),
-        created: s.created,
-        updated: s.updated,
-        messages: s
-            .messages
-            .iter()
-            .filter(|m| matches!(m.role, Role::User | Role::Assistant))
-            .count() as u64,
-        path: path.to_path_buf(),
-        subagents: 0,
     }
 }
 

@@ -15,7 +15,7 @@ use super::list_cache::ListCache;
 use super::{PathMatch, SessionRef, Source};
 use crate::diag::Diag;
 use crate::error::Result;
-use crate::model::{Agent, Role, Session, SessionSummary};
+use crate::model::{Agent, Session, SessionSummary};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -152,24 +152,6 @@ fn load_one(path: &Path, project: Option<String>, diag: &Diag) -> Result<Session
     Ok(s)
 }
 
-fn summary_of(s: &Session, path: &Path, subagents: u64) -> SessionSummary {
-    SessionSummary {
-        agent: Agent::Gemini,
-        id: s.id.clone(),
-        title: s.title.clone(),
-        project: s.project.clone(),
-        created: s.created,
-        updated: s.updated,
-        messages: s
-            .messages
-            .iter()
-            .filter(|m| matches!(m.role, Role::User | Role::Assistant))
-            .count() as u64,
-        path: path.to_path_buf(),
-        subagents,
-    }
-}
-
 /// The subagent sessions of `id`, whose chats folder is `chats`.
 fn subagent_files(chats: &Path, id: &str) -> Vec<PathBuf> {
     let dir = chats.join(id);
@@ -202,7 +184,7 @@ fn scan(
         let chats = dir.join("chats");
         for f in chat_files(&chats) {
             let found = cache.get_or_scan(&f, || match load_one(&f, project.clone(), diag) {
-                Ok(s) => Some(summary_of(&s, &f, 0)),
+                Ok(s) => Some(SessionSummary::of(&s, &f, 0)),
                 Err(e) => {
                     diag.warn(&f, None, "unreadable", format!("skipped: {e}"));
                     None
@@ -327,7 +309,10 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
             .parent()
             .map_or(0, |c| subagent_files(c, &s.id).len() as u64);
         let source = Gemini::new(root.unwrap_or_else(|| path.to_path_buf()));
-        return Ok(Some((Box::new(source), vec![summary_of(&s, path, subs)])));
+        return Ok(Some((
+            Box::new(source),
+            vec![SessionSummary::of(&s, path, subs)],
+        )));
     }
     if !path.is_dir() {
         return Ok(None);
