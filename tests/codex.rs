@@ -8,8 +8,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use serde_json::Value;
-use sharegen::diag::Diag;
-use sharegen::sources::{self, SessionRef, Source};
+use sharegen::sources;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -792,51 +791,7 @@ fn exercise(bytes: &[u8], zst: bool) -> usize {
     };
     let file = dir.join(name);
     std::fs::write(&file, bytes).unwrap();
-    let diag = Diag::silent();
-    let store = sources::codex::Codex::new(tmp.path().to_path_buf());
-    let found = store.discover(&diag).unwrap_or_default();
-    for s in &found {
-        let r = SessionRef {
-            agent: s.agent,
-            id: s.id.clone(),
-            path: s.path.clone(),
-        };
-        if let Ok(full) = store.load(&r, &diag) {
-            let n = full
-                .messages
-                .iter()
-                .filter(|m| {
-                    matches!(
-                        m.role,
-                        sharegen::model::Role::User | sharegen::model::Role::Assistant
-                    )
-                })
-                .count() as u64;
-            assert_eq!(n, s.messages, "listing and load disagree on {bytes:?}");
-        }
-    }
-    if let Ok(Some((source, found))) = sources::refs_for_path(&file, &diag) {
-        for s in found {
-            let r = SessionRef {
-                agent: s.agent,
-                id: s.id.clone(),
-                path: s.path.clone(),
-            };
-            let _ = source.load(&r, &diag);
-        }
-    }
-    found.len()
-}
-
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
+    exercise_store(&sources::codex::Codex::new(tmp.path().to_path_buf()), &file)
 }
 
 #[test]

@@ -10,8 +10,8 @@ use common::*;
 use proptest::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sharegen::diag::Diag;
-use sharegen::sources::{self, SessionRef, Source};
+
+use sharegen::sources;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -674,66 +674,22 @@ fn exercise(bytes: &[u8], ext: &str) {
     std::fs::create_dir_all(&chats).unwrap();
     let file = chats.join(format!("session-x.{ext}"));
     std::fs::write(&file, bytes).unwrap();
-    let diag = Diag::silent();
-    let store = sources::gemini::Gemini::new(tmp.path().to_path_buf());
-    for s in store.discover(&diag).unwrap_or_default() {
-        let r = SessionRef {
-            agent: s.agent,
-            id: s.id.clone(),
-            path: s.path.clone(),
-        };
-        if let Ok(full) = store.load(&r, &diag) {
-            let n = full
-                .messages
-                .iter()
-                .filter(|m| {
-                    matches!(
-                        m.role,
-                        sharegen::model::Role::User | sharegen::model::Role::Assistant
-                    )
-                })
-                .count() as u64;
-            assert_eq!(n, s.messages);
-        }
-    }
-    if let Ok(Some((source, found))) = sources::refs_for_path(&file, &diag) {
-        for s in found {
-            let r = SessionRef {
-                agent: s.agent,
-                id: s.id.clone(),
-                path: s.path.clone(),
-            };
-            let _ = source.load(&r, &diag);
-        }
-    }
+    exercise_store(
+        &sources::gemini::Gemini::new(tmp.path().to_path_buf()),
+        &file,
+    );
 }
 
 fn exercise_antigravity(bytes: &[u8]) {
     let tmp = tempfile::tempdir().unwrap();
     let logs = tmp.path().join("brain/c/.system_generated/logs");
     std::fs::create_dir_all(&logs).unwrap();
-    std::fs::write(logs.join("transcript_full.jsonl"), bytes).unwrap();
-    let diag = Diag::silent();
-    let store = sources::antigravity::Antigravity::new(tmp.path().to_path_buf());
-    for s in store.discover(&diag).unwrap_or_default() {
-        let r = SessionRef {
-            agent: s.agent,
-            id: s.id.clone(),
-            path: s.path.clone(),
-        };
-        let _ = store.load(&r, &diag);
-    }
-}
-
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
+    let file = logs.join("transcript_full.jsonl");
+    std::fs::write(&file, bytes).unwrap();
+    exercise_store(
+        &sources::antigravity::Antigravity::new(tmp.path().to_path_buf()),
+        &file,
+    );
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! No panic on any fixture, on truncated copies of them, or on random bytes.
 //! Each input goes through both the listing scan and the full load.
 
+mod common;
+
+use common::Lcg;
 use proptest::prelude::*;
 use sharegen::diag::Diag;
 use sharegen::sources::{self, SessionRef, Source};
@@ -39,18 +42,6 @@ fn exercise(path: &Path) -> usize {
 
 fn load(source: &dyn Source, r: &SessionRef, diag: &Diag) -> Option<usize> {
     source.load(r, diag).ok().map(|s| s.messages.len())
-}
-
-/// A small deterministic generator, so failures reproduce.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
 }
 
 #[test]

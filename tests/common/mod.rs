@@ -350,3 +350,56 @@ pub fn snapshot(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
         .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
         .collect()
 }
+
+/// A small deterministic generator, so failures reproduce.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+/// The reference `sharegen` loads a listed session by.
+pub fn session_ref(s: &sharegen::model::SessionSummary) -> sharegen::sources::SessionRef {
+    sharegen::sources::SessionRef {
+        agent: s.agent,
+        id: s.id.clone(),
+        path: s.path.clone(),
+    }
+}
+
+/// Lists `store` and loads every session it finds; where a load works, its
+/// user and assistant messages must be the listing's count. Then loads
+/// whatever `file` holds by path. Returns the number of sessions listed.
+/// (For damaged input: nothing may panic.)
+pub fn exercise_store(store: &dyn sharegen::sources::Source, file: &Path) -> usize {
+    use sharegen::model::Role;
+    let diag = sharegen::diag::Diag::silent();
+    let found = store.discover(&diag).unwrap_or_default();
+    for s in &found {
+        if let Ok(full) = store.load(&session_ref(s), &diag) {
+            let n = full
+                .messages
+                .iter()
+                .filter(|m| matches!(m.role, Role::User | Role::Assistant))
+                .count() as u64;
+            assert_eq!(
+                n,
+                s.messages,
+                "listing and load disagree on {}",
+                file.display()
+            );
+        }
+    }
+    if let Ok(Some((source, by_path))) = sharegen::sources::refs_for_path(file, &diag) {
+        for s in by_path {
+            let _ = source.load(&session_ref(&s), &diag);
+        }
+    }
+    found.len()
+}
