@@ -26,7 +26,7 @@ import { chromium } from "playwright-core";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ACTION_MS, LAUNCH_ARGS, closeAll, newRecord, observedContext as observed, sleep, startServer as serve } from "./lib.mjs";
+import { ACTION_MS, LAUNCH_ARGS, closeAll, newRecord, observedContext as observed, sleep, startServer as serve, reporter } from "./lib.mjs";
 
 const started = Date.now();
 const spec = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
@@ -42,30 +42,8 @@ const out = {
 
 let browser = null;
 let server = null;
-let finished = false;
-
-function emit() {
-  if (finished) return;
-  finished = true;
-  out.duration_ms = Date.now() - started;
-  const json = JSON.stringify(out, null, 1) + "\n";
-  // Written synchronously first: stdout to a pipe may not be flushed when
-  // the watchdog exits.
-  if (spec.result_path) fs.writeFileSync(spec.result_path, json);
-  process.stdout.write(json);
-}
-
-async function shutdown() {
-  await closeAll(browser, server);
-}
-
 // The whole run is bounded: on expiry report what was seen and leave.
-const watchdog = setTimeout(async () => {
-  out.fatal = `timed out after ${spec.timeout_ms} ms`;
-  emit();
-  await shutdown();
-  process.exit(3);
-}, spec.timeout_ms ?? 240_000);
+const { emit, stop: stopWatchdog } = reporter(spec, out, started, 240_000, () => [browser, server], 1);
 
 // --- a tiny static server on 127.0.0.1 (lib.mjs) ----------------------------
 
@@ -565,7 +543,7 @@ try {
 } catch (e) {
   out.fatal = String(e?.stack ?? e);
 } finally {
-  clearTimeout(watchdog);
-  await shutdown();
+  stopWatchdog();
+  await closeAll(browser, server);
   emit();
 }

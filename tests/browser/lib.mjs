@@ -1,7 +1,8 @@
-// Helpers shared by the headless-Chromium harnesses (check.mjs, live.mjs):
-// how Chromium is launched, a tiny static server on 127.0.0.1, and a
-// browser context that records every request, console message, page error
-// and CSP violation and aborts every request it is not told to allow.
+// Helpers shared by the headless-Chromium harnesses (check.mjs, live.mjs,
+// protected.mjs, xss.mjs): how Chromium is launched, a tiny static server
+// on 127.0.0.1, the run's report and deadline, and a browser context that
+// records every request, console message, page error and CSP violation and
+// aborts every request it is not told to allow.
 
 import http from "node:http";
 import fs from "node:fs";
@@ -129,4 +130,29 @@ export async function closeAll(browser, server) {
   let timer;
   await Promise.race([Promise.all(closing), new Promise((r) => { timer = setTimeout(r, 10_000); })]);
   clearTimeout(timer);
+}
+
+// The run's report and its deadline. `emit()` writes `out` once: to
+// `spec.result_path` synchronously first (stdout to a pipe may not be
+// flushed when the watchdog exits), then to stdout. Past `spec.timeout_ms`
+// (else `defaultMs`) the watchdog records a timeout, emits, closes what
+// `handles()` returns ([browser, server]) and exits with status 3.
+// `stop()` cancels the watchdog.
+export function reporter(spec, out, started, defaultMs, handles, indent) {
+  let finished = false;
+  function emit() {
+    if (finished) return;
+    finished = true;
+    out.duration_ms = Date.now() - started;
+    const json = JSON.stringify(out, null, indent) + "\n";
+    if (spec.result_path) fs.writeFileSync(spec.result_path, json);
+    process.stdout.write(json);
+  }
+  const watchdog = setTimeout(async () => {
+    out.fatal = `timed out after ${spec.timeout_ms} ms`;
+    emit();
+    await closeAll(...handles());
+    process.exit(3);
+  }, spec.timeout_ms ?? defaultMs);
+  return { emit, stop: () => clearTimeout(watchdog) };
 }

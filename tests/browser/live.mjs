@@ -33,7 +33,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
-import { ACTION_MS, LAUNCH_ARGS, closeAll, newRecord, observedContext, sleep, startServer } from "./lib.mjs";
+import { ACTION_MS, LAUNCH_ARGS, closeAll, newRecord, observedContext, sleep, startServer, reporter } from "./lib.mjs";
 
 const started = Date.now();
 const spec = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
@@ -49,24 +49,8 @@ const out = {
 
 let browser = null;
 let server = null;
-let finished = false;
-
-function emit() {
-  if (finished) return;
-  finished = true;
-  out.duration_ms = Date.now() - started;
-  const json = JSON.stringify(out, null, 1) + "\n";
-  if (spec.result_path) fs.writeFileSync(spec.result_path, json);
-  process.stdout.write(json);
-}
-
 // The whole run is bounded: on expiry report what was seen and leave.
-const watchdog = setTimeout(async () => {
-  out.fatal = `timed out after ${spec.timeout_ms} ms`;
-  emit();
-  await closeAll(browser, server);
-  process.exit(3);
-}, spec.timeout_ms ?? 120_000);
+const { emit, stop: stopWatchdog } = reporter(spec, out, started, 120_000, () => [browser, server], 1);
 
 // --- lines from the test ------------------------------------------------------
 
@@ -303,7 +287,7 @@ try {
 } catch (e) {
   out.fatal = String(e?.stack ?? e);
 } finally {
-  clearTimeout(watchdog);
+  stopWatchdog();
   rl.close();
   process.stdin.destroy();
   await closeAll(browser, server);

@@ -33,7 +33,7 @@ import { chromium } from "playwright-core";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { LAUNCH_ARGS, closeAll, newRecord, observedContext, sleep, startServer } from "./lib.mjs";
+import { LAUNCH_ARGS, closeAll, newRecord, observedContext, sleep, startServer, reporter } from "./lib.mjs";
 
 const started = Date.now();
 const spec = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
@@ -43,23 +43,8 @@ const DECRYPT_MS = 60_000;
 
 let browser = null;
 let server = null;
-let finished = false;
-
-function emit() {
-  if (finished) return;
-  finished = true;
-  out.duration_ms = Date.now() - started;
-  const json = JSON.stringify(out, null, 1) + "\n";
-  if (spec.result_path) fs.writeFileSync(spec.result_path, json);
-  process.stdout.write(json);
-}
-
-const watchdog = setTimeout(async () => {
-  out.fatal = `timed out after ${spec.timeout_ms} ms`;
-  emit();
-  await closeAll(browser, server);
-  process.exit(3);
-}, spec.timeout_ms ?? 240_000);
+// The whole run is bounded: on expiry report what was seen and leave.
+const { emit, stop: stopWatchdog } = reporter(spec, out, started, 240_000, () => [browser, server], 1);
 
 // lib.mjs listens for CSP violations on the document, and this on the
 // window; document.open() erases both. Chromium also logs every violation
@@ -267,7 +252,7 @@ try {
 } catch (e) {
   out.fatal = String(e?.stack ?? e);
 } finally {
-  clearTimeout(watchdog);
+  stopWatchdog();
   await closeAll(browser, server);
   emit();
 }
