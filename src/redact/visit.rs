@@ -11,29 +11,12 @@ use rayon::prelude::*;
 use serde_json::Value;
 use std::path::PathBuf;
 
-/// `f(text, location)` for each visited string.
-pub type Visitor<'a> = dyn FnMut(&mut String, &dyn Fn() -> String) + 'a;
-
-pub fn strings_mut(s: &mut Session, f: &mut Visitor) {
-    session(s, "", f);
-}
+/// `f(text, location)` for a visited string.
+type Visitor<'a> = dyn FnMut(&mut String, &dyn Fn() -> String) + 'a;
 
 fn opt(v: &mut Option<String>, loc: &dyn Fn() -> String, f: &mut Visitor) {
     if let Some(s) = v {
         f(s, loc);
-    }
-}
-
-fn session(s: &mut Session, at: &str, f: &mut Visitor) {
-    own_fields(s, at, f);
-    for (i, m) in s.messages.iter_mut().enumerate() {
-        message(m, &format!("{at}message {}", i + 1), f);
-    }
-    for (i, sub) in s.subagents.iter_mut().enumerate() {
-        let here = format!("{at}subagent {} › ", i + 1);
-        opt(&mut sub.agent_type, &|| format!("{here}type"), f);
-        opt(&mut sub.description, &|| format!("{here}description"), f);
-        session(&mut sub.session, &here, f);
     }
 }
 
@@ -55,10 +38,10 @@ fn own_fields(s: &mut Session, at: &str, f: &mut Visitor) {
 /// `f(accumulator, text, location)` for each visited string.
 pub type ParVisitor<'a, A> = dyn Fn(&mut A, &mut String, &dyn Fn() -> String) + Sync + 'a;
 
-/// Like [`strings_mut`], with each session's messages visited in parallel
-/// (rayon). Each message, and each run of other fields, gets its own
-/// accumulator from `new`; they are returned in the order [`strings_mut`]
-/// visits the strings in.
+/// Visits every string of `s` (its own fields, then its messages, then
+/// each subagent's fields and session), with each session's messages
+/// visited in parallel (rayon). Each message, and each run of other fields,
+/// gets its own accumulator from `new`; they are returned in that order.
 pub fn strings_mut_par<A: Send>(
     s: &mut Session,
     new: &(dyn Fn() -> A + Sync),
