@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 mod live;
-pub use live::{ACTIVE_FOR, LiveCache, is_active};
+pub use live::LiveCache;
 
 pub const MANIFEST: &str = "sharegen-manifest.json";
 const STATE: &str = ".sharegen-build.json";
