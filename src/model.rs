@@ -226,14 +226,7 @@ impl Session {
 
     /// The first user prompt that the user really typed.
     pub fn first_prompt(&self) -> Option<&str> {
-        self.messages
-            .iter()
-            .filter(|m| m.role == Role::User)
-            .flat_map(|m| &m.parts)
-            .find_map(|p| match p {
-                Part::Text { text, .. } if !text.trim().is_empty() => Some(text.as_str()),
-                _ => None,
-            })
+        first_prompt(&self.messages)
     }
 }
 
@@ -273,6 +266,18 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     pub parts: Vec<Part>,
+}
+
+/// The first user prompt that the user really typed in `messages`.
+pub fn first_prompt(messages: &[Message]) -> Option<&str> {
+    messages
+        .iter()
+        .filter(|m| m.role == Role::User)
+        .flat_map(|m| &m.parts)
+        .find_map(|p| match p {
+            Part::Text { text, .. } if !text.trim().is_empty() => Some(text.as_str()),
+            _ => None,
+        })
 }
 
 impl Message {

@@ -2,6 +2,7 @@
 //! `projects/<dir>/<uuid>.jsonl`, subagents beside them (`agent-*.jsonl`)
 //! or under `<uuid>/subagents/` (at any depth, workflows included).
 
+mod fold;
 mod harness;
 mod list;
 mod parse;

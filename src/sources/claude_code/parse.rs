@@ -4,6 +4,7 @@
 //! as soon as it is read), then records are ordered by the `parentUuid`
 //! graph and folded into messages.
 
+use super::fold::Fold;
 use super::harness::split_user_text;
 use crate::diag::Diag;
 use crate::error::Result;
@@ -844,218 +845,55 @@ pub(super) struct Built {
     pub session: Session,
 }
 
-fn usage_max(into: &mut Usage, u: &Usage) {
-    into.input = into.input.max(u.input);
-    into.output = into.output.max(u.output);
-    into.cache_read = into.cache_read.max(u.cache_read);
-    into.cache_write = into.cache_write.max(u.cache_write);
-}
-
-/// Folds ordered records into messages.
-pub(super) fn build(id: String, recs: Vec<Rec>, meta: &FileMeta, path: &Path) -> Built {
+/// The session of a transcript (or of one of its chains) around messages
+/// folded by `fold`; `uuids` are the records' ids (legacy summaries name
+/// their last record).
+pub(super) fn session_around(
+    id: String,
+    meta: &FileMeta,
+    path: &Path,
+    fold: &Fold,
+    uuids: &dyn Fn(&str) -> bool,
+) -> Session {
     let mut session = Session::new(Agent::ClaudeCode, id);
     session.project = meta.cwd.clone();
     session.git_branch = meta.branch.clone();
     session.agent_version = meta.version.clone();
     session.source_paths.push(path.to_path_buf());
-    let uuids: HashSet<&str> = recs.iter().filter_map(|r| r.uuid.as_deref()).collect();
+    session.models = fold.models().to_vec();
+    session.totals = fold.totals();
+    session.created = meta.first_time;
+    session.updated = meta.last_time;
     let summary_title = meta
         .summaries
         .iter()
         .rev()
-        .find(|(leaf, _)| leaf.as_deref().is_some_and(|l| uuids.contains(l)))
+        .find(|(leaf, _)| leaf.as_deref().is_some_and(uuids))
         .map(|(_, s)| s.clone());
-    drop(uuids);
-
-    let recs = order(recs);
-    let mut messages: Vec<Message> = Vec::new();
-    let mut by_msg_id: HashMap<String, usize> = HashMap::new();
-    let mut usage_by_req: HashMap<String, Usage> = HashMap::new();
-    let mut req_order: Vec<String> = Vec::new();
-    let mut msg_req: Vec<(usize, String)> = Vec::new();
-    let mut results: HashMap<String, ToolResult> = HashMap::new();
-    let mut result_pos: Vec<(usize, String)> = Vec::new();
-    let mut call_time: HashMap<String, DateTime<Utc>> = HashMap::new();
-
-    for rec in recs {
-        match rec.body {
-            Body::Assistant {
-                msg_id,
-                request_id,
-                model,
-                usage,
-                parts,
-            } => {
-                if let Some(m) = &model {
-                    session.note_model(m);
-                }
-                if let Some(t) = rec.time {
-                    for p in &parts {
-                        if let Part::ToolCall(c) = p {
-                            call_time.entry(c.id.clone()).or_insert(t);
-                        }
-                    }
-                }
-                let key = request_id.clone().or_else(|| msg_id.clone());
-                if let (Some(k), Some(u)) = (&key, &usage) {
-                    match usage_by_req.get_mut(k) {
-                        Some(have) => usage_max(have, u),
-                        None => {
-                            usage_by_req.insert(k.clone(), u.clone());
-                            req_order.push(k.clone());
-                        }
-                    }
-                }
-                let existing = msg_id.as_ref().and_then(|id| by_msg_id.get(id)).copied();
-                match existing {
-                    Some(i) => {
-                        let m = &mut messages[i];
-                        for p in parts {
-                            if !m.parts.contains(&p) {
-                                m.parts.push(p);
-                            }
-                        }
-                        if m.model.is_none() {
-                            m.model = model;
-                        }
-                    }
-                    None => {
-                        let mut m = Message::new(Role::Assistant);
-                        m.id = msg_id.clone().or(rec.uuid);
-                        m.time = rec.time;
-                        m.model = model;
-                        m.parts = parts;
-                        let i = messages.len();
-                        if let Some(id) = msg_id {
-                            by_msg_id.insert(id, i);
-                        }
-                        if let Some(k) = key {
-                            msg_req.push((i, k));
-                        }
-                        messages.push(m);
-                    }
-                }
-            }
-            Body::User {
-                parts,
-                results: rs,
-                meta: is_meta,
-                compact_summary,
-            } => {
-                for (id, r) in rs {
-                    result_pos.push((messages.len(), id.clone()));
-                    results.entry(id).or_insert(r);
-                }
-                if parts.is_empty() {
-                    continue;
-                }
-                if compact_summary {
-                    // Attach the summary to the boundary just before it.
-                    let summary = parts.iter().find_map(|p| match p {
-                        Part::Compaction { summary, .. } => summary.clone(),
-                        _ => None,
-                    });
-                    let slot = messages.iter_mut().rev().take(3).find_map(|m| {
-                        m.parts.iter_mut().find_map(|p| match p {
-                            Part::Compaction {
-                                summary: s @ None, ..
-                            } => Some(s),
-                            _ => None,
-                        })
-                    });
-                    if let Some(slot) = slot {
-                        *slot = summary;
-                        continue;
-                    }
-                }
-                let real = !is_meta
-                    && parts
-                        .iter()
-                        .any(|p| matches!(p, Part::Text { .. } | Part::File(_)));
-                let mut m = Message::new(if real { Role::User } else { Role::System });
-                m.id = rec.uuid;
-                m.time = rec.time;
-                m.parts = parts;
-                messages.push(m);
-            }
-            Body::System(parts) => {
-                if parts.is_empty() {
-                    continue;
-                }
-                let mut m = Message::new(Role::System);
-                m.id = rec.uuid;
-                m.time = rec.time;
-                m.parts = parts;
-                messages.push(m);
-            }
-            Body::Chain => {}
-        }
-    }
-
-    // Pair tool calls with their results.
-    for m in &mut messages {
-        for p in &mut m.parts {
-            let Part::ToolCall(call) = p else { continue };
-            if let Some(r) = results.remove(&call.id) {
-                finish_call(call, r, call_time.get(&call.id).copied());
-            }
-        }
-    }
-    // Usage once per request, on the first message of that request.
-    let mut given: HashSet<&str> = HashSet::new();
-    for (i, k) in &msg_req {
-        if given.insert(k.as_str())
-            && let Some(u) = usage_by_req.get(k)
-        {
-            messages[*i].usage = Some(u.clone());
-        }
-    }
-    for k in &req_order {
-        if let Some(u) = usage_by_req.get(k) {
-            session.totals.add(u);
-        }
-    }
-    // Results whose call is not in this file: keep them where they were.
-    let mut orphans: Vec<(usize, Message)> = Vec::new();
-    for (pos, id) in result_pos {
-        if let Some(r) = results.remove(&id) {
-            // A result whose call is not in the file (a trimmed or
-            // resumed transcript): a call with an unknown name and input.
-            let mut m = Message::new(Role::System);
-            m.time = r.time;
-            let mut call = ToolCall {
-                id,
-                name: "unknown".into(),
-                input: Value::Null,
-                output: None,
-                status: ToolStatus::Pending,
-                title: Some("result whose call was not recorded".into()),
-                duration_ms: None,
-                extras: ToolExtras::default(),
-            };
-            finish_call(&mut call, r, None);
-            m.parts.push(Part::ToolCall(Box::new(call)));
-            orphans.push((pos, m));
-        }
-    }
-    for (pos, m) in orphans.into_iter().rev() {
-        messages.insert(pos.min(messages.len()), m);
-    }
-    session.created = meta.first_time;
-    session.updated = meta.last_time;
-    session.messages = messages;
     session.title = meta
         .custom_title
         .clone()
         .or_else(|| meta.ai_title.clone())
         .or(summary_title)
-        .or_else(|| session.first_prompt().map(title_from_prompt));
+        .or_else(|| first_prompt(fold.messages()).map(title_from_prompt));
+    session
+}
+
+/// Folds ordered records into messages.
+pub(super) fn build(id: String, recs: Vec<Rec>, meta: &FileMeta, path: &Path) -> Built {
+    let uuids: HashSet<String> = recs.iter().filter_map(|r| r.uuid.clone()).collect();
+    let mut fold = Fold::new();
+    for rec in order(recs) {
+        fold.apply(rec);
+    }
+    let mut session = session_around(id, meta, path, &fold, &|u| uuids.contains(u));
+    session.messages = fold.into_messages();
     Built { session }
 }
 
 pub use crate::sources::title_from_prompt;
 
-fn finish_call(call: &mut ToolCall, r: ToolResult, started: Option<DateTime<Utc>>) {
+pub(super) fn finish_call(call: &mut ToolCall, r: ToolResult, started: Option<DateTime<Utc>>) {
     call.status = if r.is_error {
         ToolStatus::Error
     } else {
