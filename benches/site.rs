@@ -780,14 +780,18 @@ fn child(file: &Path, out: &Path) {
             append_message(file, &format!("phase child pass {pass}")).expect("appending");
         }
         let t = Instant::now();
-        let session = sharegen::site::load_share(&share, &stores, &diag).expect("loading");
+        let since = cache.generation("bench", "bench", true);
+        let load = sharegen::site::load_share_live(&share, &stores, &diag, since).expect("loading");
         let load_share_s = t.elapsed().as_secs_f64();
+        let partial = load.unchanged.is_some();
         let tail = format!("{:?}", sharegen::sources::claude_code::last_tail_read(file));
         let t = Instant::now();
-        let watched = sharegen::site::watched_paths(&session, file);
+        let watched = sharegen::site::watched_paths(&load.session, file);
         let watched_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let mut p = cache.prepare("bench", "bench", session, Some(&redactor));
+        let mut p = cache
+            .prepare_live("bench", "bench", load, Some(&redactor))
+            .expect("a load the cache holds the base of");
         let prepare_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let mut f = AtomicFile::create(&out.join("index.html"), None).expect("temp file");
@@ -809,6 +813,7 @@ fn child(file: &Path, out: &Path) {
         passes.push(json!({
             "load_share_s": load_share_s,
             "tail_read": tail,
+            "partial_load": partial,
             "watched_paths_s": watched_s,
             "watched_paths": watched.len(),
             "prepare_s": prepare_s,

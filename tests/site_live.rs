@@ -12,6 +12,7 @@ use sharegen::redact::Redactor;
 use sharegen::render::Renderer;
 use sharegen::render::html::Fragments;
 use sharegen::site::LiveCache;
+use sharegen::sources::Source;
 use std::path::{Path, PathBuf};
 
 const PROJECTS: &str = "tests/fixtures/claude-code/projects";
@@ -95,15 +96,33 @@ fn grow(fixture: &str, redact: bool, steps: usize) -> Vec<(usize, usize)> {
     });
     let cache = LiveCache::default();
     let diag = Diag::silent();
+    sharegen::sources::jsonl::enable_tails(true);
+    let source = sharegen::sources::claude_code::ClaudeCode::new(dir.path().to_path_buf());
+    let session_ref = sharegen::sources::SessionRef {
+        agent: sharegen::model::Agent::ClaudeCode,
+        id: main.file_stem().unwrap().to_string_lossy().into_owned(),
+        path: main.clone(),
+    };
     let mut reused = Vec::new();
     for step in 1..=steps {
         g.write(step as f64 / steps as f64);
-        let raw = sharegen::sources::claude_code::load_file(&main, &diag).unwrap();
-        let mut expected = raw.clone();
+        let mut expected = sharegen::sources::claude_code::load_file(&main, &diag).unwrap();
         if let Some(red) = &red {
             red.apply(&mut expected);
         }
-        let mut p = cache.prepare("share", "key", raw, red.as_ref());
+        // As `watch` loads: only what changed since the load the cache
+        // holds.
+        let since = cache.generation("share", "key", red.is_some());
+        let load = source.load_live(&session_ref, &diag, since).unwrap();
+        if step > 1 {
+            assert!(
+                load.unchanged.is_some(),
+                "{fixture} step {step}: a whole load"
+            );
+        }
+        let mut p = cache
+            .prepare_live("share", "key", load, red.as_ref())
+            .unwrap();
         let mut page = Vec::new();
         let frags: &mut Fragments = &mut p.frags;
         r.render_page_reusing(&p.session, Some("v1"), frags, p.reuse, &mut page)

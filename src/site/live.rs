@@ -15,6 +15,7 @@
 use crate::model::{Message, Part, Session, Subagent};
 use crate::redact::Redactor;
 use crate::render::html::Fragments;
+use crate::sources::{LiveLoad, Unchanged};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -48,19 +49,62 @@ struct Loaded {
     messages: Vec<u128>,
     /// Per subagent, with the tool call that spawned it.
     subagents: Vec<(u128, Option<String>)>,
+    /// Per subagent, the message that holds its tool call.
+    sub_msgs: Vec<Option<usize>>,
     /// Whether it was redacted before rendering.
     redacted: bool,
 }
 
 impl Loaded {
     fn of(s: &Session, redacted: bool) -> Loaded {
+        Loaded::after(None, s, redacted)
+    }
+
+    /// What `s` looks like when its messages are those after the first
+    /// `prefix` of `old` (`(old, prefix)`), or all of them.
+    fn after(old: Option<(&Loaded, usize)>, s: &Session, redacted: bool) -> Loaded {
+        let (head, prefix) = match old {
+            Some((o, n)) => (&o.messages[..n.min(o.messages.len())], n),
+            None => (&[][..], 0),
+        };
+        let mut messages = head.to_vec();
+        messages.par_extend(s.messages.par_iter().map(hash_of));
+        let subagents: Vec<(u128, Option<String>)> = s
+            .subagents
+            .iter()
+            .map(|a| (hash_of(a), a.tool_call_id.clone()))
+            .collect();
+        // Calls in the messages given, then in the unchanged ones.
+        let wanted: HashSet<&str> = subagents.iter().filter_map(|(_, c)| c.as_deref()).collect();
+        let mut at: HashMap<&str, usize> = HashMap::new();
+        if let Some((o, n)) = old {
+            for ((_, call), m) in o.subagents.iter().zip(&o.sub_msgs) {
+                if let (Some(c), Some(m)) = (call.as_deref(), m)
+                    && *m < n
+                    && wanted.contains(c)
+                {
+                    at.insert(c, *m);
+                }
+            }
+        }
+        for (i, m) in s.messages.iter().enumerate() {
+            for p in &m.parts {
+                if let Part::ToolCall(c) = p
+                    && wanted.contains(c.id.as_str())
+                {
+                    at.entry(wanted.get(c.id.as_str()).copied().unwrap_or_default())
+                        .or_insert(prefix + i);
+                }
+            }
+        }
+        let sub_msgs = subagents
+            .iter()
+            .map(|(_, c)| c.as_deref().and_then(|c| at.get(c).copied()))
+            .collect();
         Loaded {
-            messages: s.messages.par_iter().map(hash_of).collect(),
-            subagents: s
-                .subagents
-                .iter()
-                .map(|a| (hash_of(a), a.tool_call_id.clone()))
-                .collect(),
+            messages,
+            subagents,
+            sub_msgs,
             redacted,
         }
     }
@@ -85,6 +129,8 @@ struct Kept {
     kept: Vec<usize>,
     frags: Fragments,
     watched: Vec<PathBuf>,
+    /// The number of the load it was made from (see [`LiveLoad`]).
+    generation: Option<u64>,
 }
 
 /// A share ready to render.
@@ -96,9 +142,50 @@ pub struct Prepared {
     pub frags: Fragments,
     loaded: Loaded,
     kept: Vec<usize>,
+    generation: Option<u64>,
 }
 
 impl LiveCache {
+    /// The number of the load (see [`LiveLoad`]) share `id` was last made
+    /// from with the same settings, to load only what changed since.
+    pub fn generation(&self, id: &str, key: &str, redacted: bool) -> Option<u64> {
+        self.shares
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .filter(|k| k.key == key && k.loaded.redacted == redacted)
+            .and_then(|k| k.generation)
+    }
+
+    /// [`LiveCache::prepare`] for a session loaded by
+    /// [`crate::sources::Source::load_live`]. `None` when `load` holds only
+    /// the messages after some that this cache does not hold (it was not
+    /// loaded with [`LiveCache::generation`]'s number).
+    pub fn prepare_live(
+        &self,
+        id: &str,
+        key: &str,
+        load: LiveLoad,
+        redactor: Option<&Redactor>,
+    ) -> Option<Prepared> {
+        let prev = self
+            .shares
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id)
+            .filter(|k| k.key == key && k.loaded.redacted == redactor.is_some());
+        let mut p = match (prev, load.unchanged) {
+            (Some(prev), Some(u)) if prev.generation == Some(u.base) => {
+                incremental(prev, load.session, Some(u), redactor)?
+            }
+            (_, Some(_)) => return None,
+            (Some(prev), None) => incremental(prev, load.session, None, redactor)?,
+            (None, None) => fresh(load.session, redactor),
+        };
+        p.generation = load.generation;
+        Some(p)
+    }
+
     /// Redacts `raw` (when `redactor` is set), reusing what the last
     /// rebuild of share `id` made with the same settings (`key`).
     pub fn prepare(
@@ -115,7 +202,9 @@ impl LiveCache {
             .remove(id)
             .filter(|k| k.key == key && k.loaded.redacted == redactor.is_some());
         match prev {
-            Some(prev) => incremental(prev, raw, redactor),
+            Some(prev) => {
+                incremental(prev, raw, None, redactor).expect("a whole session always prepares")
+            }
             None => fresh(raw, redactor),
         }
     }
@@ -135,6 +224,7 @@ impl LiveCache {
                     kept: p.kept,
                     frags: p.frags,
                     watched,
+                    generation: p.generation,
                 },
             );
     }
@@ -192,33 +282,20 @@ fn fresh(mut raw: Session, redactor: Option<&Redactor>) -> Prepared {
         frags: Fragments::default(),
         loaded,
         kept,
+        generation: None,
     }
 }
 
-/// The number of leading messages of `new` whose HTML and redacted form
-/// can be taken from the last rebuild: unchanged messages, none of whose
-/// tool calls spawned a subagent that changed.
-fn reusable_prefix(old: &Loaded, new: &Loaded, messages: &[Message]) -> usize {
-    let k = new
-        .messages
-        .iter()
-        .zip(&old.messages)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let changed: HashSet<&str> = changed_subagents(old, new)
+/// The number of leading messages of `new` whose HTML can be taken from
+/// the last rebuild: of the `same` unchanged ones, those before the first
+/// tool call whose subagent changed.
+fn reusable_prefix(old: &Loaded, new: &Loaded, same: usize) -> usize {
+    changed_subagents(old, new)
         .into_iter()
-        .flat_map(|i| [old.subagents.get(i), new.subagents.get(i)])
+        .flat_map(|i| [old.sub_msgs.get(i), new.sub_msgs.get(i)])
         .flatten()
-        .filter_map(|(_, call)| call.as_deref())
-        .collect();
-    messages[..k]
-        .iter()
-        .position(|m| {
-            m.parts
-                .iter()
-                .any(|p| matches!(p, Part::ToolCall(c) if changed.contains(c.id.as_str())))
-        })
-        .unwrap_or(k)
+        .flatten()
+        .fold(same, |k, &m| k.min(m))
 }
 
 /// Indexes of subagents that differ between `old` and `new` (added,
@@ -229,7 +306,15 @@ fn changed_subagents(old: &Loaded, new: &Loaded) -> Vec<usize> {
         .collect()
 }
 
-fn incremental(prev: Kept, mut raw: Session, redactor: Option<&Redactor>) -> Prepared {
+/// The next state of a kept share: `raw` is the session loaded now, whole,
+/// or (with `unchanged`) only its messages after those of the load `prev`
+/// was made from.
+fn incremental(
+    prev: Kept,
+    mut raw: Session,
+    unchanged: Option<Unchanged>,
+    redactor: Option<&Redactor>,
+) -> Option<Prepared> {
     let Kept {
         loaded: old,
         session: prev_session,
@@ -237,35 +322,40 @@ fn incremental(prev: Kept, mut raw: Session, redactor: Option<&Redactor>) -> Pre
         frags,
         ..
     } = prev;
-    let loaded = Loaded::of(&raw, redactor.is_some());
-    let k = reusable_prefix(&old, &loaded, &raw.messages);
-    let changed_subs: HashSet<usize> = changed_subagents(&old, &loaded).into_iter().collect();
-    let reuse = prev_kept.get(k).copied().unwrap_or(0).min(frags.len());
+    let prefix = unchanged.map_or(0, |u| u.prefix);
     if prev_session.messages.len() != prev_kept.last().copied().unwrap_or(0)
         || frags.len() != prev_session.messages.len()
         || prev_session.subagents.len() != old.subagents.len()
+        || prefix > old.messages.len()
     {
-        // Not what the last rebuild left (it cannot happen): start over.
+        // Not what the last rebuild left (it cannot happen): start over,
+        // from a whole session.
         drop_later(prev_session);
-        return fresh(raw, redactor);
+        return unchanged.is_none().then(|| fresh(raw, redactor));
     }
+    let loaded = Loaded::after(
+        unchanged.map(|u| (&old, u.prefix)),
+        &raw,
+        redactor.is_some(),
+    );
+    // Unchanged messages keep their redacted form; of those, the ones
+    // whose subagents did not change keep their HTML too.
+    let same = loaded
+        .messages
+        .iter()
+        .zip(&old.messages)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let k = reusable_prefix(&old, &loaded, same);
+    let changed_subs: HashSet<usize> = changed_subagents(&old, &loaded).into_iter().collect();
+    let reuse = prev_kept.get(k).copied().unwrap_or(0).min(frags.len());
     let mut kept = prev_kept;
-    kept.truncate(k + 1);
-    extend_kept(&mut kept, &raw.messages[k..], redactor);
-    let Some(r) = redactor else {
-        // Nothing redacted: the loaded session is rendered as it is.
-        drop_later(prev_session);
-        return Prepared {
-            session: raw,
-            reuse,
-            frags,
-            loaded,
-            kept,
-        };
-    };
-    // Redact the session's own fields, the messages after the reusable
-    // ones and the changed subagents; take the rest as redacted before.
-    let new_messages = raw.messages.split_off(k);
+    let keep_redacted = kept[same];
+    kept.truncate(same + 1);
+    extend_kept(&mut kept, &raw.messages[same - prefix..], redactor);
+    // Redact the session's own fields, the changed messages and the
+    // changed subagents; take the rest as redacted before.
+    let new_messages = raw.messages.split_off(same - prefix);
     let mut subs: Vec<Option<Subagent>> = std::mem::take(&mut raw.subagents)
         .into_iter()
         .map(Some)
@@ -279,10 +369,12 @@ fn incremental(prev: Kept, mut raw: Session, redactor: Option<&Redactor>) -> Pre
         .filter_map(|(_, s)| s.take())
         .collect();
     drop_later((raw, subs));
-    r.apply(&mut part);
+    if let Some(r) = redactor {
+        r.apply(&mut part);
+    }
     let mut old_session = prev_session;
     let mut messages = std::mem::take(&mut old_session.messages);
-    drop_later(messages.split_off(reuse.min(messages.len())));
+    drop_later(messages.split_off(keep_redacted));
     messages.append(&mut part.messages);
     let mut old_subs: Vec<Option<Subagent>> = std::mem::take(&mut old_session.subagents)
         .into_iter()
@@ -304,13 +396,14 @@ fn incremental(prev: Kept, mut raw: Session, redactor: Option<&Redactor>) -> Pre
     // `keeps` is the redactor's own rule for dropping messages.
     debug_assert_eq!(part.messages.len(), kept.last().copied().unwrap_or(0));
     debug_assert_eq!(part.subagents.len(), loaded.subagents.len());
-    Prepared {
+    Some(Prepared {
         session: part,
         reuse,
         frags,
         loaded,
         kept,
-    }
+        generation: None,
+    })
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::fsutil::{AtomicFile, Written, output_path, sha256_hex};
 use crate::model::{Agent, Session};
 use crate::render::Renderer;
 use crate::share::{Share, ShareList};
-use crate::sources::{SessionRef, Stores};
+use crate::sources::{LiveLoad, SessionRef, Stores};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -191,14 +191,37 @@ fn hex(b: &[u8]) -> String {
 
 /// Loads the session a share points at.
 pub fn load_share(share: &Share, stores: &Stores, diag: &Diag) -> Result<Session> {
-    let mut session = load_share_source(share, stores, diag)?;
+    let mut session = with_share_source(share, stores, diag, |source, r| source.load(r, diag))?;
     if let Some(t) = &share.title {
         session.title = Some(t.clone());
     }
     Ok(session)
 }
 
-fn load_share_source(share: &Share, stores: &Stores, diag: &Diag) -> Result<Session> {
+/// Loads the session a share points at for `watch`, which holds what the
+/// load numbered `since` returned (see [`crate::sources::LiveLoad`]).
+pub fn load_share_live(
+    share: &Share,
+    stores: &Stores,
+    diag: &Diag,
+    since: Option<u64>,
+) -> Result<LiveLoad> {
+    let mut load = with_share_source(share, stores, diag, |source, r| {
+        source.load_live(r, diag, since)
+    })?;
+    if let Some(t) = &share.title {
+        load.session.title = Some(t.clone());
+    }
+    Ok(load)
+}
+
+/// Calls `load` with the source of the session a share points at.
+fn with_share_source<T>(
+    share: &Share,
+    stores: &Stores,
+    diag: &Diag,
+    load: impl FnOnce(&dyn crate::sources::Source, &SessionRef) -> Result<T>,
+) -> Result<T> {
     let r = SessionRef {
         agent: share.agent,
         id: share.session_id.clone(),
@@ -210,11 +233,11 @@ fn load_share_source(share: &Share, stores: &Stores, diag: &Diag) -> Result<Sess
         .flatten()
         .filter(|(_, found)| found.iter().any(|s| s.id == share.session_id));
     match from_path {
-        Some((source, _)) => source.load(&r, diag),
+        Some((source, _)) => load(source.as_ref(), &r),
         None => {
             let found = crate::select::resolve(Some(&share.session_id), stores, diag)?;
             let r = found.session_ref();
-            found.source.load(&r, diag)
+            load(found.source.as_ref(), &r)
         }
     }
 }
@@ -275,8 +298,20 @@ pub fn build(
                     });
                 }
             }
-            let raw = load_share(share, stores, diag).map_err(|e| (id.clone(), e.to_string()))?;
-            let watched = watched_paths(&raw, &share.path);
+            // A protected share's page is the encrypted shell, never live,
+            // and its session.json is not written: nothing in clear.
+            let protection = share.protection.as_ref();
+            let cache = opts.live_cache.as_ref().filter(|_| protection.is_none());
+            let redacted = opts.redactor.is_some();
+            let load = match cache {
+                Some(c) => {
+                    let since = c.generation(&id, &render_key, redacted);
+                    load_share_live(share, stores, diag, since)
+                }
+                None => load_share(share, stores, diag).map(LiveLoad::whole),
+            }
+            .map_err(|e| (id.clone(), e.to_string()))?;
+            let watched = watched_paths(&load.session, &share.path);
             let key = fingerprint(share, &watched, &render_key);
             let fail = |e: Error| (id.clone(), e.to_string());
             // Each file is streamed to a temporary file and renamed into
@@ -288,21 +323,25 @@ pub fn build(
                 f(&mut file)?;
                 Ok((rel, file.commit_if_changed()?))
             };
-            // A protected share's page is the encrypted shell, never live,
-            // and its session.json is not written: nothing in clear.
-            let protection = share.protection.as_ref();
             let live = (opts.live && protection.is_none()).then_some(key.as_str());
             let want_json = opts.session_json && protection.is_none();
             let page_rel = format!("s/{id}/index.html");
             let json_rel = format!("s/{id}/session.json");
-            let cache = opts.live_cache.as_ref().filter(|_| protection.is_none());
             let mut files = Vec::new();
             let session = match cache {
                 Some(cache) => {
                     // `watch`: reuse what the last rebuild redacted and
                     // rendered; the page goes first, then the files that
                     // tell readers and publishers about it.
-                    let mut p = cache.prepare(&id, &render_key, raw, opts.redactor.as_deref());
+                    let mut p = cache
+                        .prepare_live(&id, &render_key, load, opts.redactor.as_deref())
+                        .ok_or_else(|| {
+                            // The number it was loaded with is the cache's.
+                            (
+                                id.clone(),
+                                "internal: a partial load without its base".into(),
+                            )
+                        })?;
                     let page = write(page_rel, &mut |w| {
                         renderer.render_page_reusing(&p.session, live, &mut p.frags, p.reuse, w)
                     });
@@ -323,7 +362,7 @@ pub fn build(
                     session
                 }
                 None => {
-                    let mut session = raw;
+                    let mut session = load.session;
                     if let Some(r) = &opts.redactor {
                         r.apply(&mut session);
                     }

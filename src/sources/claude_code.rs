@@ -5,12 +5,12 @@
 mod fold;
 mod harness;
 mod list;
+mod live;
 mod parse;
 
 pub use harness::{is_real_prompt, split_user_text};
-pub use parse::{last_tail_read, retain_tails};
 
-use super::{PathMatch, SessionRef, Source};
+use super::{LiveLoad, PathMatch, SessionRef, Source};
 use crate::diag::Diag;
 use crate::error::Result;
 use crate::model::{Agent, Session, SessionSummary};
@@ -72,6 +72,24 @@ impl Source for ClaudeCode {
     fn load(&self, r: &SessionRef, diag: &Diag) -> Result<Session> {
         load_file(&r.path, diag)
     }
+
+    fn load_live(&self, r: &SessionRef, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
+        if !super::jsonl::tails_enabled() {
+            return Ok(LiveLoad::whole(load_file(&r.path, diag)?));
+        }
+        live::load(&r.path, diag, since)
+    }
+}
+
+/// Forgets the parser states (`watch`) of the transcripts `keep` rejects.
+pub fn retain_tails(keep: &dyn Fn(&Path) -> bool) {
+    parse::retain_tails(keep);
+    live::retain(keep);
+}
+
+/// How the last incremental read of `path` read it (tests, benchmarks).
+pub fn last_tail_read(path: &Path) -> Option<super::jsonl::TailRead> {
+    live::last_read(path).or_else(|| parse::last_tail_read(path))
 }
 
 /// Loads the session in one main transcript file, with its subagents.

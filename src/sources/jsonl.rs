@@ -132,7 +132,7 @@ struct Tail<S> {
     state: S,
 }
 
-impl<S: Clone> Default for Tails<S> {
+impl<S> Default for Tails<S> {
     fn default() -> Self {
         Tails {
             files: Mutex::new(HashMap::new()),
@@ -171,6 +171,29 @@ impl<S: Clone> Tails<S> {
         init: impl Fn() -> S,
         line: &mut dyn FnMut(&mut S, u64, &str, bool),
     ) -> Result<S> {
+        let (mut out, partial) = self.with(path, diag, init, line, |s, _, partial| {
+            (s.clone(), partial.map(|(n, t)| (n, t.to_string())))
+        })?;
+        if let Some((n, text)) = partial {
+            line(&mut out, n, &text, false);
+        }
+        Ok(out)
+    }
+}
+
+impl<S> Tails<S> {
+    /// Reads what was appended to `path` into its kept parser state (see
+    /// [`Tails::read`]) and hands that state to `f`, with how the file was
+    /// read and its last line when that is still being written (number,
+    /// text; not fed to the state).
+    pub fn with<R>(
+        &self,
+        path: &Path,
+        diag: &Diag,
+        init: impl Fn() -> S,
+        line: &mut dyn FnMut(&mut S, u64, &str, bool),
+        f: impl FnOnce(&mut S, TailRead, Option<(u64, &str)>) -> R,
+    ) -> Result<R> {
         let mut file = std::fs::File::open(path).at(path)?;
         let meta = file.metadata().at(path)?;
         let id = file_id(&meta);
@@ -216,10 +239,11 @@ impl<S: Clone> Tails<S> {
         } else {
             TailRead::Full { bytes: read_bytes }
         };
-        let mut out = state.clone();
-        if let Some((n, text)) = pending {
-            line(&mut out, n, &text, false);
-        }
+        let out = f(
+            &mut state,
+            how,
+            pending.as_ref().map(|(n, t)| (*n, t.as_str())),
+        );
         self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(
             path.to_path_buf(),
             Tail {
@@ -236,6 +260,14 @@ impl<S: Clone> Tails<S> {
             .unwrap_or_else(|e| e.into_inner())
             .insert(path.to_path_buf(), how);
         Ok(out)
+    }
+
+    /// Forgets the state of `path`: the next read is a full one.
+    pub fn forget(&self, path: &Path) {
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(path);
     }
 
     /// How the last [`Tails::read`] of `path` read it.

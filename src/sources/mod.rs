@@ -38,6 +38,51 @@ pub trait Source: Send + Sync {
 
     /// Loads one session, with its subagents.
     fn load(&self, r: &SessionRef, diag: &Diag) -> Result<Session>;
+
+    /// Loads one session for `watch`, which holds what the load numbered
+    /// `since` returned: a source that can tell which messages are the
+    /// same as then returns only the others (see [`LiveLoad`]).
+    fn load_live(&self, r: &SessionRef, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
+        let _ = since;
+        Ok(LiveLoad::whole(self.load(r, diag)?))
+    }
+}
+
+/// A session loaded for `watch` ([`Source::load_live`]).
+#[derive(Debug)]
+pub struct LiveLoad {
+    /// The session; with `unchanged`, only the messages after the
+    /// unchanged ones.
+    pub session: Session,
+    pub unchanged: Option<Unchanged>,
+    /// This load's number, for the next load's `since` (none: the next
+    /// load returns the whole session).
+    pub generation: Option<u64>,
+}
+
+/// The first `prefix` messages of a session are those of the load
+/// numbered `base`, and are left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unchanged {
+    pub base: u64,
+    pub prefix: usize,
+}
+
+impl LiveLoad {
+    /// A whole session, with no number.
+    pub fn whole(session: Session) -> LiveLoad {
+        LiveLoad {
+            session,
+            unchanged: None,
+            generation: None,
+        }
+    }
+}
+
+/// A new load number, unique in this process.
+pub fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Where the agents' stores are.

@@ -63,8 +63,30 @@ impl Fold {
         std::mem::replace(&mut self.changed, usize::MAX)
     }
 
-    /// Folds the next record (in [`super::parse::order`]'s order).
-    pub fn apply(&mut self, rec: Rec) {
+    /// Whether folding a record with `body` now would be inert (see
+    /// [`Fold::apply`]) whatever comes after: it shows nothing, and its
+    /// results go to calls already folded that have no result yet.
+    pub fn inert(&self, body: &Body) -> bool {
+        match body {
+            Body::Chain => true,
+            Body::System(parts) => parts.is_empty(),
+            Body::User { parts, results, .. } => {
+                parts.is_empty()
+                    && results.iter().all(|(id, _)| {
+                        self.calls.contains_key(id)
+                            && !self.answered.contains(id)
+                            && !self.waiting.contains_key(id)
+                    })
+            }
+            Body::Assistant { .. } => false,
+        }
+    }
+
+    /// Folds the next record (in [`super::parse::order`]'s order). Returns
+    /// whether it was inert: it made or changed no message except by
+    /// pairing results with their calls, and left no result waiting (so
+    /// that folding it before or after another record is the same).
+    pub fn apply(&mut self, rec: Rec) -> bool {
         match rec.body {
             Body::Assistant {
                 msg_id,
@@ -107,7 +129,10 @@ impl Fold {
                         }
                     }
                 }
-                let existing = msg_id.as_ref().and_then(|id| self.by_msg_id.get(id)).copied();
+                let existing = msg_id
+                    .as_ref()
+                    .and_then(|id| self.by_msg_id.get(id))
+                    .copied();
                 let i = match existing {
                     Some(i) => {
                         let before = self.messages[i].parts.len();
@@ -116,9 +141,10 @@ impl Fold {
                             // A call counts once per id: it may have taken
                             // its result already.
                             let have = match &p {
-                                Part::ToolCall(c) => m.parts.iter().any(
-                                    |q| matches!(q, Part::ToolCall(d) if d.id == c.id),
-                                ),
+                                Part::ToolCall(c) => m
+                                    .parts
+                                    .iter()
+                                    .any(|q| matches!(q, Part::ToolCall(d) if d.id == c.id)),
                                 _ => m.parts.contains(&p),
                             };
                             if !have {
@@ -136,7 +162,7 @@ impl Fold {
                         if grew {
                             self.note_calls(i, before);
                         }
-                        return;
+                        return false;
                     }
                     None => {
                         let mut m = Message::new(Role::Assistant);
@@ -160,6 +186,7 @@ impl Fold {
                 };
                 self.touch(i);
                 self.note_calls(i, 0);
+                false
             }
             Body::User {
                 parts,
@@ -167,11 +194,16 @@ impl Fold {
                 meta: is_meta,
                 compact_summary,
             } => {
+                let ids: Vec<String> = if parts.is_empty() {
+                    results.iter().map(|(id, _)| id.clone()).collect()
+                } else {
+                    Vec::new()
+                };
                 for (id, r) in results {
                     self.take_result(id, r);
                 }
                 if parts.is_empty() {
-                    return;
+                    return ids.iter().all(|id| !self.waiting.contains_key(id));
                 }
                 if compact_summary {
                     // Attach the summary to the boundary just before it.
@@ -179,24 +211,24 @@ impl Fold {
                         Part::Compaction { summary, .. } => summary.clone(),
                         _ => None,
                     });
-                    let slot = self
-                        .messages
-                        .iter_mut()
-                        .enumerate()
-                        .rev()
-                        .take(3)
-                        .find_map(|(i, m)| {
-                            m.parts.iter_mut().find_map(|p| match p {
-                                Part::Compaction {
-                                    summary: s @ None, ..
-                                } => Some((i, s)),
-                                _ => None,
-                            })
-                        });
+                    let slot =
+                        self.messages
+                            .iter_mut()
+                            .enumerate()
+                            .rev()
+                            .take(3)
+                            .find_map(|(i, m)| {
+                                m.parts.iter_mut().find_map(|p| match p {
+                                    Part::Compaction {
+                                        summary: s @ None, ..
+                                    } => Some((i, s)),
+                                    _ => None,
+                                })
+                            });
                     if let Some((i, slot)) = slot {
                         *slot = summary;
                         self.touch(i);
-                        return;
+                        return false;
                     }
                 }
                 let real = !is_meta
@@ -208,18 +240,20 @@ impl Fold {
                 m.time = rec.time;
                 m.parts = parts;
                 self.push(m);
+                false
             }
             Body::System(parts) => {
                 if parts.is_empty() {
-                    return;
+                    return true;
                 }
                 let mut m = Message::new(Role::System);
                 m.id = rec.uuid;
                 m.time = rec.time;
                 m.parts = parts;
                 self.push(m);
+                false
             }
-            Body::Chain => {}
+            Body::Chain => true,
         }
     }
 
@@ -319,20 +353,19 @@ impl Fold {
     }
 
     /// The shown messages from folded message `from` on (with the orphan
-    /// results at or after it), copied.
-    pub fn messages_from(&self, from: usize) -> Vec<Message> {
+    /// results at or after it), copied; `edit` sees the folded ones first
+    /// (the first is message `from`).
+    pub fn messages_from(&self, from: usize, edit: impl FnOnce(&mut [Message])) -> Vec<Message> {
         let from = from.min(self.messages.len());
         let orphans: Vec<(usize, Message)> = self
             .orphans()
             .into_iter()
             .filter(|(p, _)| *p >= from)
             .collect();
-        merge(
-            self.messages[from..].iter().cloned(),
-            from,
-            orphans,
-            self.messages.len() - from,
-        )
+        let mut own = self.messages[from..].to_vec();
+        edit(&mut own);
+        let n = own.len();
+        merge(own.into_iter(), from, orphans, n)
     }
 
     /// All shown messages.

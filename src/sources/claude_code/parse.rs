@@ -170,7 +170,7 @@ pub(super) fn parse_reader(
 }
 
 /// Folds one line of a transcript into what was parsed before it.
-fn add_line(
+pub(super) fn add_line(
     path: &Path,
     parsed: &mut ParsedFile,
     lineno: u64,
@@ -759,7 +759,13 @@ fn attachment_body(v: &Value) -> Body {
 /// again with the same content keeps its first copy; a copy with other
 /// content is kept beside it. Orphans become roots; cycles are broken;
 /// every record appears exactly once.
-pub(super) fn order(mut recs: Vec<Rec>) -> Vec<Rec> {
+pub(super) fn order(recs: Vec<Rec>) -> Vec<Rec> {
+    order_checked(recs).0
+}
+
+/// [`order`], and whether some records were only reachable through a
+/// cycle.
+pub(super) fn order_checked(mut recs: Vec<Rec>) -> (Vec<Rec>, bool) {
     let n = recs.len();
     let mut dup = vec![false; n];
     {
@@ -828,16 +834,19 @@ pub(super) fn order(mut recs: Vec<Rec>) -> Vec<Rec> {
         visit(r, &mut stack, &mut seen, &mut out_idx);
     }
     // Records only reachable through a cycle, in file order.
+    let mut cyclic = false;
     for i in 0..n {
         if !seen[i] && !dup[i] {
+            cyclic = true;
             visit(i, &mut stack, &mut seen, &mut out_idx);
         }
     }
     let mut slots: Vec<Option<Rec>> = recs.into_iter().map(Some).collect();
-    out_idx
+    let ordered = out_idx
         .into_iter()
         .filter_map(|i| slots[i].take())
-        .collect()
+        .collect();
+    (ordered, cyclic)
 }
 
 /// Everything needed to build one session from ordered records.
@@ -978,8 +987,17 @@ pub(super) fn sidechain_groups(recs: Vec<Rec>) -> Vec<Vec<Rec>> {
 pub(super) fn load_session(path: &Path, diag: &Diag) -> Result<Session> {
     let id = file_id(path);
     let parsed = parse_file(path, diag)?;
-    let (main, mut agents) = main_and_sidechains(&id, parsed, path);
-    for file in subagent_files(path, &id) {
+    let (mut main, mut agents) = main_and_sidechains(&id, parsed, path);
+    agents.extend(load_agent_files(path, &id, diag));
+    link_subagents(&mut main, agents);
+    Ok(main)
+}
+
+/// The subagents of transcript `path` (session `id`) kept in their own
+/// files.
+pub(super) fn load_agent_files(path: &Path, id: &str, diag: &Diag) -> Vec<SubagentOf> {
+    let mut agents = Vec::new();
+    for file in subagent_files(path, id) {
         match parse_file(&file, diag) {
             Ok(p) => {
                 let aid = agent_file_id(&file);
@@ -990,9 +1008,7 @@ pub(super) fn load_session(path: &Path, diag: &Diag) -> Result<Session> {
             Err(e) => diag.warn(&file, None, "unreadable", format!("subagent skipped: {e}")),
         }
     }
-    let mut main = main;
-    link_subagents(&mut main, agents);
-    Ok(main)
+    agents
 }
 
 /// A transcript held in memory, with the subagents its sidechains hold
@@ -1006,10 +1022,14 @@ pub(super) fn session_from_bytes(id: &str, bytes: &[u8], diag: &Diag) -> Result<
 }
 
 /// A subagent session with its agent type and description.
-type SubagentOf = (Session, Option<String>, Option<String>);
+pub(super) type SubagentOf = (Session, Option<String>, Option<String>);
 
 /// The main session of a parsed transcript and its sidechain subagents.
-fn main_and_sidechains(id: &str, parsed: ParsedFile, path: &Path) -> (Session, Vec<SubagentOf>) {
+pub(super) fn main_and_sidechains(
+    id: &str,
+    parsed: ParsedFile,
+    path: &Path,
+) -> (Session, Vec<SubagentOf>) {
     let (own, side) = split_sidechains(parsed.recs);
     let mut main = build(id.to_string(), own, &parsed.meta, path).session;
 
@@ -1200,14 +1220,38 @@ fn first_user_text(s: &Session) -> Option<String> {
         })
 }
 
+/// Subagents not linked yet, by id.
+type Pool = HashMap<String, SubagentOf>;
+
+/// A Task/Agent call that spawned a subagent: where the call is (message,
+/// part), and the subagent's id.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Link {
+    pub msg: usize,
+    pub part: usize,
+    pub agent: String,
+    call_id: String,
+    call_type: Option<String>,
+    call_desc: Option<String>,
+}
+
 /// Attaches subagent sessions to the tool calls that spawned them, at any
 /// depth. Links by agent id first, then by prompt text; what cannot be
 /// linked hangs off the main session.
-pub(super) fn link_subagents(
-    main: &mut Session,
-    agents: Vec<(Session, Option<String>, Option<String>)>,
-) {
-    let mut pool: HashMap<String, (Session, Option<String>, Option<String>)> = HashMap::new();
+pub(super) fn link_subagents(main: &mut Session, agents: Vec<SubagentOf>) {
+    let links = link_subagents_of(&main.messages, &mut main.subagents, agents);
+    set_links(&mut main.messages, 0, &links);
+}
+
+/// [`link_subagents`] for a session whose messages are `messages`: pushes
+/// the subagents onto `subagents` and returns the links to set on the
+/// messages' calls (see [`set_links`]).
+pub(super) fn link_subagents_of(
+    messages: &[Message],
+    subagents: &mut Vec<Subagent>,
+    agents: Vec<SubagentOf>,
+) -> Vec<Link> {
+    let mut pool: Pool = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     for a in agents {
         let id = a.0.id.clone();
@@ -1232,11 +1276,12 @@ pub(super) fn link_subagents(
         }
     }
     let mut linked: HashSet<String> = HashSet::new();
-    link_calls(main, &mut pool, &by_prompt, &mut linked);
+    let links = plan_links(messages, &pool, &by_prompt, &mut linked);
+    attach(subagents, &links, &mut pool, &by_prompt, &mut linked);
     for id in order {
         if let Some((mut s, agent_type, description)) = pool.remove(&id) {
             link_calls(&mut s, &mut pool, &by_prompt, &mut linked);
-            main.subagents.push(Subagent {
+            subagents.push(Subagent {
                 tool_call_id: None,
                 agent_type,
                 description,
@@ -1244,17 +1289,33 @@ pub(super) fn link_subagents(
             });
         }
     }
+    links
 }
 
-fn link_calls(
-    s: &mut Session,
-    pool: &mut HashMap<String, (Session, Option<String>, Option<String>)>,
+/// Sets the links that concern `messages`, the messages from `from` on.
+pub(super) fn set_links(messages: &mut [Message], from: usize, links: &[Link]) {
+    for l in links {
+        if let Some(Part::ToolCall(call)) = l
+            .msg
+            .checked_sub(from)
+            .and_then(|i| messages.get_mut(i))
+            .and_then(|m| m.parts.get_mut(l.part))
+        {
+            call.extras.child_session = Some(l.agent.clone());
+        }
+    }
+}
+
+/// Which Task/Agent calls of `messages` spawned which subagent of `pool`.
+fn plan_links(
+    messages: &[Message],
+    pool: &Pool,
     by_prompt: &HashMap<String, String>,
     linked: &mut HashSet<String>,
-) {
-    let mut found: Vec<(String, String, Option<String>, Option<String>)> = Vec::new();
-    for m in &mut s.messages {
-        for p in &mut m.parts {
+) -> Vec<Link> {
+    let mut found = Vec::new();
+    for (msg, m) in messages.iter().enumerate() {
+        for (part, p) in m.parts.iter().enumerate() {
             let Part::ToolCall(call) = p else { continue };
             if !matches!(call.name.as_str(), "Task" | "Agent") {
                 continue;
@@ -1272,34 +1333,58 @@ fn link_calls(
                         .cloned()
                 });
             if let Some(t) = target {
-                call.extras.child_session = Some(t.clone());
                 linked.insert(t.clone());
-                found.push((
-                    call.id.clone(),
-                    t,
+                let input_str = |k: &str| {
                     call.input
-                        .get("subagent_type")
+                        .get(k)
                         .and_then(Value::as_str)
-                        .map(str::to_string),
-                    call.input
-                        .get("description")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                ));
+                        .map(str::to_string)
+                };
+                found.push(Link {
+                    msg,
+                    part,
+                    agent: t,
+                    call_id: call.id.clone(),
+                    call_type: input_str("subagent_type"),
+                    call_desc: input_str("description"),
+                });
             }
         }
     }
-    for (call_id, agent_id, call_type, call_desc) in found {
-        if let Some((mut child, agent_type, description)) = pool.remove(&agent_id) {
+    found
+}
+
+/// Moves the subagents `links` name from `pool` onto `subagents`, linking
+/// their own calls first.
+fn attach(
+    subagents: &mut Vec<Subagent>,
+    links: &[Link],
+    pool: &mut Pool,
+    by_prompt: &HashMap<String, String>,
+    linked: &mut HashSet<String>,
+) {
+    for l in links {
+        if let Some((mut child, agent_type, description)) = pool.remove(&l.agent) {
             link_calls(&mut child, pool, by_prompt, linked);
-            s.subagents.push(Subagent {
-                tool_call_id: Some(call_id),
-                agent_type: agent_type.or(call_type),
-                description: description.or(call_desc),
+            subagents.push(Subagent {
+                tool_call_id: Some(l.call_id.clone()),
+                agent_type: agent_type.or_else(|| l.call_type.clone()),
+                description: description.or_else(|| l.call_desc.clone()),
                 session: Box::new(child),
             });
         }
     }
+}
+
+fn link_calls(
+    s: &mut Session,
+    pool: &mut Pool,
+    by_prompt: &HashMap<String, String>,
+    linked: &mut HashSet<String>,
+) {
+    let links = plan_links(&s.messages, pool, by_prompt, linked);
+    set_links(&mut s.messages, 0, &links);
+    attach(&mut s.subagents, &links, pool, by_prompt, linked);
 }
 
 #[cfg(test)]
