@@ -325,7 +325,7 @@ mod tests {
                 seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
                 let n = ((seed >> 33) as usize % (CHUNK / 3) + 1).min(data.len() - at);
                 f.write_all(&data[at..at + n]).unwrap();
-                if seed % 7 == 0 {
+                if seed.is_multiple_of(7) {
                     f.flush().unwrap();
                 }
                 at += n;

@@ -46,8 +46,6 @@ struct LiveFile {
 /// A transcript folded so far.
 struct Folded {
     fold: Fold,
-    /// Every record id seen.
-    uuids: HashSet<String>,
     /// Parents named by records but not seen.
     dangling: HashSet<String>,
     walk: Walk,
@@ -317,13 +315,14 @@ impl Folded {
     /// Folds a whole transcript's records (no sidechains); `None` when
     /// their parents form a cycle.
     fn new(recs: Vec<Rec>) -> Option<Folded> {
-        let uuids: HashSet<String> = recs.iter().filter_map(|r| r.uuid.clone()).collect();
-        let dangling: HashSet<String> = recs
-            .iter()
-            .filter_map(|r| r.parent.as_ref())
-            .filter(|p| !uuids.contains(*p))
-            .cloned()
-            .collect();
+        let dangling: HashSet<String> = {
+            let uuids: HashSet<&str> = recs.iter().filter_map(|r| r.uuid.as_deref()).collect();
+            recs.iter()
+                .filter_map(|r| r.parent.as_deref())
+                .filter(|p| !uuids.contains(p))
+                .map(str::to_string)
+                .collect()
+        };
         let (ordered, cyclic) = parse::order_checked(recs);
         if cyclic {
             return None;
@@ -347,7 +346,6 @@ impl Folded {
         }
         Some(Folded {
             fold,
-            uuids,
             dangling,
             walk,
             served: 0,
@@ -358,7 +356,12 @@ impl Folded {
     /// Folds `r`, the next record of the file, if folding it now gives
     /// what folding the records in walk order gives; false otherwise.
     fn place(&mut self, r: Rec) -> bool {
-        if r.sidechain || r.uuid.as_ref().is_some_and(|u| self.uuids.contains(u)) {
+        // Every record id seen is in the walk (a copy of a record is not).
+        if r.sidechain
+            || r.uuid
+                .as_ref()
+                .is_some_and(|u| self.walk.at.contains_key(u))
+        {
             return false;
         }
         let (x, depth) = self.walk.landing(&r);
@@ -387,10 +390,10 @@ impl Folded {
         };
         if let Some(u) = &r.uuid {
             self.dangling.remove(u);
-            self.uuids.insert(u.clone());
         }
         if let Some(p) = r.parent.as_deref()
-            && !self.uuids.contains(p)
+            && r.uuid.as_deref() != Some(p)
+            && !self.walk.at.contains_key(p)
         {
             self.dangling.insert(p.to_string());
         }
@@ -410,10 +413,10 @@ impl Folded {
         since: Option<u64>,
     ) -> LiveLoad {
         let mut cut = self.fold.take_changed();
-        let uuids = &self.uuids;
+        let at = &self.walk.at;
         let mut session =
             parse::session_around(id.to_string(), &parsed.meta, path, &self.fold, &|u| {
-                uuids.contains(u)
+                at.contains_key(u)
             });
         let agents = parse::load_agent_files(path, id, diag);
         let links = parse::link_subagents_of(self.fold.messages(), &mut session.subagents, agents);
