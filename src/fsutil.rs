@@ -7,8 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-/// Bytes gathered before they go to the file (and to the hasher).
-const CHUNK: usize = 1 << 20;
+/// Bytes gathered before they go to the file (and to the hasher): a few
+/// of these are in flight at once.
+const CHUNK: usize = 1 << 18;
 
 /// A file being written: bytes go to a temporary file beside the target,
 /// hashed on the way; [`AtomicFile::commit`] renames it into place.

@@ -50,6 +50,9 @@ fn render(
 
 pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     let format = infer_format(&args)?;
+    if format == Format::Html {
+        crate::render::highlight::warm_up();
+    }
     let renderer = Renderer::new(
         &ctx.config,
         ctx.salt()?,
@@ -73,10 +76,15 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     }
     let found = select::resolve(args.session.as_deref(), &ctx.stores, &ctx.diag)?;
     let r = found.session_ref();
-    let mut session = found
-        .source
-        .load(&r, &ctx.diag)
-        .with_context(|| format!("loading {} session {}", r.agent, r.id))?;
+    // Reading is mostly one thread's work: the redaction patterns compile
+    // beside it.
+    let loaded = std::thread::scope(|scope| {
+        if let Some(red) = &redactor {
+            scope.spawn(|| red.prepare());
+        }
+        found.source.load(&r, &ctx.diag)
+    });
+    let mut session = loaded.with_context(|| format!("loading {} session {}", r.agent, r.id))?;
     if let Some(red) = &redactor {
         red.apply(&mut session);
     }

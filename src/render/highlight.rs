@@ -59,6 +59,17 @@ pub fn syntax_set() -> &'static SyntaxSet {
     })
 }
 
+/// Starts deserializing the syntax set on another thread, for a command
+/// that will highlight after reading a session: reading is mostly one
+/// thread's work, so this takes the set off the render's path.
+pub fn warm_up() {
+    if SYNTAX_SET.get().is_none() {
+        std::thread::spawn(|| {
+            syntax_set();
+        });
+    }
+}
+
 /// Fence tokens / names that mean "no highlighting": never guessed from the
 /// first line either.
 const PLAIN_TOKENS: &[&str] = &[
