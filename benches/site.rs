@@ -809,7 +809,7 @@ fn child(file: &Path, out: &Path) {
         let json_s = t.elapsed().as_secs_f64();
         let reused = p.reuse;
         let messages = p.session.messages.len();
-        cache.store("bench", "bench", p, Vec::new());
+        cache.store("bench", "bench", p, Vec::new(), Utc::now());
         passes.push(json!({
             "load_share_s": load_share_s,
             "tail_read": tail,

@@ -23,6 +23,9 @@ pub struct AtomicFile {
     path: PathBuf,
     tmp: tempfile::NamedTempFile,
     buf: Vec<u8>,
+    /// How much of `buf` is already in the file (a write that failed part
+    /// way is taken up where it stopped).
+    done: usize,
     hasher: Hashing,
     size: u64,
 }
@@ -125,6 +128,7 @@ impl AtomicFile {
             path: path.to_path_buf(),
             tmp,
             buf: Vec::with_capacity(CHUNK.min(1 << 16)),
+            done: 0,
             hasher: Hashing::Here(Sha256::new()),
             size: 0,
         })
@@ -135,7 +139,15 @@ impl AtomicFile {
         if self.buf.is_empty() {
             return Ok(());
         }
-        self.tmp.as_file_mut().write_all(&self.buf)?;
+        while self.done < self.buf.len() {
+            match self.tmp.as_file_mut().write(&self.buf[self.done..]) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(k) => self.done += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.done = 0;
         let n = self.buf.len() as u64;
         if n >= CHUNK as u64 {
             start_writeback(self.tmp.as_file(), self.size - n, n);
@@ -182,12 +194,14 @@ impl AtomicFile {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(CHUNK - self.buf.len());
-        self.buf.extend_from_slice(&buf[..n]);
-        self.size += n as u64;
+        // A full chunk goes out before more is taken: an error then
+        // leaves `buf` unwritten and unaccepted.
         if self.buf.len() >= CHUNK {
             self.emit()?;
         }
+        let n = buf.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&buf[..n]);
+        self.size += n as u64;
         Ok(n)
     }
 

@@ -144,7 +144,7 @@ fn grow(fixture: &str, redact: bool, steps: usize) -> Vec<(usize, usize)> {
             "{fixture} step {step}: JSON"
         );
         reused.push((p.reuse, p.session.messages.len()));
-        cache.store("share", "key", p, Vec::new());
+        cache.store("share", "key", p, Vec::new(), chrono::Utc::now());
     }
     reused
 }
@@ -188,7 +188,7 @@ fn other_settings_or_another_share_render_fresh() {
     renderer()
         .render_page_reusing(&p.session, None, &mut p.frags, 0, &mut page)
         .unwrap();
-    cache.store("a", "key", p, Vec::new());
+    cache.store("a", "key", p, Vec::new(), chrono::Utc::now());
     assert!(cache.prepare("a", "key", s.clone(), None).reuse > 0);
     // Taken out by that prepare; stored again, then other keys and ids.
     let mut p = cache.prepare("a", "key", s.clone(), None);
@@ -196,7 +196,7 @@ fn other_settings_or_another_share_render_fresh() {
     renderer()
         .render_page_reusing(&p.session, None, &mut p.frags, 0, &mut Vec::new())
         .unwrap();
-    cache.store("a", "key", p, Vec::new());
+    cache.store("a", "key", p, Vec::new(), chrono::Utc::now());
     assert_eq!(cache.prepare("a", "other-key", s.clone(), None).reuse, 0);
     assert_eq!(cache.prepare("b", "key", s, None).reuse, 0);
 }

@@ -4,13 +4,17 @@
 //!
 //! Per share: a 128-bit hash (XXH3) of each message and subagent as
 //! loaded (before redaction), the rendered (redacted) session, and the HTML
-//! of each of its messages. A rebuild hashes the newly loaded session and
-//! compares: the leading messages that are unchanged (same content, same
-//! subagents behind their tool calls) keep their redacted form and their
-//! HTML; only the rest is redacted and rendered. The cost is memory, about
-//! twice the session's size, so only sessions that are active (a record in
-//! the last [`ACTIVE_FOR`]) are kept: a finished session costs nothing once
-//! rendered, and one that comes back to life costs one full rebuild.
+//! of each of its messages. A source that can tell which messages are
+//! unchanged since the load the cache holds (see
+//! [`crate::sources::Source::load_live`]) hands on only the others; for
+//! the rest, the newly loaded session is hashed and compared. Either way,
+//! the leading messages that are unchanged (same content, same subagents
+//! behind their tool calls) keep their redacted form and their HTML; only
+//! the rest is redacted and rendered. The cost is memory, about twice the
+//! session's size, so a share is kept only while it is active: a record in
+//! the session, or a rebuild of it, in the last [`ACTIVE_FOR`]. A session
+//! that stays quiet that long is dropped at the next rebuild, and costs one
+//! full rebuild if it comes back to life.
 
 use crate::model::{Message, Part, Session, Subagent};
 use crate::redact::Redactor;
@@ -22,7 +26,7 @@ use std::hash::Hash;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-/// How recently a session must have changed to be kept.
+/// How recently a session must have changed (or been rebuilt) to be kept.
 pub const ACTIVE_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// Whether `s` counts as active at `now` (no time recorded: active).
@@ -131,6 +135,8 @@ struct Kept {
     watched: Vec<PathBuf>,
     /// The number of the load it was made from (see [`LiveLoad`]).
     generation: Option<u64>,
+    /// When it was rendered.
+    rendered: chrono::DateTime<chrono::Utc>,
 }
 
 /// A share ready to render.
@@ -211,7 +217,14 @@ impl LiveCache {
 
     /// Keeps what a rebuild of share `id` rendered; `watched` are the
     /// files it was read from.
-    pub fn store(&self, id: &str, key: &str, p: Prepared, watched: Vec<PathBuf>) {
+    pub fn store(
+        &self,
+        id: &str,
+        key: &str,
+        p: Prepared,
+        watched: Vec<PathBuf>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
         self.shares
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -225,6 +238,7 @@ impl LiveCache {
                     frags: p.frags,
                     watched,
                     generation: p.generation,
+                    rendered: now,
                 },
             );
     }
@@ -239,13 +253,15 @@ impl LiveCache {
             .collect()
     }
 
-    /// Forgets the shares `keep` rejects, and those no longer active at
-    /// `now`.
+    /// Forgets the shares `keep` rejects, and those quiet at `now`: no
+    /// record in the session, and no rebuild, for [`ACTIVE_FOR`].
     pub fn retain(&self, keep: impl Fn(&str) -> bool, now: chrono::DateTime<chrono::Utc>) {
         self.shares
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|id, k| keep(id) && is_active(&k.session, now));
+            .retain(|id, k| {
+                keep(id) && (is_active(&k.session, now) || now - k.rendered < ACTIVE_FOR)
+            });
     }
 }
 
@@ -410,6 +426,32 @@ fn incremental(
 mod tests {
     use super::*;
     use crate::model::Agent;
+
+    #[test]
+    fn shares_are_kept_while_recorded_or_rebuilt_within_the_hour() {
+        let now = chrono::Utc::now();
+        let mut s = Session::new(Agent::ClaudeCode, "s");
+        s.created = Some(now - chrono::TimeDelta::days(3));
+        let cache = LiveCache::default();
+        // Rebuilt just now: kept, though its last record is old.
+        let p = cache.prepare("fresh", "k", s.clone(), None);
+        cache.store("fresh", "k", p, Vec::new(), now);
+        // Rebuilt two hours ago, nothing recorded since: dropped.
+        let p = cache.prepare("quiet", "k", s.clone(), None);
+        cache.store("quiet", "k", p, Vec::new(), now - chrono::TimeDelta::hours(2));
+        // Rebuilt long ago but recorded to a minute ago: kept.
+        let mut live = s.clone();
+        live.updated = Some(now - chrono::TimeDelta::minutes(1));
+        let p = cache.prepare("live", "k", live, None);
+        cache.store("live", "k", p, Vec::new(), now - chrono::TimeDelta::hours(2));
+        cache.retain(|_| true, now);
+        let mut kept: Vec<String> = cache.shares.lock().unwrap().keys().cloned().collect();
+        kept.sort();
+        assert_eq!(kept, ["fresh", "live"]);
+        // Unshared: dropped whatever its age.
+        cache.retain(|id| id != "live", now);
+        assert_eq!(cache.shares.lock().unwrap().len(), 1);
+    }
 
     #[test]
     fn only_recently_changed_sessions_are_active() {

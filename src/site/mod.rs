@@ -356,9 +356,7 @@ pub fn build(
                         files.push(json.map_err(fail)?);
                     }
                     let session = p.session.shell();
-                    if live::is_active(&p.session, now) {
-                        cache.store(&id, &render_key, p, watched.clone());
-                    }
+                    cache.store(&id, &render_key, p, watched.clone(), now);
                     session
                 }
                 None => {
