@@ -210,9 +210,7 @@ impl Session {
 
     /// Adds a model name to `models` unless already present.
     pub fn note_model(&mut self, model: &str) {
-        if !model.is_empty() && !self.models.iter().any(|m| m == model) {
-            self.models.push(model.to_string());
-        }
+        note_model(&mut self.models, model);
     }
 
     /// Number of tool calls in this session (subagents excluded).
@@ -266,6 +264,14 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     pub parts: Vec<Part>,
+}
+
+/// Adds `model` to `models` (models in order of first use), unless it is
+/// there or empty.
+pub fn note_model(models: &mut Vec<String>, model: &str) {
+    if !model.is_empty() && !models.iter().any(|m| m == model) {
+        models.push(model.to_string());
+    }
 }
 
 /// The first user prompt that the user really typed in `messages`.

@@ -201,18 +201,8 @@ impl LiveCache {
         raw: Session,
         redactor: Option<&Redactor>,
     ) -> Prepared {
-        let prev = self
-            .shares
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id)
-            .filter(|k| k.key == key && k.loaded.redacted == redactor.is_some());
-        match prev {
-            Some(prev) => {
-                incremental(prev, raw, None, redactor).expect("a whole session always prepares")
-            }
-            None => fresh(raw, redactor),
-        }
+        self.prepare_live(id, key, LiveLoad::whole(raw), redactor)
+            .expect("a whole session always prepares")
     }
 
     /// Keeps what a rebuild of share `id` rendered; `watched` are the
@@ -438,12 +428,24 @@ mod tests {
         cache.store("fresh", "k", p, Vec::new(), now);
         // Rebuilt two hours ago, nothing recorded since: dropped.
         let p = cache.prepare("quiet", "k", s.clone(), None);
-        cache.store("quiet", "k", p, Vec::new(), now - chrono::TimeDelta::hours(2));
+        cache.store(
+            "quiet",
+            "k",
+            p,
+            Vec::new(),
+            now - chrono::TimeDelta::hours(2),
+        );
         // Rebuilt long ago but recorded to a minute ago: kept.
         let mut live = s.clone();
         live.updated = Some(now - chrono::TimeDelta::minutes(1));
         let p = cache.prepare("live", "k", live, None);
-        cache.store("live", "k", p, Vec::new(), now - chrono::TimeDelta::hours(2));
+        cache.store(
+            "live",
+            "k",
+            p,
+            Vec::new(),
+            now - chrono::TimeDelta::hours(2),
+        );
         cache.retain(|_| true, now);
         let mut kept: Vec<String> = cache.shares.lock().unwrap().keys().cloned().collect();
         kept.sort();

@@ -95,11 +95,8 @@ impl Fold {
                 usage,
                 parts,
             } => {
-                if let Some(m) = model.as_deref()
-                    && !m.is_empty()
-                    && !self.models.iter().any(|x| x == m)
-                {
-                    self.models.push(m.to_string());
+                if let Some(m) = model.as_deref() {
+                    note_model(&mut self.models, m);
                 }
                 if let Some(t) = rec.time {
                     for p in &parts {
