@@ -13,12 +13,12 @@
 //! found by size and mtime; a rollout that grows is scanned again.
 
 mod build;
+mod live;
 mod parse;
-pub(crate) use parse::retain_tails;
 mod patch;
 
 use super::list_cache::ListCache;
-use super::{PathMatch, SessionRef, Source};
+use super::{LiveLoad, PathMatch, SessionRef, Source};
 use crate::diag::Diag;
 use crate::error::Result;
 use crate::model::{Agent, Session, SessionSummary};
@@ -74,6 +74,29 @@ impl Codex {
     /// folders are named in local time), and the session's own folder.
     /// Reading every rollout's header on each load would make `watch` slow
     /// on large stores.
+    /// The rollouts that may be subagents of session `s` (read from
+    /// `path`), by the session they name as their parent.
+    fn rollouts_by_parent(&self, s: &Session, path: &Path) -> HashMap<String, Vec<PathBuf>> {
+        let cache: ListCache<Scan> =
+            ListCache::open(self.cache_dir.as_deref(), CACHE_FILE, CACHE_VERSION);
+        let parent_of = |f: &Path| -> Option<String> {
+            match cache.peek(f) {
+                Some(scan) => scan.parent.clone(),
+                None => head_meta(f).and_then(|m| m.parent),
+            }
+        };
+        let mut by_parent: HashMap<String, Vec<PathBuf>> = HashMap::new();
+        for f in self.subagent_candidates(s, path) {
+            if f == path {
+                continue;
+            }
+            if let Some(p) = parent_of(&f) {
+                by_parent.entry(p).or_default().push(f);
+            }
+        }
+        by_parent
+    }
+
     fn subagent_candidates(&self, s: &Session, path: &Path) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = path.parent().map(Path::to_path_buf).into_iter().collect();
         if let (Some(from), Some(to)) = (s.created, s.updated.or(s.created)) {
@@ -321,27 +344,33 @@ impl Source for Codex {
         if let Some(t) = session_index(&self.root, diag).remove(&s.id) {
             s.title = Some(t);
         }
-        let candidates = self.subagent_candidates(&s, &r.path);
-        let cache: ListCache<Scan> =
-            ListCache::open(self.cache_dir.as_deref(), CACHE_FILE, CACHE_VERSION);
-        let parent_of = |f: &Path| -> Option<String> {
-            match cache.peek(f) {
-                Some(scan) => scan.parent.clone(),
-                None => head_meta(f).and_then(|m| m.parent),
-            }
-        };
-        let mut by_parent: HashMap<String, Vec<PathBuf>> = HashMap::new();
-        for f in candidates {
-            if f == r.path {
-                continue;
-            }
-            if let Some(p) = parent_of(&f) {
-                by_parent.entry(p).or_default().push(f);
-            }
-        }
+        let by_parent = self.rollouts_by_parent(&s, &r.path);
         attach_subagents(&mut s, &by_parent, diag, 0);
         Ok(s)
     }
+
+    fn load_live(&self, r: &SessionRef, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
+        if !super::jsonl::tails_enabled() || parse::is_zst(&r.path) {
+            return Ok(LiveLoad::whole(self.load(r, diag)?));
+        }
+        let mut load = live::load(&r.path, diag, since)?;
+        let s = &mut load.session;
+        if let Some(t) = session_index(&self.root, diag).remove(&s.id) {
+            s.title = Some(t);
+        }
+        // Subagents are linked by mentions anywhere in the session: a
+        // session that has some is loaded whole.
+        if self.rollouts_by_parent(s, &r.path).contains_key(&s.id) {
+            return Ok(LiveLoad::whole(self.load(r, diag)?));
+        }
+        Ok(load)
+    }
+}
+
+/// Forgets the parser states (`watch`) of the rollouts `keep` rejects.
+pub(crate) fn retain_tails(keep: &dyn Fn(&Path) -> bool) {
+    parse::retain_tails(keep);
+    live::retain(keep);
 }
 
 /// Loads one rollout (no subagents).

@@ -28,24 +28,37 @@ pub(super) struct Built {
 
 /// Drops event texts whose response-item twin is in the file.
 fn dedupe(recs: Vec<Rec>) -> Vec<Rec> {
+    dedupe_counting(recs).0
+}
+
+/// [`dedupe`], with what is left for records appended later: the twins
+/// not matched yet, by key, and the keys of the event texts that were
+/// kept (a twin arriving for one of them would drop it).
+pub(super) fn dedupe_counting(recs: Vec<Rec>) -> (Vec<Rec>, HashMap<Key, usize>, HashSet<Key>) {
     let mut available: HashMap<Key, usize> = HashMap::new();
     for r in &recs {
         for k in &r.provides {
             *available.entry(k.clone()).or_default() += 1;
         }
     }
-    recs.into_iter()
+    let mut kept_events = HashSet::new();
+    let recs = recs
+        .into_iter()
         .filter(|r| match &r.twin {
             Some(k) => match available.get_mut(k) {
                 Some(n) if *n > 0 => {
                     *n -= 1;
                     false
                 }
-                _ => true,
+                _ => {
+                    kept_events.insert(k.clone());
+                    true
+                }
             },
             None => true,
         })
-        .collect()
+        .collect();
+    (recs, available, kept_events)
 }
 
 #[derive(Default)]
@@ -69,14 +82,21 @@ struct Fold {
     last_total: Option<Usage>,
     /// Per-request usage of files without cumulative totals.
     summed: Usage,
+    /// Lowest message changed since [`Builder::take_changed`].
+    changed: usize,
 }
 
 impl Fold {
+    fn touch(&mut self, i: usize) {
+        self.changed = self.changed.min(i);
+    }
+
     fn push(&mut self, role: Role, time: Option<DateTime<Utc>>, parts: Vec<Part>) -> usize {
         let mut m = Message::new(role);
         m.time = time;
         m.parts = parts;
         self.messages.push(m);
+        self.touch(self.messages.len() - 1);
         self.messages.len() - 1
     }
 
@@ -97,6 +117,7 @@ impl Fold {
 
     fn call_mut(&mut self, id: &str) -> Option<&mut ToolCall> {
         let &(m, p) = self.calls.get(id)?;
+        self.touch(m);
         match self.messages.get_mut(m)?.parts.get_mut(p)? {
             Part::ToolCall(c) => Some(c),
             _ => None,
@@ -129,31 +150,41 @@ impl Fold {
             }
         }
         self.messages[i].parts.push(Part::ToolCall(Box::new(call)));
+        self.touch(i);
     }
 
     fn flush_turn(&mut self) {
         let u = std::mem::take(&mut self.turn_usage);
         let target = self.turn_assistant.take().or(self.last_assistant);
-        if u.is_empty() {
-            return;
+        if !u.is_empty() {
+            self.touch(target.unwrap_or(self.messages.len()));
         }
-        match target {
-            Some(i) => self.messages[i]
-                .usage
-                .get_or_insert_with(Usage::default)
-                .add(&u),
-            // No assistant message yet (and so none open): the figures
-            // stand on their own.
-            None => {
-                self.push(
-                    Role::System,
-                    None,
-                    vec![Part::StepStats {
-                        usage: u,
-                        finish: None,
-                    }],
-                );
+        flush_into(&mut self.messages, 0, u, target);
+    }
+}
+
+/// Puts a turn's usage `u` on message `target` (one of `messages`, which
+/// are the messages from `offset` on), or, with no assistant message yet,
+/// on a message of its own.
+fn flush_into(messages: &mut Vec<Message>, offset: usize, u: Usage, target: Option<usize>) {
+    if u.is_empty() {
+        return;
+    }
+    match target {
+        Some(i) => {
+            if let Some(m) = i.checked_sub(offset).and_then(|i| messages.get_mut(i)) {
+                m.usage.get_or_insert_with(Usage::default).add(&u);
             }
+        }
+        // No assistant message yet (and so none open): the figures
+        // stand on their own.
+        None => {
+            let mut m = Message::new(Role::System);
+            m.parts = vec![Part::StepStats {
+                usage: u,
+                finish: None,
+            }];
+            messages.push(m);
         }
     }
 }
@@ -345,77 +376,107 @@ fn apply_event(c: &mut ToolCall, kind: CallEventKind, d: &Value, answered: bool)
 /// Builds the session. `fallback_id` names it when the header does not.
 pub(super) fn build(recs: Vec<Rec>, path: &Path, fallback_id: &str) -> Built {
     let recs = dedupe(recs);
-    let has_compacted = recs
-        .iter()
-        .any(|r| matches!(r.ev, Ev::Compacted { event: false, .. }));
-    let mut f = Fold::default();
-    let mut meta: Option<Meta> = None;
-    let mut first_cwd: Option<String> = None;
-    let mut models: Vec<String> = Vec::new();
-    let mut title: Option<String> = None;
-    let mut first_time: Option<DateTime<Utc>> = None;
-    let mut last_time: Option<DateTime<Utc>> = None;
-    let mut output_time: HashMap<String, DateTime<Utc>> = HashMap::new();
-
+    let mut b = Builder::new(&recs);
     for r in recs {
+        b.apply(r);
+    }
+    b.finish(path, fallback_id)
+}
+
+/// A session being folded from its (de-duplicated) records, one at a time.
+pub(super) struct Builder {
+    f: Fold,
+    meta: Option<Meta>,
+    first_cwd: Option<String>,
+    models: Vec<String>,
+    title: Option<String>,
+    first_time: Option<DateTime<Utc>>,
+    last_time: Option<DateTime<Utc>>,
+    output_time: HashMap<String, DateTime<Utc>>,
+    /// Whether a compaction item is in the file: its event twin is then
+    /// not shown.
+    has_compacted: bool,
+}
+
+impl Builder {
+    /// A builder for `recs` (it looks for compaction items first).
+    pub(super) fn new(recs: &[Rec]) -> Builder {
+        Builder {
+            f: Fold::default(),
+            meta: None,
+            first_cwd: None,
+            models: Vec::new(),
+            title: None,
+            first_time: None,
+            last_time: None,
+            output_time: HashMap::new(),
+            has_compacted: recs
+                .iter()
+                .any(|r| matches!(r.ev, Ev::Compacted { event: false, .. })),
+        }
+    }
+
+    /// Folds the next record.
+    pub(super) fn apply(&mut self, r: Rec) {
         let time = r.time;
         if let Some(t) = time {
-            first_time = Some(first_time.map_or(t, |x| x.min(t)));
-            last_time = Some(last_time.map_or(t, |x| x.max(t)));
+            self.first_time = Some(self.first_time.map_or(t, |x| x.min(t)));
+            self.last_time = Some(self.last_time.map_or(t, |x| x.max(t)));
         }
         match r.ev {
             Ev::Meta(m) => {
-                if meta.is_none() {
-                    meta = Some(*m);
+                if self.meta.is_none() {
+                    self.meta = Some(*m);
                 }
             }
             Ev::Model(m) => {
-                if !models.contains(&m) {
-                    models.push(m.clone());
+                if !self.models.contains(&m) {
+                    self.models.push(m.clone());
                 }
-                f.model = Some(m);
+                self.f.model = Some(m);
             }
             Ev::Cwd(c) => {
-                first_cwd.get_or_insert(c);
+                self.first_cwd.get_or_insert(c);
             }
-            Ev::Title(t) => title = Some(t),
+            Ev::Title(t) => self.title = Some(t),
             Ev::User(parts) => {
                 let prompt = parts
                     .iter()
                     .any(|p| matches!(p, Part::Text { .. } | Part::File(_)));
                 if prompt {
-                    f.flush_turn();
+                    self.f.flush_turn();
                 }
                 let role = if prompt { Role::User } else { Role::System };
-                f.push(role, time, parts);
-                f.open = None;
+                self.f.push(role, time, parts);
+                self.f.open = None;
             }
             Ev::System(parts) => {
-                f.push(Role::System, time, parts);
-                f.open = None;
+                self.f.push(Role::System, time, parts);
+                self.f.open = None;
             }
             Ev::Assistant(parts) => {
                 for p in parts {
                     match p {
-                        Part::ToolCall(c) => f.add_call(time, *c),
+                        Part::ToolCall(c) => self.f.add_call(time, *c),
                         other => {
-                            let i = f.assistant(time);
-                            f.messages[i].parts.push(other);
+                            let i = self.f.assistant(time);
+                            self.f.messages[i].parts.push(other);
+                            self.f.touch(i);
                         }
                     }
                 }
             }
             Ev::Output { call_id, result } => {
-                if !f.calls.contains_key(&call_id) {
+                if !self.f.calls.contains_key(&call_id) {
                     let mut c = placeholder(call_id.clone(), "unknown");
                     c.title = Some("result whose call was not recorded".into());
-                    f.add_call(time, c);
+                    self.f.add_call(time, c);
                 }
-                if f.answered.insert(call_id.clone()) {
+                if self.f.answered.insert(call_id.clone()) {
                     if let Some(t) = time {
-                        output_time.insert(call_id.clone(), t);
+                        self.output_time.insert(call_id.clone(), t);
                     }
-                    if let (Some(r), Some(c)) = (result, f.call_mut(&call_id)) {
+                    if let (Some(r), Some(c)) = (result, self.f.call_mut(&call_id)) {
                         apply_result(c, r);
                     }
                 }
@@ -426,8 +487,8 @@ pub(super) fn build(recs: Vec<Rec>, path: &Path, fallback_id: &str) -> Built {
                 data,
             } => {
                 let target = match (&call_id, kind) {
-                    (Some(id), _) if f.calls.contains_key(id) => Some(id.clone()),
-                    (_, CallEventKind::WebSearch) => f.open_searches.pop_front(),
+                    (Some(id), _) if self.f.calls.contains_key(id) => Some(id.clone()),
+                    (_, CallEventKind::WebSearch) => self.f.open_searches.pop_front(),
                     _ => None,
                 };
                 let target = match target {
@@ -435,29 +496,29 @@ pub(super) fn build(recs: Vec<Rec>, path: &Path, fallback_id: &str) -> Built {
                     None => {
                         let id = call_id.unwrap_or_default();
                         let c = call_from_event(id.clone(), kind, data.as_ref());
-                        f.add_call(time, c);
+                        self.f.add_call(time, c);
                         if !id.is_empty() {
-                            f.synthesized.insert(id.clone());
+                            self.f.synthesized.insert(id.clone());
                         }
                         id
                     }
                 };
                 if kind == CallEventKind::WebSearch {
-                    f.open_searches.retain(|s| *s != target);
+                    self.f.open_searches.retain(|s| *s != target);
                 }
-                let answered = f.answered.contains(&target);
-                if let (Some(d), Some(c)) = (data, f.call_mut(&target)) {
+                let answered = self.f.answered.contains(&target);
+                if let (Some(d), Some(c)) = (data, self.f.call_mut(&target)) {
                     apply_event(c, kind, &d, answered);
                 }
             }
             Ev::Tokens { last, total } => {
                 let per = match total {
                     Some(t) => {
-                        if f.last_total.as_ref() == Some(&t) {
-                            continue;
+                        if self.f.last_total.as_ref() == Some(&t) {
+                            return;
                         }
                         let per = last.or_else(|| {
-                            let prev = f.last_total.clone().unwrap_or_default();
+                            let prev = self.f.last_total.clone().unwrap_or_default();
                             Some(Usage {
                                 input: t.input.saturating_sub(prev.input),
                                 output: t.output.saturating_sub(prev.output),
@@ -467,27 +528,27 @@ pub(super) fn build(recs: Vec<Rec>, path: &Path, fallback_id: &str) -> Built {
                                 cost: None,
                             })
                         });
-                        f.last_total = Some(t);
+                        self.f.last_total = Some(t);
                         per
                     }
                     None => {
                         if let Some(l) = &last {
-                            f.summed.add(l);
+                            self.f.summed.add(l);
                         }
                         last
                     }
                 };
                 if let Some(u) = per {
-                    f.turn_usage.add(&u);
+                    self.f.turn_usage.add(&u);
                 }
             }
-            Ev::TurnStart | Ev::TurnEnd => f.flush_turn(),
+            Ev::TurnStart | Ev::TurnEnd => self.f.flush_turn(),
             Ev::Tick => {}
             Ev::Compacted { summary, event } => {
-                if event && has_compacted {
-                    continue;
+                if event && self.has_compacted {
+                    return;
                 }
-                f.push(
+                self.f.push(
                     Role::System,
                     time,
                     vec![Part::Compaction {
@@ -496,21 +557,104 @@ pub(super) fn build(recs: Vec<Rec>, path: &Path, fallback_id: &str) -> Built {
                         pre_tokens: None,
                     }],
                 );
-                f.open = None;
+                self.f.open = None;
             }
         }
     }
-    f.flush_turn();
 
-    // Final statuses and durations.
-    for m in &mut f.messages {
+    /// The number of messages folded.
+    pub(super) fn len(&self) -> usize {
+        self.f.messages.len()
+    }
+
+    /// Whether compaction items hide compaction events.
+    pub(super) fn compacted(&self) -> bool {
+        self.has_compacted
+    }
+
+    /// A compaction item came: compaction events are hidden from now on.
+    pub(super) fn set_compacted(&mut self) {
+        self.has_compacted = true;
+    }
+
+    /// The lowest message changed since the last call.
+    pub(super) fn take_changed(&mut self) -> usize {
+        std::mem::replace(&mut self.f.changed, usize::MAX)
+    }
+
+    /// Where the usage of the turn still open would go (see
+    /// [`Fold::flush_turn`]): a message, or the end.
+    pub(super) fn open_turn_target(&self) -> Option<usize> {
+        (!self.f.turn_usage.is_empty()).then(|| {
+            self.f
+                .turn_assistant
+                .or(self.f.last_assistant)
+                .unwrap_or(self.f.messages.len())
+        })
+    }
+
+    /// The session without its messages, and its header.
+    pub(super) fn shell(&self, path: &Path, fallback_id: &str) -> (Session, Meta) {
+        let meta = self.meta.clone().unwrap_or_default();
+        let mut session = Session::new(
+            Agent::Codex,
+            meta.id.clone().unwrap_or_else(|| fallback_id.to_string()),
+        );
+        session.project = meta.cwd.clone().or(self.first_cwd.clone());
+        session.git_branch = meta.branch.clone();
+        session.agent_version = meta.version.clone();
+        session.created = meta.time.or(self.first_time);
+        session.updated = self.last_time.or(session.created);
+        session.models = self.models.clone();
+        session.totals = self
+            .f
+            .last_total
+            .clone()
+            .unwrap_or_else(|| self.f.summed.clone());
+        session.source_paths.push(path.to_path_buf());
+        session.title = self
+            .title
+            .clone()
+            .or_else(|| first_prompt(&self.f.messages).map(crate::sources::title_from_prompt));
+        (session, meta)
+    }
+
+    /// Copies of the messages from `from` on, as the session shows them
+    /// now: with the open turn's usage and the calls' final statuses.
+    pub(super) fn messages_from(&self, from: usize) -> Vec<Message> {
+        let from = from.min(self.f.messages.len());
+        let mut v = self.f.messages[from..].to_vec();
+        let target = self.f.turn_assistant.or(self.f.last_assistant);
+        flush_into(&mut v, from, self.f.turn_usage.clone(), target);
+        finish_calls(&mut v, &self.f.call_time, &self.output_time);
+        v
+    }
+
+    /// The session (consumes the builder).
+    fn finish(mut self, path: &Path, fallback_id: &str) -> Built {
+        self.f.flush_turn();
+        let (mut session, meta) = self.shell(path, fallback_id);
+        let mut messages = std::mem::take(&mut self.f.messages);
+        finish_calls(&mut messages, &self.f.call_time, &self.output_time);
+        session.messages = messages;
+        Built { session, meta }
+    }
+}
+
+/// Final statuses and durations of the calls in `messages`.
+fn finish_calls(
+    messages: &mut [Message],
+    call_time: &HashMap<String, DateTime<Utc>>,
+    output_time: &HashMap<String, DateTime<Utc>>,
+) {
+    for m in messages {
         for p in &mut m.parts {
             let Part::ToolCall(c) = p else { continue };
             if c.extras.exit_code.is_some_and(|code| code != 0) {
                 c.status = ToolStatus::Error;
             }
             if c.duration_ms.is_none()
-                && let (Some(s), Some(e)) = (f.call_time.get(&c.id), output_time.get(&c.id))
+                && let (Some(s), Some(e)) = (call_time.get(&c.id), output_time.get(&c.id))
             {
                 let ms = (*e - *s).num_milliseconds();
                 if ms >= 0 {
@@ -519,25 +663,4 @@ pub(super) fn build(recs: Vec<Rec>, path: &Path, fallback_id: &str) -> Built {
             }
         }
     }
-
-    let meta = meta.unwrap_or_default();
-    let mut session = Session::new(
-        Agent::Codex,
-        meta.id.clone().unwrap_or_else(|| fallback_id.to_string()),
-    );
-    session.project = meta.cwd.clone().or(first_cwd);
-    session.git_branch = meta.branch.clone();
-    session.agent_version = meta.version.clone();
-    session.created = meta.time.or(first_time);
-    session.updated = last_time.or(session.created);
-    session.models = models;
-    session.totals = f.last_total.take().unwrap_or(f.summed);
-    session.messages = f.messages;
-    session.source_paths.push(path.to_path_buf());
-    session.title = title.or_else(|| {
-        session
-            .first_prompt()
-            .map(crate::sources::title_from_prompt)
-    });
-    Built { session, meta }
 }

@@ -288,11 +288,28 @@ pub(super) fn read(path: &Path, light: bool, diag: &Diag) -> Result<Vec<Rec>> {
             add_line(path, recs, lineno, text, complete, false, diag)
         });
     }
+    read_fresh(path, light, diag)
+}
+
+/// [`read`], never through the kept parser states.
+pub(super) fn read_fresh(path: &Path, light: bool, diag: &Diag) -> Result<Vec<Rec>> {
     let mut recs = Vec::new();
     for_each_line(path, diag, &mut |lineno, text, complete| {
         add_line(path, &mut recs, lineno, text, complete, light, diag)
     })?;
     Ok(recs)
+}
+
+/// Reads one complete or partial line into records (`watch`).
+pub(super) fn add_full_line(
+    path: &Path,
+    recs: &mut Vec<Rec>,
+    lineno: u64,
+    text: &str,
+    complete: bool,
+    diag: &Diag,
+) {
+    add_line(path, recs, lineno, text, complete, false, diag);
 }
 
 /// Reads one line of a rollout into records.

@@ -1,0 +1,183 @@
+//! `watch`'s load of a Codex rollout: the records appended since the last
+//! rebuild are folded into the session kept from it (see [`Builder`]), and
+//! only the messages that changed are handed on.
+//!
+//! A rollout is folded in file order, so an appended record is folded at
+//! once unless it would change what was already folded: an event text
+//! whose response-item twin has not been seen (the batch fold drops such
+//! an event when the twin comes later), a response item whose event twin
+//! was kept, or a compaction item after its event was shown. Then the
+//! rollout is folded again from its records.
+
+use super::build::{Builder, dedupe_counting};
+use super::parse::{self, Ev, Key, Rec};
+use crate::diag::Diag;
+use crate::error::Result;
+use crate::model::Session;
+use crate::sources::{LiveLoad, Unchanged, jsonl, next_generation};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::LazyLock;
+
+/// The kept state of each rollout `watch` follows.
+static LIVE: LazyLock<jsonl::Tails<LiveFile>> = LazyLock::new(jsonl::Tails::default);
+
+#[derive(Default)]
+struct LiveFile {
+    /// Every record read, in file order.
+    recs: Vec<Rec>,
+    folded: Option<Box<Folded>>,
+}
+
+/// A rollout folded so far.
+struct Folded {
+    b: Builder,
+    /// How many of the records it has seen.
+    taken: usize,
+    /// Response-item texts not matched by an event twin yet, by key.
+    available: HashMap<Key, usize>,
+    /// Keys of the event texts that were shown (no twin before them).
+    kept_events: HashSet<Key>,
+    /// Whether a compaction event was shown (no compaction item yet).
+    event_compacted: bool,
+    /// The number of the last load served (0: none).
+    served: u64,
+    /// Where the open turn's usage went in that load.
+    open_turn: Option<usize>,
+}
+
+impl Folded {
+    fn new(recs: Vec<Rec>) -> Folded {
+        let event_compacted = !recs
+            .iter()
+            .any(|r| matches!(r.ev, Ev::Compacted { event: false, .. }))
+            && recs
+                .iter()
+                .any(|r| matches!(r.ev, Ev::Compacted { event: true, .. }));
+        let (recs, available, kept_events) = dedupe_counting(recs);
+        let mut b = Builder::new(&recs);
+        for r in recs {
+            b.apply(r);
+        }
+        Folded {
+            b,
+            taken: 0,
+            available,
+            kept_events,
+            event_compacted,
+            served: 0,
+            open_turn: None,
+        }
+    }
+
+    /// Folds `r`, the next record, if that gives what folding the whole
+    /// file again gives; false otherwise.
+    fn place(&mut self, r: Rec) -> bool {
+        if let Some(k) = &r.twin {
+            return match self.available.get_mut(k) {
+                // Dropped, as its twin is in the file.
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    true
+                }
+                _ => false,
+            };
+        }
+        if r.provides.iter().any(|k| self.kept_events.contains(k)) {
+            return false;
+        }
+        for k in &r.provides {
+            *self.available.entry(k.clone()).or_default() += 1;
+        }
+        match r.ev {
+            Ev::Compacted { event: false, .. } if self.event_compacted => return false,
+            Ev::Compacted { event: false, .. } => self.b.set_compacted(),
+            Ev::Compacted { event: true, .. } if !self.b.compacted() => {
+                self.event_compacted = true;
+            }
+            _ => {}
+        }
+        self.b.apply(r);
+        true
+    }
+
+    /// The session as folded so far: whole, or only what changed since
+    /// the load numbered `since` when that is the last one served.
+    fn serve(&mut self, path: &Path, id: &str, since: Option<u64>) -> LiveLoad {
+        let mut cut = self.b.take_changed();
+        let open = self.b.open_turn_target();
+        for at in [self.open_turn, open].into_iter().flatten() {
+            cut = cut.min(at);
+        }
+        let delta = self.served != 0 && since == Some(self.served);
+        let from = if delta { cut.min(self.b.len()) } else { 0 };
+        let (mut session, _) = self.b.shell(path, id);
+        session.messages = self.b.messages_from(from);
+        let generation = next_generation();
+        let unchanged = delta.then_some(Unchanged {
+            base: self.served,
+            prefix: from,
+        });
+        self.served = generation;
+        self.open_turn = open;
+        LiveLoad {
+            session,
+            unchanged,
+            generation: Some(generation),
+        }
+    }
+}
+
+enum Step {
+    Done(Box<LiveLoad>),
+    /// Its last line, still being written, already reads as a record: load
+    /// the file whole this once.
+    Whole,
+}
+
+/// Loads the rollout at `path` (no subagents); `since` is the number of
+/// the load the caller holds.
+pub(super) fn load(path: &Path, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
+    let id = super::file_id(path);
+    let step = LIVE.with(
+        path,
+        diag,
+        LiveFile::default,
+        &mut |st, n, text, complete| {
+            parse::add_full_line(path, &mut st.recs, n, text, complete, diag)
+        },
+        |st, _, partial| {
+            if let Some((n, text)) = partial
+                && jsonl::parse_object(path, n, text, false, &Diag::silent()).is_some()
+            {
+                return Step::Whole;
+            }
+            let mut f = match st.folded.take() {
+                Some(mut f) => {
+                    let fits = st.recs[f.taken..].iter().cloned().all(|r| f.place(r));
+                    if fits { Some(f) } else { None }
+                }
+                None => None,
+            }
+            .unwrap_or_else(|| Box::new(Folded::new(st.recs.clone())));
+            f.taken = st.recs.len();
+            let f = st.folded.insert(f);
+            Step::Done(Box::new(f.serve(path, &id, since)))
+        },
+    )?;
+    match step {
+        Step::Done(l) => Ok(*l),
+        Step::Whole => Ok(LiveLoad::whole(whole(path, &id, diag)?)),
+    }
+}
+
+/// The rollout read whole, its kept state left alone.
+fn whole(path: &Path, id: &str, diag: &Diag) -> Result<Session> {
+    let recs = parse::read_fresh(path, false, diag)?;
+    Ok(super::build::build(recs, path, id).session)
+}
+
+/// Forgets the rollouts `keep` rejects.
+pub(super) fn retain(keep: &dyn Fn(&Path) -> bool) {
+    LIVE.retain(keep);
+}
