@@ -291,10 +291,11 @@ fn incremental_loads_put_together_equal_fresh_reads() {
         g.whole += st.whole;
     }
     eprintln!("fixtures: {all:?}; generated: {g:?}");
-    // Event texts that come before their twin make the rollout be folded
-    // again (half the prompts of the generated one do that).
+    // An event text written before its twin is folded at once when the
+    // twin comes in the same read; a read that falls between them folds
+    // the rollout again.
     assert!(
-        g.partial * 10 >= g.steps * 6,
+        g.partial * 10 >= g.steps * 8,
         "too few incremental loads of the generated rollout: {g:?}"
     );
 }

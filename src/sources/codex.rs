@@ -69,11 +69,6 @@ impl Codex {
             .collect()
     }
 
-    /// Rollouts that may belong to subagents of `s` (read from `path`):
-    /// those in the date folders the session spans (a day either side, as
-    /// folders are named in local time), and the session's own folder.
-    /// Reading every rollout's header on each load would make `watch` slow
-    /// on large stores.
     /// The rollouts that may be subagents of session `s` (read from
     /// `path`), by the session they name as their parent.
     fn rollouts_by_parent(&self, s: &Session, path: &Path) -> HashMap<String, Vec<PathBuf>> {
@@ -97,6 +92,11 @@ impl Codex {
         by_parent
     }
 
+    /// Rollouts that may belong to subagents of `s` (read from `path`):
+    /// those in the date folders the session spans (a day either side, as
+    /// folders are named in local time), and the session's own folder.
+    /// Reading every rollout's header on each load would make `watch` slow
+    /// on large stores.
     fn subagent_candidates(&self, s: &Session, path: &Path) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = path.parent().map(Path::to_path_buf).into_iter().collect();
         if let (Some(from), Some(to)) = (s.created, s.updated.or(s.created)) {

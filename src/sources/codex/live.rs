@@ -2,12 +2,13 @@
 //! rebuild are folded into the session kept from it (see [`Builder`]), and
 //! only the messages that changed are handed on.
 //!
-//! A rollout is folded in file order, so an appended record is folded at
-//! once unless it would change what was already folded: an event text
-//! whose response-item twin has not been seen (the batch fold drops such
-//! an event when the twin comes later), a response item whose event twin
-//! was kept, or a compaction item after its event was shown. Then the
-//! rollout is folded again from its records.
+//! A rollout is folded in file order, so appended records are folded at
+//! once unless they would change what was already folded: an event text
+//! whose response-item twin is not in the file yet (the batch fold drops
+//! such an event once the twin comes; a twin appended together with it
+//! counts), a response item whose event twin was shown, or a compaction
+//! item after its event was shown. Then the rollout is folded again from
+//! its records.
 
 use super::build::{Builder, dedupe_counting};
 use super::parse::{self, Ev, Key, Rec};
@@ -70,34 +71,38 @@ impl Folded {
         }
     }
 
-    /// Folds `r`, the next record, if that gives what folding the whole
-    /// file again gives; false otherwise.
-    fn place(&mut self, r: Rec) -> bool {
-        if let Some(k) = &r.twin {
-            return match self.available.get_mut(k) {
-                // Dropped, as its twin is in the file.
-                Some(n) if *n > 0 => {
-                    *n -= 1;
-                    true
-                }
-                _ => false,
-            };
-        }
-        if r.provides.iter().any(|k| self.kept_events.contains(k)) {
-            return false;
-        }
-        for k in &r.provides {
+    /// Folds `new`, the records appended since, if that gives what
+    /// folding the whole file again gives; false otherwise. The batch fold
+    /// drops an event text when its twin is anywhere in the file, so the
+    /// twins among `new` count before any of its events is looked at (an
+    /// event written just before its twin is dropped).
+    fn place(&mut self, new: &[Rec]) -> bool {
+        for k in new.iter().flat_map(|r| &r.provides) {
+            if self.kept_events.contains(k) {
+                // An event shown earlier would be dropped now.
+                return false;
+            }
             *self.available.entry(k.clone()).or_default() += 1;
         }
-        match r.ev {
-            Ev::Compacted { event: false, .. } if self.event_compacted => return false,
-            Ev::Compacted { event: false, .. } => self.b.set_compacted(),
-            Ev::Compacted { event: true, .. } if !self.b.compacted() => {
-                self.event_compacted = true;
+        for r in new {
+            if let Some(k) = &r.twin {
+                match self.available.get_mut(k) {
+                    // Dropped, as its twin is in the file.
+                    Some(n) if *n > 0 => *n -= 1,
+                    _ => return false,
+                }
+                continue;
             }
-            _ => {}
+            match r.ev {
+                Ev::Compacted { event: false, .. } if self.event_compacted => return false,
+                Ev::Compacted { event: false, .. } => self.b.set_compacted(),
+                Ev::Compacted { event: true, .. } if !self.b.compacted() => {
+                    self.event_compacted = true;
+                }
+                _ => {}
+            }
+            self.b.apply(r.clone());
         }
-        self.b.apply(r);
         true
     }
 
@@ -153,10 +158,7 @@ pub(super) fn load(path: &Path, diag: &Diag, since: Option<u64>) -> Result<LiveL
                 return Step::Whole;
             }
             let mut f = match st.folded.take() {
-                Some(mut f) => {
-                    let fits = st.recs[f.taken..].iter().cloned().all(|r| f.place(r));
-                    if fits { Some(f) } else { None }
-                }
+                Some(mut f) => f.place(&st.recs[f.taken..]).then_some(f),
                 None => None,
             }
             .unwrap_or_else(|| Box::new(Folded::new(st.recs.clone())));
