@@ -8,11 +8,11 @@
 
 mod common;
 
+use common::live::{self, Stats};
 use sharegen::diag::Diag;
 use sharegen::model::Session;
 use sharegen::sources::claude_code::ClaudeCode;
-use sharegen::sources::{SessionRef, Source, jsonl};
-use std::io::Write;
+use sharegen::sources::{SessionRef, jsonl};
 use std::path::{Path, PathBuf};
 
 const FIXTURES: &str = "tests/fixtures/claude-code";
@@ -38,40 +38,9 @@ fn transcripts() -> Vec<PathBuf> {
 /// (the transcript and its subagents' files) is copied and read there.
 fn fresh(path: &Path) -> Session {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(path.parent().unwrap(), dir.path());
+    common::copy_tree(path.parent().unwrap(), dir.path());
     let copy = dir.path().join(path.file_name().unwrap());
     sharegen::sources::claude_code::load_file(&copy, &Diag::silent()).unwrap()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(p.file_name().unwrap()));
-        } else {
-            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
-        }
-    }
-}
-
-fn without_paths(mut s: Session) -> serde_json::Value {
-    fn strip(s: &mut Session) {
-        s.source_paths.clear();
-        for a in &mut s.subagents {
-            strip(&mut a.session);
-        }
-    }
-    strip(&mut s);
-    serde_json::to_value(&s).unwrap()
-}
-
-/// Counts over the steps of [`grow`].
-#[derive(Default)]
-struct Stats {
-    steps: usize,
-    partial: usize,
-    whole: usize,
 }
 
 /// Writes `bytes` as transcript `name` under a fresh folder in random cuts
@@ -87,7 +56,6 @@ fn grow(
     steps: usize,
     rng: &mut common::Lcg,
 ) -> Stats {
-    let diag = Diag::silent();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, b"").unwrap();
@@ -96,7 +64,7 @@ fn grow(
     let mut agents: Vec<(PathBuf, Vec<u8>, usize)> = Vec::new();
     if let Some(subs) = subs {
         let to = path.with_extension("").join("subagents");
-        copy_dir(subs, &to);
+        common::copy_tree(subs, &to);
         for e in std::fs::read_dir(&to).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "jsonl") {
@@ -119,54 +87,21 @@ fn grow(
         id: path.file_stem().unwrap().to_string_lossy().into_owned(),
         path: path.clone(),
     };
-    let n_steps = steps.min(bytes.len()).max(1);
-    let mut cuts: Vec<usize> = (0..n_steps - 1)
-        .map(|_| (rng.next() as usize) % bytes.len().max(1))
-        .collect();
-    cuts.push(bytes.len());
-    cuts.sort();
+    let cuts = live::cuts(bytes.len(), steps, rng);
+    let last = cuts.len() - 1;
     let mut written = 0;
-    let mut held: Option<(u64, Session)> = None;
+    let mut held = None;
     let mut stats = Stats::default();
     for (step, cut) in cuts.into_iter().enumerate() {
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        f.write_all(&bytes[written..cut]).unwrap();
-        drop(f);
+        live::append(&path, &bytes[written..cut]);
         written = cut;
         for (p, b, at) in &agents {
-            if *at == step || (step == n_steps - 1 && *at >= n_steps) {
+            if *at == step || (step == last && *at > last) {
                 std::fs::write(p, b).unwrap();
             }
         }
-        let since = held.as_ref().map(|(g, _)| *g);
-        let load = source.load_live(&r, &diag, since).unwrap();
-        let mut s = load.session;
-        match load.unchanged {
-            Some(u) => {
-                let (g, prev) = held.take().unwrap();
-                assert_eq!(u.base, g, "{name}: a delta on another load");
-                let mut msgs = prev.messages[..u.prefix].to_vec();
-                msgs.append(&mut s.messages);
-                s.messages = msgs;
-                stats.partial += 1;
-            }
-            None => {
-                if held.is_some() {
-                    stats.whole += 1;
-                }
-            }
-        }
-        stats.steps += 1;
-        let want = fresh(&path);
-        assert!(
-            without_paths(s.clone()) == without_paths(want),
-            "{name}: cut at byte {cut} of {}: the incremental load differs from a fresh read",
-            bytes.len()
-        );
-        held = load.generation.map(|g| (g, s));
+        let at = format!("cut at byte {cut} of {}", bytes.len());
+        live::check_load(name, &at, &source, &r, &mut held, &mut stats, fresh(&path));
     }
     stats
 }
@@ -195,9 +130,7 @@ fn incremental_loads_put_together_equal_fresh_reads() {
         if st.steps > 4 && st.partial * 2 < st.steps {
             mostly_whole.push(fixture.display().to_string());
         }
-        all.steps += st.steps;
-        all.partial += st.partial;
-        all.whole += st.whole;
+        all.add(&st);
     }
     let Stats {
         steps,
@@ -446,9 +379,7 @@ fn incremental_loads_handle_the_edge_cases() {
             40,
             &mut common::Lcg(seed),
         );
-        all.steps += st.steps;
-        all.partial += st.partial;
-        all.whole += st.whole;
+        all.add(&st);
     }
     // Only the late record is read again.
     assert!(

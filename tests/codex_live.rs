@@ -8,11 +8,11 @@
 
 mod common;
 
+use common::live::{self, Stats};
 use sharegen::diag::Diag;
 use sharegen::model::Session;
 use sharegen::sources::codex::Codex;
 use sharegen::sources::{SessionRef, Source, jsonl};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const DAY: &str = "sessions/2025/11/12";
@@ -28,22 +28,10 @@ fn rollouts() -> Vec<PathBuf> {
     v
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(p.file_name().unwrap()));
-        } else {
-            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
-        }
-    }
-}
-
 /// What a fresh read of rollout `name` in store `root` gives.
 fn fresh(root: &Path, name: &str) -> Session {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(root, dir.path());
+    common::copy_tree(root, dir.path());
     let path = dir.path().join(DAY).join(name);
     let r = SessionRef {
         agent: sharegen::model::Agent::Codex,
@@ -53,24 +41,6 @@ fn fresh(root: &Path, name: &str) -> Session {
     Codex::new(dir.path().to_path_buf())
         .load(&r, &Diag::silent())
         .unwrap()
-}
-
-fn without_paths(mut s: Session) -> serde_json::Value {
-    fn strip(s: &mut Session) {
-        s.source_paths.clear();
-        for a in &mut s.subagents {
-            strip(&mut a.session);
-        }
-    }
-    strip(&mut s);
-    serde_json::to_value(&s).unwrap()
-}
-
-#[derive(Default, Debug)]
-struct Stats {
-    steps: usize,
-    partial: usize,
-    whole: usize,
 }
 
 /// Writes `bytes` as rollout `name` of a fresh store in random cuts, with
@@ -83,7 +53,6 @@ fn grow(
     steps: usize,
     rng: &mut common::Lcg,
 ) -> Stats {
-    let diag = Diag::silent();
     let root = tempfile::tempdir().unwrap();
     let day = root.path().join(DAY);
     std::fs::create_dir_all(&day).unwrap();
@@ -98,49 +67,15 @@ fn grow(
         id: String::new(),
         path: path.clone(),
     };
-    let n = steps.min(bytes.len()).max(1);
-    let mut cuts: Vec<usize> = (0..n - 1)
-        .map(|_| (rng.next() as usize) % bytes.len().max(1))
-        .collect();
-    cuts.push(bytes.len());
-    cuts.sort();
-    let mut written = 0;
-    let mut held: Option<(u64, Session)> = None;
+    let mut held = None;
     let mut stats = Stats::default();
-    for cut in cuts {
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        f.write_all(&bytes[written..cut]).unwrap();
-        drop(f);
+    let mut written = 0;
+    for cut in live::cuts(bytes.len(), steps, rng) {
+        live::append(&path, &bytes[written..cut]);
         written = cut;
-        let since = held.as_ref().map(|(g, _)| *g);
-        let load = source.load_live(&r, &diag, since).unwrap();
-        let mut s = load.session;
-        match load.unchanged {
-            Some(u) => {
-                let (g, prev) = held.take().unwrap();
-                assert_eq!(u.base, g, "{name}: a delta on another load");
-                let mut msgs = prev.messages[..u.prefix].to_vec();
-                msgs.append(&mut s.messages);
-                s.messages = msgs;
-                stats.partial += 1;
-            }
-            None => {
-                if held.is_some() {
-                    stats.whole += 1;
-                }
-            }
-        }
-        stats.steps += 1;
+        let at = format!("cut at byte {cut} of {}", bytes.len());
         let want = fresh(root.path(), name);
-        assert!(
-            without_paths(s.clone()) == without_paths(want),
-            "{name}: cut at byte {cut} of {}: the incremental load differs from a fresh read",
-            bytes.len()
-        );
-        held = load.generation.map(|g| (g, s));
+        live::check_load(name, &at, &source, &r, &mut held, &mut stats, want);
     }
     stats
 }
@@ -277,18 +212,14 @@ fn incremental_loads_put_together_equal_fresh_reads() {
             })
             .collect();
         let st = grow(&name, &bytes, &others, 25, &mut rng);
-        all.steps += st.steps;
-        all.partial += st.partial;
-        all.whole += st.whole;
+        all.add(&st);
     }
     let rollout = generated(40);
     let name = "rollout-2025-11-12T09-00-00-0199a8f3-6c1e-7d40-b2a5-3e9f1c7d2c01.jsonl";
     let mut g = Stats::default();
     for seed in 1..=6 {
         let st = grow(name, rollout.as_bytes(), &[], 60, &mut common::Lcg(seed));
-        g.steps += st.steps;
-        g.partial += st.partial;
-        g.whole += st.whole;
+        g.add(&st);
     }
     eprintln!("fixtures: {all:?}; generated: {g:?}");
     // An event text written before its twin is folded at once when the

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod live;
 
 use assert_cmd::Command;
 use serde_json::Value;
