@@ -776,3 +776,68 @@ proptest! {
         exercise(json.to_string().as_bytes(), "json");
     }
 }
+
+/// Loads the transcript at `rel` in the HOME `home` with the Gemini or the
+/// Antigravity source (a few bytes of a chat could pass for another
+/// agent's file).
+fn load_transcript(home: &Path, rel: &str) -> Option<sharegen::model::Session> {
+    let diag = sharegen::diag::Diag::silent();
+    let root = home.join(".gemini");
+    let source: Box<dyn sharegen::sources::Source> = if rel.contains("antigravity-cli") {
+        Box::new(sources::antigravity::Antigravity::new(root))
+    } else {
+        Box::new(sources::gemini::Gemini::new(root))
+    };
+    let r = sources::SessionRef {
+        agent: source.agent(),
+        id: String::new(),
+        path: home.join(rel),
+    };
+    source.load(&r, &diag).ok()
+}
+
+/// `watch` reads only what was appended to a Gemini `.jsonl` chat (and its
+/// subagent's file) or an Antigravity transcript: grown in random cuts
+/// (mid-line too), each read after the first reads the new bytes only,
+/// and the session is what a fresh read of the same bytes gives.
+#[test]
+fn watch_reads_only_the_appended_lines_of_gemini_and_antigravity_transcripts() {
+    sharegen::sources::jsonl::enable_tails(true);
+    let mut rng = Lcg(5);
+    let agy =
+        format!(".gemini/antigravity-cli/brain/{AGY}/.system_generated/logs/transcript_full.jsonl");
+    for rel in [
+        ".gemini/tmp/weather/chats/session-2026-05-04T14-00-5f1c2a9b.jsonl",
+        agy.as_str(),
+    ] {
+        let home = gemini_home();
+        let path = home.path().join(rel);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, b"").unwrap();
+        let mut written = 0;
+        let mut loaded = false;
+        for cut in live::cuts(bytes.len(), 25, &mut rng) {
+            live::append(&path, &bytes[written..cut]);
+            written = cut;
+            let got = load_transcript(home.path(), rel);
+            let read = sources::gemini::last_tail_read(&path)
+                .or_else(|| sources::antigravity::last_tail_read(&path));
+            if loaded && got.is_some() {
+                assert!(
+                    matches!(read, Some(sources::jsonl::TailRead::Appended { .. })),
+                    "{rel}: cut at byte {cut}: read {read:?}"
+                );
+            }
+            loaded |= got.is_some();
+            let fresh = tempfile::tempdir().unwrap();
+            copy_tree(home.path(), fresh.path());
+            let want = load_transcript(fresh.path(), rel);
+            assert!(
+                got.map(live::without_paths) == want.map(live::without_paths),
+                "{rel}: cut at byte {cut} of {}: differs from a fresh read",
+                bytes.len()
+            );
+        }
+        assert!(loaded, "{rel}: never loaded");
+    }
+}

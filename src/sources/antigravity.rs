@@ -229,194 +229,257 @@ fn time_of(v: &Value) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
+/// A transcript read so far: the session as folded, and what the next
+/// lines need.
+#[derive(Clone)]
+struct Steps {
+    s: Session,
+    model: Option<String>,
+    /// The assistant message steps are added to.
+    open: Option<usize>,
+    /// Calls waiting for their result step: (message, part).
+    waiting: VecDeque<(usize, usize)>,
+    first: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+}
+
+impl Steps {
+    fn new(path: &Path) -> Steps {
+        let mut s = Session::new(Agent::Antigravity, conversation_id(path));
+        s.source_paths.push(path.to_path_buf());
+        Steps {
+            s,
+            model: None,
+            open: None,
+            waiting: VecDeque::new(),
+            first: None,
+            last: None,
+        }
+    }
+
+    /// The session the steps so far make.
+    fn session(mut self) -> Session {
+        let mut s = self.s;
+        s.messages.retain(|m| !m.parts.is_empty());
+        s.created = self.first.take();
+        s.updated = self.last.take();
+        s.title = s.first_prompt().map(super::title_from_prompt);
+        s
+    }
+}
+
+/// Transcripts read so far, for `watch` (see [`jsonl::Tails`]): a rebuild
+/// reads only the steps appended since.
+static TAILS: std::sync::LazyLock<jsonl::Tails<Steps>> =
+    std::sync::LazyLock::new(jsonl::Tails::default);
+
+/// Forgets the states (`watch`) of the transcripts `keep` rejects.
+pub(crate) fn retain_tails(keep: &dyn Fn(&Path) -> bool) {
+    TAILS.retain(keep);
+}
+
+/// How the last incremental read of `path` read it (tests).
+pub fn last_tail_read(path: &Path) -> Option<jsonl::TailRead> {
+    TAILS.last_read(path)
+}
+
 /// Reads a transcript into a session.
 pub fn load_file(path: &Path, diag: &Diag) -> Result<Session> {
     let encoded = path.file_name().is_some_and(|n| n == "transcript.jsonl");
-    let mut s = Session::new(Agent::Antigravity, conversation_id(path));
-    s.source_paths.push(path.to_path_buf());
-    let mut model: Option<String> = None;
-    let mut open: Option<usize> = None;
-    // Calls waiting for their result step: (message, part).
-    let mut waiting: VecDeque<(usize, usize)> = VecDeque::new();
-    let mut first: Option<DateTime<Utc>> = None;
-    let mut last: Option<DateTime<Utc>> = None;
+    let mut line = |st: &mut Steps, lineno: u64, text: &str, complete: bool| {
+        add_step(path, encoded, st, lineno, text, complete, diag)
+    };
+    if jsonl::tails_enabled() {
+        return Ok(TAILS
+            .read(path, diag, || Steps::new(path), &mut line)?
+            .session());
+    }
+    let mut st = Steps::new(path);
     jsonl::read_lines(path, diag, |lineno, text, complete| {
-        let Some(v) = jsonl::parse_object(path, lineno, text, complete, diag).map(Value::Object)
-        else {
-            return;
-        };
-        let time = time_of(&v);
-        if let Some(t) = time {
-            first = Some(first.map_or(t, |x| x.min(t)));
-            last = Some(last.map_or(t, |x| x.max(t)));
-        }
-        let kind = v.get("type").and_then(Value::as_str).unwrap_or("");
-        let source = v.get("source").and_then(Value::as_str).unwrap_or("");
-        let content = v.get("content").and_then(Value::as_str).unwrap_or("");
-        let push = |s: &mut Session, role: Role, parts: Vec<Part>| -> usize {
-            let mut m = Message::new(role);
-            m.time = time;
-            m.parts = parts;
-            s.messages.push(m);
-            s.messages.len() - 1
-        };
-        match kind {
-            "USER_INPUT" => {
-                let (parts, m) = user_parts(content);
-                if let Some(m) = m {
-                    s.note_model(&m);
-                    model = Some(m);
-                }
-                if parts.is_empty() {
-                    return;
-                }
-                let prompt = parts.iter().any(|p| matches!(p, Part::Text { .. }));
-                push(
-                    &mut s,
-                    if prompt { Role::User } else { Role::System },
-                    parts,
-                );
-                open = None;
-                waiting.clear();
-            }
-            "PLANNER_RESPONSE" => {
-                let i = match open {
-                    Some(i) => i,
-                    None => {
-                        let i = push(&mut s, Role::Assistant, Vec::new());
-                        s.messages[i].model = model.clone();
-                        open = Some(i);
-                        i
-                    }
-                };
-                let m = &mut s.messages[i];
-                if let Some(t) = str_of(&v, "thinking") {
-                    m.parts.push(Part::Reasoning {
-                        text: t,
-                        state: ReasoningState::Recorded,
-                    });
-                }
-                if !content.trim().is_empty() {
-                    m.parts.push(Part::text(content));
-                }
-                if let Some(Value::Array(calls)) = v.get("tool_calls") {
-                    for (k, c) in calls.iter().enumerate() {
-                        let input = args(c.get("args"), encoded);
-                        let title = input
-                            .get("toolSummary")
-                            .and_then(Value::as_str)
-                            .map(str::to_string);
-                        let step = v
-                            .get("step_index")
-                            .and_then(Value::as_u64)
-                            .unwrap_or(lineno);
-                        m.parts.push(Part::ToolCall(Box::new(ToolCall {
-                            id: format!("step-{step}-{k}"),
-                            name: str_of(c, "name").unwrap_or_else(|| "unknown".into()),
-                            input,
-                            output: None,
-                            status: ToolStatus::Pending,
-                            title,
-                            duration_ms: None,
-                            extras: ToolExtras::default(),
-                        })));
-                        waiting.push_back((i, m.parts.len() - 1));
-                    }
-                }
-            }
-            "CHECKPOINT" => {
-                push(
-                    &mut s,
-                    Role::System,
-                    vec![Part::Compaction {
-                        summary: (!content.trim().is_empty()).then(|| content.to_string()),
-                        trigger: None,
-                        pre_tokens: None,
-                    }],
-                );
-                open = None;
-            }
-            "CONVERSATION_HISTORY" => {}
-            _ if source == "SYSTEM" || kind == "SYSTEM_MESSAGE" => {
-                if !content.trim().is_empty() {
-                    let notice = if kind == "SYSTEM_MESSAGE" {
-                        NoticeKind::Injected
-                    } else {
-                        NoticeKind::Other
-                    };
-                    push(
-                        &mut s,
-                        Role::System,
-                        vec![Part::notice(notice, content.trim())],
-                    );
-                    open = None;
-                }
-            }
-            "" => {
-                diag.warn(
-                    path,
-                    Some(lineno),
-                    "unknown-step",
-                    "step without a type kept as an unknown part",
-                );
-                push(
-                    &mut s,
-                    Role::System,
-                    vec![Part::Unknown {
-                        kind: "step".into(),
-                        raw: v.clone(),
-                    }],
-                );
-                open = None;
-            }
-            // A result step: it answers the oldest call still waiting.
-            _ => {
-                let status = status_of(v.get("status").and_then(Value::as_str));
-                let target = waiting.pop_front().filter(|(m, _)| Some(*m) == open);
-                let call = target.and_then(|(m, p)| match s.messages[m].parts.get_mut(p) {
-                    Some(Part::ToolCall(c)) => Some(c),
-                    _ => None,
-                });
-                match call {
-                    Some(c) => {
-                        c.output = Some(content.to_string());
-                        c.status = status;
-                    }
-                    None => {
-                        // A result with no call before it: a call of its own.
-                        let i = match open {
-                            Some(i) => i,
-                            None => {
-                                let i = push(&mut s, Role::Assistant, Vec::new());
-                                s.messages[i].model = model.clone();
-                                open = Some(i);
-                                i
-                            }
-                        };
-                        let step = v
-                            .get("step_index")
-                            .and_then(Value::as_u64)
-                            .unwrap_or(lineno);
-                        s.messages[i].parts.push(Part::ToolCall(Box::new(ToolCall {
-                            id: format!("step-{step}"),
-                            name: kind.to_ascii_lowercase(),
-                            input: Value::Null,
-                            output: Some(content.to_string()),
-                            status,
-                            title: None,
-                            duration_ms: None,
-                            extras: ToolExtras::default(),
-                        })));
-                    }
-                }
-            }
-        }
+        line(&mut st, lineno, text, complete)
     })?;
-    s.messages.retain(|m| !m.parts.is_empty());
-    s.created = first;
-    s.updated = last;
-    s.title = s.first_prompt().map(super::title_from_prompt);
-    Ok(s)
+    Ok(st.session())
+}
+
+/// Folds one step (a line) of a transcript.
+fn add_step(
+    path: &Path,
+    encoded: bool,
+    st: &mut Steps,
+    lineno: u64,
+    text: &str,
+    complete: bool,
+    diag: &Diag,
+) {
+    let Steps {
+        s,
+        model,
+        open,
+        waiting,
+        first,
+        last,
+    } = st;
+    let Some(v) = jsonl::parse_object(path, lineno, text, complete, diag).map(Value::Object) else {
+        return;
+    };
+    let time = time_of(&v);
+    if let Some(t) = time {
+        *first = Some(first.map_or(t, |x| x.min(t)));
+        *last = Some(last.map_or(t, |x| x.max(t)));
+    }
+    let kind = v.get("type").and_then(Value::as_str).unwrap_or("");
+    let source = v.get("source").and_then(Value::as_str).unwrap_or("");
+    let content = v.get("content").and_then(Value::as_str).unwrap_or("");
+    let push = |s: &mut Session, role: Role, parts: Vec<Part>| -> usize {
+        let mut m = Message::new(role);
+        m.time = time;
+        m.parts = parts;
+        s.messages.push(m);
+        s.messages.len() - 1
+    };
+    match kind {
+        "USER_INPUT" => {
+            let (parts, m) = user_parts(content);
+            if let Some(m) = m {
+                s.note_model(&m);
+                *model = Some(m);
+            }
+            if parts.is_empty() {
+                return;
+            }
+            let prompt = parts.iter().any(|p| matches!(p, Part::Text { .. }));
+            push(s, if prompt { Role::User } else { Role::System }, parts);
+            *open = None;
+            waiting.clear();
+        }
+        "PLANNER_RESPONSE" => {
+            let i = match *open {
+                Some(i) => i,
+                None => {
+                    let i = push(s, Role::Assistant, Vec::new());
+                    s.messages[i].model = model.clone();
+                    *open = Some(i);
+                    i
+                }
+            };
+            let m = &mut s.messages[i];
+            if let Some(t) = str_of(&v, "thinking") {
+                m.parts.push(Part::Reasoning {
+                    text: t,
+                    state: ReasoningState::Recorded,
+                });
+            }
+            if !content.trim().is_empty() {
+                m.parts.push(Part::text(content));
+            }
+            if let Some(Value::Array(calls)) = v.get("tool_calls") {
+                for (k, c) in calls.iter().enumerate() {
+                    let input = args(c.get("args"), encoded);
+                    let title = input
+                        .get("toolSummary")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    let step = v
+                        .get("step_index")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(lineno);
+                    m.parts.push(Part::ToolCall(Box::new(ToolCall {
+                        id: format!("step-{step}-{k}"),
+                        name: str_of(c, "name").unwrap_or_else(|| "unknown".into()),
+                        input,
+                        output: None,
+                        status: ToolStatus::Pending,
+                        title,
+                        duration_ms: None,
+                        extras: ToolExtras::default(),
+                    })));
+                    waiting.push_back((i, m.parts.len() - 1));
+                }
+            }
+        }
+        "CHECKPOINT" => {
+            push(
+                s,
+                Role::System,
+                vec![Part::Compaction {
+                    summary: (!content.trim().is_empty()).then(|| content.to_string()),
+                    trigger: None,
+                    pre_tokens: None,
+                }],
+            );
+            *open = None;
+        }
+        "CONVERSATION_HISTORY" => {}
+        _ if source == "SYSTEM" || kind == "SYSTEM_MESSAGE" => {
+            if !content.trim().is_empty() {
+                let notice = if kind == "SYSTEM_MESSAGE" {
+                    NoticeKind::Injected
+                } else {
+                    NoticeKind::Other
+                };
+                push(s, Role::System, vec![Part::notice(notice, content.trim())]);
+                *open = None;
+            }
+        }
+        "" => {
+            diag.warn(
+                path,
+                Some(lineno),
+                "unknown-step",
+                "step without a type kept as an unknown part",
+            );
+            push(
+                s,
+                Role::System,
+                vec![Part::Unknown {
+                    kind: "step".into(),
+                    raw: v.clone(),
+                }],
+            );
+            *open = None;
+        }
+        // A result step: it answers the oldest call still waiting.
+        _ => {
+            let status = status_of(v.get("status").and_then(Value::as_str));
+            let target = waiting.pop_front().filter(|(m, _)| Some(*m) == *open);
+            let call = target.and_then(|(m, p)| match s.messages[m].parts.get_mut(p) {
+                Some(Part::ToolCall(c)) => Some(c),
+                _ => None,
+            });
+            match call {
+                Some(c) => {
+                    c.output = Some(content.to_string());
+                    c.status = status;
+                }
+                None => {
+                    // A result with no call before it: a call of its own.
+                    let i = match *open {
+                        Some(i) => i,
+                        None => {
+                            let i = push(s, Role::Assistant, Vec::new());
+                            s.messages[i].model = model.clone();
+                            *open = Some(i);
+                            i
+                        }
+                    };
+                    let step = v
+                        .get("step_index")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(lineno);
+                    s.messages[i].parts.push(Part::ToolCall(Box::new(ToolCall {
+                        id: format!("step-{step}"),
+                        name: kind.to_ascii_lowercase(),
+                        input: Value::Null,
+                        output: Some(content.to_string()),
+                        status,
+                        title: None,
+                        duration_ms: None,
+                        extras: ToolExtras::default(),
+                    })));
+                }
+            }
+        }
+    }
 }
 
 /// The history index's prompt and workspace for a loaded session.

@@ -11,6 +11,16 @@
 
 mod parse;
 
+/// Forgets the replay states (`watch`) of the chats `keep` rejects.
+pub(crate) fn retain_tails(keep: &dyn Fn(&std::path::Path) -> bool) {
+    parse::retain_tails(keep);
+}
+
+/// How the last incremental read of `path` read it (tests).
+pub fn last_tail_read(path: &std::path::Path) -> Option<super::jsonl::TailRead> {
+    parse::last_tail_read(path)
+}
+
 use super::list_cache::ListCache;
 use super::{PathMatch, SessionRef, Source};
 use crate::diag::Diag;

@@ -203,6 +203,8 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
 pub fn retain_tails(keep: impl Fn(&Path) -> bool) {
     claude_code::retain_tails(&keep);
     codex::retain_tails(&keep);
+    gemini::retain_tails(&keep);
+    antigravity::retain_tails(&keep);
 }
 
 /// The first line of a prompt, shortened to a title.

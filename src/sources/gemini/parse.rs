@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// A chat file, replayed: session fields and messages in order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Record {
     pub fields: Map<String, Value>,
     pub messages: Vec<Value>,
@@ -94,9 +94,47 @@ fn read_json(path: &Path, diag: &Diag) -> Result<Record> {
     Ok(Record { fields, messages })
 }
 
+/// A `.jsonl` chat file replayed so far: the record, and where each
+/// message id is in it.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Replay {
+    rec: Record,
+    index: HashMap<String, usize>,
+}
+
+/// Replay states of the `.jsonl` chats read so far, for `watch` (see
+/// [`jsonl::Tails`]): a rebuild replays only the lines appended since.
+static TAILS: std::sync::LazyLock<jsonl::Tails<Replay>> =
+    std::sync::LazyLock::new(jsonl::Tails::default);
+
+/// Forgets the replay states of the chats `keep` rejects.
+pub(super) fn retain_tails(keep: &dyn Fn(&Path) -> bool) {
+    TAILS.retain(keep);
+}
+
+/// How the last incremental read of `path` read it (tests).
+pub(super) fn last_tail_read(path: &Path) -> Option<jsonl::TailRead> {
+    TAILS.last_read(path)
+}
+
 fn read_jsonl(path: &Path, diag: &Diag) -> Result<Record> {
-    let mut rec = Record::default();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut line = |st: &mut Replay, lineno: u64, text: &str, complete: bool| {
+        replay_line(path, st, lineno, text, complete, diag)
+    };
+    if jsonl::tails_enabled() {
+        return Ok(TAILS.read(path, diag, Replay::default, &mut line)?.rec);
+    }
+    let mut st = Replay::default();
+    jsonl::read_lines(path, diag, |lineno, text, complete| {
+        line(&mut st, lineno, text, complete)
+    })?;
+    Ok(st.rec)
+}
+
+/// Replays one line of a `.jsonl` chat (metadata, a message written or
+/// written again, `$set`, `$rewindTo`).
+fn replay_line(path: &Path, st: &mut Replay, lineno: u64, text: &str, complete: bool, diag: &Diag) {
+    let Replay { rec, index } = st;
     let reindex = |msgs: &Vec<Value>, index: &mut HashMap<String, usize>| {
         index.clear();
         for (i, m) in msgs.iter().enumerate() {
@@ -105,71 +143,68 @@ fn read_jsonl(path: &Path, diag: &Diag) -> Result<Record> {
             }
         }
     };
-    jsonl::read_lines(path, diag, |lineno, text, complete| {
-        let Some(mut obj) = jsonl::parse_object(path, lineno, text, complete, diag) else {
+    let Some(mut obj) = jsonl::parse_object(path, lineno, text, complete, diag) else {
+        return;
+    };
+    if let Some(target) = obj.get("$rewindTo") {
+        match target.as_str().and_then(|t| index.get(t)).copied() {
+            Some(i) => {
+                rec.messages.truncate(i);
+                reindex(&rec.messages, index);
+            }
+            None => diag.warn(
+                path,
+                Some(lineno),
+                "rewind-unknown",
+                "`$rewindTo` names a message that is not in the file; ignored",
+            ),
+        }
+        return;
+    }
+    if let Some(set) = obj.remove("$set") {
+        let Value::Object(set) = set else {
+            diag.warn(path, Some(lineno), "malformed", "`$set` is not an object");
             return;
         };
-        if let Some(target) = obj.get("$rewindTo") {
-            match target.as_str().and_then(|t| index.get(t)).copied() {
-                Some(i) => {
-                    rec.messages.truncate(i);
-                    reindex(&rec.messages, &mut index);
+        for (k, v) in set {
+            if k == "messages" {
+                if let Value::Array(m) = v {
+                    rec.messages = m;
+                    reindex(&rec.messages, index);
                 }
-                None => diag.warn(
-                    path,
-                    Some(lineno),
-                    "rewind-unknown",
-                    "`$rewindTo` names a message that is not in the file; ignored",
-                ),
+            } else {
+                rec.fields.insert(k, v);
             }
-            return;
         }
-        if let Some(set) = obj.remove("$set") {
-            let Value::Object(set) = set else {
-                diag.warn(path, Some(lineno), "malformed", "`$set` is not an object");
-                return;
-            };
-            for (k, v) in set {
-                if k == "messages" {
-                    if let Value::Array(m) = v {
-                        rec.messages = m;
-                        reindex(&rec.messages, &mut index);
-                    }
-                } else {
-                    rec.fields.insert(k, v);
+        return;
+    }
+    if obj.contains_key("type") || obj.contains_key("id") && obj.contains_key("content") {
+        let id = obj.get("id").and_then(Value::as_str).map(str::to_string);
+        let v = Value::Object(obj);
+        match id.as_ref().and_then(|id| index.get(id)).copied() {
+            Some(i) => rec.messages[i] = v,
+            None => {
+                if let Some(id) = id {
+                    index.insert(id, rec.messages.len());
                 }
+                rec.messages.push(v);
             }
-            return;
         }
-        if obj.contains_key("type") || obj.contains_key("id") && obj.contains_key("content") {
-            let id = obj.get("id").and_then(Value::as_str).map(str::to_string);
-            let v = Value::Object(obj);
-            match id.as_ref().and_then(|id| index.get(id)).copied() {
-                Some(i) => rec.messages[i] = v,
-                None => {
-                    if let Some(id) = id {
-                        index.insert(id, rec.messages.len());
-                    }
-                    rec.messages.push(v);
-                }
-            }
-            return;
-        }
-        if obj.contains_key("sessionId")
-            || obj.contains_key("projectHash")
-            || obj.contains_key("startTime")
-        {
-            rec.fields.extend(obj);
-            return;
-        }
-        diag.warn(
-            path,
-            Some(lineno),
-            "unknown-record",
-            "skipped a record that is neither metadata, a message nor an update",
-        );
-    })?;
-    Ok(rec)
+        return;
+    }
+    if obj.contains_key("sessionId")
+        || obj.contains_key("projectHash")
+        || obj.contains_key("startTime")
+    {
+        rec.fields.extend(obj);
+        return;
+    }
+    diag.warn(
+        path,
+        Some(lineno),
+        "unknown-record",
+        "skipped a record that is neither metadata, a message nor an update",
+    );
 }
 
 /// Gemini's token counts: `input` includes `cached`; `thoughts` and `tool`
