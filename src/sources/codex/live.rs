@@ -7,8 +7,8 @@
 //! whose response-item twin is not in the file yet (the batch fold drops
 //! such an event once the twin comes; a twin appended together with it
 //! counts), a response item whose event twin was shown, or a compaction
-//! item after its event was shown. Then the rollout is folded again from
-//! its records.
+//! item after its event was shown. Then the rollout is read and folded
+//! again.
 
 use super::build::{Builder, dedupe_counting};
 use super::parse::{self, Ev, Key, Rec};
@@ -25,16 +25,14 @@ static LIVE: LazyLock<jsonl::Tails<LiveFile>> = LazyLock::new(jsonl::Tails::defa
 
 #[derive(Default)]
 struct LiveFile {
-    /// Every record read, in file order.
-    recs: Vec<Rec>,
+    /// Records read and not folded yet.
+    pending: Vec<Rec>,
     folded: Option<Box<Folded>>,
 }
 
 /// A rollout folded so far.
 struct Folded {
     b: Builder,
-    /// How many of the records it has seen.
-    taken: usize,
     /// Response-item texts not matched by an event twin yet, by key.
     available: HashMap<Key, usize>,
     /// Keys of the event texts that were shown (no twin before them).
@@ -62,7 +60,6 @@ impl Folded {
         }
         Folded {
             b,
-            taken: 0,
             available,
             kept_events,
             event_compacted,
@@ -135,6 +132,8 @@ impl Folded {
 
 enum Step {
     Done(Box<LiveLoad>),
+    /// Fold the file again from the start.
+    Reread,
     /// Its last line, still being written, already reads as a record: load
     /// the file whole this once.
     Whole,
@@ -144,33 +143,42 @@ enum Step {
 /// the load the caller holds.
 pub(super) fn load(path: &Path, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
     let id = super::file_id(path);
-    let step = LIVE.with(
-        path,
-        diag,
-        LiveFile::default,
-        &mut |st, n, text, complete| {
-            parse::add_full_line(path, &mut st.recs, n, text, complete, diag)
-        },
-        |st, _, partial| {
-            if let Some((n, text)) = partial
-                && jsonl::parse_object(path, n, text, false, &Diag::silent()).is_some()
-            {
-                return Step::Whole;
-            }
-            let mut f = match st.folded.take() {
-                Some(mut f) => f.place(&st.recs[f.taken..]).then_some(f),
-                None => None,
-            }
-            .unwrap_or_else(|| Box::new(Folded::new(st.recs.clone())));
-            f.taken = st.recs.len();
-            let f = st.folded.insert(f);
-            Step::Done(Box::new(f.serve(path, &id, since)))
-        },
-    )?;
-    match step {
-        Step::Done(l) => Ok(*l),
-        Step::Whole => Ok(LiveLoad::whole(whole(path, &id, diag)?)),
+    // A reread starts from no state, which always folds.
+    for _ in 0..2 {
+        let step = LIVE.with(
+            path,
+            diag,
+            LiveFile::default,
+            &mut |st, n, text, complete| {
+                parse::add_full_line(path, &mut st.pending, n, text, complete, diag)
+            },
+            |st, _, partial| {
+                if let Some((n, text)) = partial
+                    && jsonl::parse_object(path, n, text, false, &Diag::silent()).is_some()
+                {
+                    return Step::Whole;
+                }
+                let new = std::mem::take(&mut st.pending);
+                let f = match st.folded.take() {
+                    Some(mut f) => {
+                        if !f.place(&new) {
+                            return Step::Reread;
+                        }
+                        f
+                    }
+                    None => Box::new(Folded::new(new)),
+                };
+                let f = st.folded.insert(f);
+                Step::Done(Box::new(f.serve(path, &id, since)))
+            },
+        )?;
+        match step {
+            Step::Done(l) => return Ok(*l),
+            Step::Reread => LIVE.forget(path),
+            Step::Whole => break,
+        }
     }
+    Ok(LiveLoad::whole(whole(path, &id, diag)?))
 }
 
 /// The rollout read whole, its kept state left alone.
