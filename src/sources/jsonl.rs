@@ -270,6 +270,40 @@ impl<S> Tails<S> {
             .remove(path);
     }
 
+    /// `watch`'s incremental load: reads what was appended to `path` (see
+    /// [`Tails::with`]) and lets `step` make the result from the kept
+    /// state. `step` may ask for the file to be read from the start (at
+    /// most `reads` reads in all). `None` when the file is to be read whole
+    /// by the caller this once: its last line, still being written,
+    /// already reads as an object (a fresh read shows it), or the reads
+    /// ran out.
+    pub fn load<R>(
+        &self,
+        path: &Path,
+        diag: &Diag,
+        reads: usize,
+        init: impl Fn() -> S,
+        line: &mut dyn FnMut(&mut S, u64, &str, bool),
+        step: &mut dyn FnMut(&mut S) -> Option<R>,
+    ) -> Result<Option<R>> {
+        for _ in 0..reads {
+            let out = self.with(path, diag, &init, line, |st, _, partial| match partial {
+                Some((n, text))
+                    if parse_object(path, n, text, false, &Diag::silent()).is_some() =>
+                {
+                    Err(())
+                }
+                _ => Ok(step(st)),
+            })?;
+            match out {
+                Ok(Some(r)) => return Ok(Some(r)),
+                Ok(None) => self.forget(path),
+                Err(()) => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
     /// How the last [`Tails::read`] of `path` read it.
     pub fn last_read(&self, path: &Path) -> Option<TailRead> {
         self.last

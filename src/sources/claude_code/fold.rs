@@ -41,18 +41,12 @@ pub(super) struct Fold {
     waiting: HashMap<String, (usize, u64, ToolResult)>,
     /// Results seen, to keep waiting ones in the order they came.
     results_seen: u64,
-    /// Lowest message position changed since [`Fold::take_changed`].
+    /// Lowest message position changed since [`Fold::take_changed`] (0 at
+    /// first: everything is new).
     changed: usize,
 }
 
 impl Fold {
-    pub fn new() -> Fold {
-        Fold {
-            changed: 0,
-            ..Fold::default()
-        }
-    }
-
     fn touch(&mut self, i: usize) {
         self.changed = self.changed.min(i);
     }

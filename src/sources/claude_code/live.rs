@@ -208,42 +208,27 @@ fn result_ids(r: &Rec) -> Vec<String> {
     }
 }
 
-enum Step {
-    Done(Box<LiveLoad>),
-    /// Fold the file again from the start.
-    Reread,
-    /// Its last line, still being written, holds a record: load the file
-    /// whole this once.
-    Whole,
-}
-
 /// Loads the transcript at `path` with its subagents; `since` is the
 /// number of the load the caller holds.
 pub(super) fn load(path: &Path, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
     let id = parse::file_id(path);
     // A reread starts folding afresh, which either folds or switches to
     // batch; a cycle found then needs one more read, in batch.
-    for _ in 0..3 {
-        let batch = batch_paths().contains(path);
-        let step = LIVE.with(
-            path,
-            diag,
-            || LiveFile {
-                batch,
-                ..LiveFile::default()
-            },
-            &mut |st, n, text, complete| {
-                parse::add_line(path, &mut st.parsed, n, text, complete, diag)
-            },
-            |st, _, partial| step(st, &id, path, diag, since, partial),
-        )?;
-        match step {
-            Step::Done(l) => return Ok(*l),
-            Step::Reread => LIVE.forget(path),
-            Step::Whole => break,
-        }
+    let load = LIVE.load(
+        path,
+        diag,
+        3,
+        || LiveFile {
+            batch: batch_paths().contains(path),
+            ..LiveFile::default()
+        },
+        &mut |st, n, text, complete| parse::add_line(path, &mut st.parsed, n, text, complete, diag),
+        &mut |st| step(st, &id, path, diag, since),
+    )?;
+    match load {
+        Some(l) => Ok(l),
+        None => Ok(LiveLoad::whole(whole(path, &id, diag)?)),
     }
-    Ok(LiveLoad::whole(whole(path, &id, diag)?))
 }
 
 /// The transcript read whole, its parser state left alone.
@@ -261,32 +246,25 @@ fn batch_session(parsed: ParsedFile, id: &str, path: &Path, diag: &Diag) -> crat
     main
 }
 
+/// The load from the kept state; `None` to fold the file again from the
+/// start.
 fn step(
     st: &mut LiveFile,
     id: &str,
     path: &Path,
     diag: &Diag,
     since: Option<u64>,
-    partial: Option<(u64, &str)>,
-) -> Step {
-    // A last line without its newline that already reads as a record (or
-    // as the title it sets) is shown, as a fresh read shows it; it is
-    // folded once complete.
-    if let Some((n, text)) = partial
-        && jsonl::parse_object(path, n, text, false, &Diag::silent()).is_some()
-    {
-        return Step::Whole;
-    }
+) -> Option<LiveLoad> {
     if st.batch {
         let s = batch_session(st.parsed.clone(), id, path, diag);
-        return Step::Done(Box::new(LiveLoad::whole(s)));
+        return Some(LiveLoad::whole(s));
     }
     let recs = std::mem::take(&mut st.parsed.recs);
     let folded = match st.folded.take() {
         Some(mut f) => {
             for r in recs {
                 if !f.place(r) {
-                    return Step::Reread;
+                    return None;
                 }
             }
             f
@@ -296,19 +274,19 @@ fn step(
                 batch_paths().insert(path.to_path_buf());
                 st.batch = true;
                 st.parsed.recs = recs;
-                return step(st, id, path, diag, since, None);
+                return step(st, id, path, diag, since);
             }
             match Folded::new(recs) {
                 Some(f) => Box::new(f),
                 None => {
                     batch_paths().insert(path.to_path_buf());
-                    return Step::Reread;
+                    return None;
                 }
             }
         }
     };
     let f = st.folded.insert(folded);
-    Step::Done(Box::new(f.serve(&st.parsed, id, path, diag, since)))
+    Some(f.serve(&st.parsed, id, path, diag, since))
 }
 
 impl Folded {
@@ -328,7 +306,7 @@ impl Folded {
             return None;
         }
         let mut walk = Walk::default();
-        let mut fold = Fold::new();
+        let mut fold = Fold::default();
         for r in ordered {
             // In walk order: every parent is already there.
             let depth = r

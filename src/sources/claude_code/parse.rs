@@ -891,7 +891,7 @@ pub(super) fn session_around(
 /// Folds ordered records into messages.
 pub(super) fn build(id: String, recs: Vec<Rec>, meta: &FileMeta, path: &Path) -> Built {
     let uuids: HashSet<String> = recs.iter().filter_map(|r| r.uuid.clone()).collect();
-    let mut fold = Fold::new();
+    let mut fold = Fold::default();
     for rec in order(recs) {
         fold.apply(rec);
     }

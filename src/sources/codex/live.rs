@@ -130,55 +130,38 @@ impl Folded {
     }
 }
 
-enum Step {
-    Done(Box<LiveLoad>),
-    /// Fold the file again from the start.
-    Reread,
-    /// Its last line, still being written, already reads as a record: load
-    /// the file whole this once.
-    Whole,
-}
-
 /// Loads the rollout at `path` (no subagents); `since` is the number of
 /// the load the caller holds.
 pub(super) fn load(path: &Path, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
     let id = super::file_id(path);
     // A reread starts from no state, which always folds.
-    for _ in 0..2 {
-        let step = LIVE.with(
-            path,
-            diag,
-            LiveFile::default,
-            &mut |st, n, text, complete| {
-                parse::add_full_line(path, &mut st.pending, n, text, complete, diag)
-            },
-            |st, _, partial| {
-                if let Some((n, text)) = partial
-                    && jsonl::parse_object(path, n, text, false, &Diag::silent()).is_some()
-                {
-                    return Step::Whole;
-                }
-                let new = std::mem::take(&mut st.pending);
-                let f = match st.folded.take() {
-                    Some(mut f) => {
-                        if !f.place(&new) {
-                            return Step::Reread;
-                        }
-                        f
+    let load = LIVE.load(
+        path,
+        diag,
+        2,
+        LiveFile::default,
+        &mut |st, n, text, complete| {
+            parse::add_full_line(path, &mut st.pending, n, text, complete, diag)
+        },
+        &mut |st| {
+            let new = std::mem::take(&mut st.pending);
+            let f = match st.folded.take() {
+                Some(mut f) => {
+                    if !f.place(&new) {
+                        // Fold the file again from the start.
+                        return None;
                     }
-                    None => Box::new(Folded::new(new)),
-                };
-                let f = st.folded.insert(f);
-                Step::Done(Box::new(f.serve(path, &id, since)))
-            },
-        )?;
-        match step {
-            Step::Done(l) => return Ok(*l),
-            Step::Reread => LIVE.forget(path),
-            Step::Whole => break,
-        }
+                    f
+                }
+                None => Box::new(Folded::new(new)),
+            };
+            Some(st.folded.insert(f).serve(path, &id, since))
+        },
+    )?;
+    match load {
+        Some(l) => Ok(l),
+        None => Ok(LiveLoad::whole(whole(path, &id, diag)?)),
     }
-    Ok(LiveLoad::whole(whole(path, &id, diag)?))
 }
 
 /// The rollout read whole, its kept state left alone.
