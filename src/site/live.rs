@@ -78,7 +78,8 @@ impl Loaded {
             .iter()
             .map(|a| (hash_of(a), a.tool_call_id.clone()))
             .collect();
-        // Calls in the messages given, then in the unchanged ones.
+        // The first message holding each subagent's call: among the
+        // unchanged ones (as found last time), then among those given.
         let wanted: HashSet<&str> = subagents.iter().filter_map(|(_, c)| c.as_deref()).collect();
         let mut at: HashMap<&str, usize> = HashMap::new();
         if let Some((o, n)) = old {
@@ -94,10 +95,9 @@ impl Loaded {
         for (i, m) in s.messages.iter().enumerate() {
             for p in &m.parts {
                 if let Part::ToolCall(c) = p
-                    && wanted.contains(c.id.as_str())
+                    && let Some(&k) = wanted.get(c.id.as_str())
                 {
-                    at.entry(wanted.get(c.id.as_str()).copied().unwrap_or_default())
-                        .or_insert(prefix + i);
+                    at.entry(k).or_insert(prefix + i);
                 }
             }
         }
