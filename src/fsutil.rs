@@ -190,6 +190,19 @@ impl AtomicFile {
             changed: !same,
         })
     }
+
+    /// Like [`AtomicFile::commit`], and hands back the file, open.
+    pub fn commit_keep(self) -> Result<(Written, std::fs::File)> {
+        let (tmp, path, sha256, size) = self.finish()?;
+        tmp.as_file().sync_all().at(&path)?;
+        let file = tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        let w = Written {
+            sha256,
+            size,
+            changed: true,
+        };
+        Ok((w, file))
+    }
 }
 
 impl Write for AtomicFile {
@@ -230,7 +243,8 @@ fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
     let _ = (file, offset, len);
 }
 
-fn hex(b: &[u8]) -> String {
+/// Lower-case hex of `b`.
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 

@@ -196,6 +196,7 @@ fn site_build_renders_no_share_whose_id_is_not_an_id() {
         live: false,
         redactor: None,
         live_cache: None,
+        stage_min: sharegen::site::page::STAGE_MIN_BYTES,
     };
     let diag = sharegen::diag::Diag::silent();
     let report = sharegen::site::build(

@@ -571,6 +571,7 @@ fn watch_keeps_protected_pages_encrypted_and_not_live() {
         live: true,
         redactor: None,
         live_cache: None,
+        stage_min: sharegen::site::page::STAGE_MIN_BYTES,
     };
     let report = build(
         &list,

@@ -465,6 +465,16 @@ fn watch_pages_of_a_growing_live_session_match_fresh_builds() {
         page(home.path(), &a).contains("live-step-three output")
     });
 
+    // The tests stage every page: some of those rebuilds wrote only what
+    // changed into the staged copy.
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log_text.lines().any(|l| l
+            .split(" · staged: ")
+            .nth(1)
+            .is_some_and(|ids| ids.contains(&a))),
+        "no staged rewrite of {a}:\n{log_text}"
+    );
     let watched = page(home.path(), &a);
     let fresh_out = home.path().join("fresh");
     run_ok(

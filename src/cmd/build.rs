@@ -22,6 +22,7 @@ pub fn site_options(
         live: false,
         redactor: ctx.redactor(no_redact)?.map(std::sync::Arc::new),
         live_cache: None,
+        stage_min: crate::site::page::stage_min(),
     })
 }
 

@@ -42,7 +42,7 @@ impl Driver for SiteDriver<'_> {
         let v = self.ctx.diag.verbosity() > crate::diag::Verbosity::Quiet;
         if v && (!report.rendered.is_empty() || !report.removed.is_empty()) {
             eprintln!(
-                "{} rendered: {} · removed: {}{}",
+                "{} rendered: {} · removed: {}{}{}",
                 chrono::Local::now().format("%H:%M:%S"),
                 if report.rendered.is_empty() {
                     "-".into()
@@ -53,6 +53,11 @@ impl Driver for SiteDriver<'_> {
                     "-".into()
                 } else {
                     report.removed.join(" ")
+                },
+                if report.staged.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · staged: {}", report.staged.join(" "))
                 },
                 if report.failed.is_empty() {
                     String::new()

@@ -83,8 +83,21 @@ impl Fragments {
         self.html.len()
     }
 
+    /// The HTML of each message, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.html.iter().map(|(h, _)| h.as_str())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.html.is_empty()
+    }
+
+    /// Fragments holding `html` (tests).
+    #[cfg(test)]
+    pub(crate) fn of(html: Vec<String>) -> Fragments {
+        Fragments {
+            html: html.into_iter().map(|h| (h, 0)).collect(),
+        }
     }
 }
 
@@ -95,7 +108,15 @@ pub fn render_page_to(
     templates: &Templates,
     w: &mut dyn std::io::Write,
 ) -> crate::Result<()> {
-    render_page_inner(session, opts, templates, w, None)
+    let budget = Budget::new(highlight_budget(session));
+    let (head, tail) = shell_parts(session, opts, templates, &budget)?;
+    let io = |e: std::io::Error| crate::Error::io("(page output)", e);
+    w.write_all(head.as_bytes()).map_err(io)?;
+    budget
+        .scope(|| write_messages(session, "", 0, w))
+        .map_err(io)?;
+    w.write_all(tail.as_bytes()).map_err(io)?;
+    Ok(())
 }
 
 /// Like [`render_page_to`], reusing the HTML of the first `reuse` messages
@@ -112,17 +133,46 @@ pub fn render_page_reusing(
     frags: &mut Fragments,
     reuse: usize,
 ) -> crate::Result<()> {
-    render_page_inner(session, opts, templates, w, Some((frags, reuse)))
+    let shell = render_page_shell(session, opts, templates, frags, reuse)?;
+    let io = |e: std::io::Error| crate::Error::io("(page output)", e);
+    w.write_all(shell.head.as_bytes()).map_err(io)?;
+    for h in frags.iter() {
+        w.write_all(h.as_bytes()).map_err(io)?;
+    }
+    w.write_all(shell.tail.as_bytes()).map_err(io)
 }
 
-fn render_page_inner(
+/// A page around its messages: the page is `head`, the HTML of each
+/// message, then `tail`.
+#[derive(Debug)]
+pub struct Shell {
+    pub head: String,
+    pub tail: String,
+}
+
+/// The page [`render_page_reusing`] writes, in parts: leaves the HTML of
+/// every message in `frags` (reusing the first `reuse`) and returns what
+/// goes around it.
+pub fn render_page_shell(
     session: &Session,
     opts: &PageOptions,
     templates: &Templates,
-    w: &mut dyn std::io::Write,
-    frags: Option<(&mut Fragments, usize)>,
-) -> crate::Result<()> {
+    frags: &mut Fragments,
+    reuse: usize,
+) -> crate::Result<Shell> {
     let budget = Budget::new(highlight_budget(session));
+    let (head, tail) = shell_parts(session, opts, templates, &budget)?;
+    budget.scope(|| fill_fragments(session, frags, reuse));
+    Ok(Shell { head, tail })
+}
+
+/// The rendered page template, split where the messages go.
+fn shell_parts(
+    session: &Session,
+    opts: &PageOptions,
+    templates: &Templates,
+    budget: &Budget,
+) -> crate::Result<(String, String)> {
     let others = budget.scope(|| render_unlinked_subagents(session));
     let toc = toc(session);
     let assets = templates.assets(&opts.theme)?;
@@ -166,14 +216,8 @@ fn render_page_inner(
         other_subagents => minijinja::Value::from_safe_string(others),
     };
     let shell = templates.render("page.html", ctx)?;
-    let io = |e: std::io::Error| crate::Error::io("(page output)", e);
     let (head, tail) = shell.split_once(MESSAGES_MARK).unwrap_or((&shell, ""));
-    w.write_all(head.as_bytes()).map_err(io)?;
-    budget
-        .scope(|| write_messages(session, "", 0, w, frags))
-        .map_err(io)?;
-    w.write_all(tail.as_bytes()).map_err(io)?;
-    Ok(())
+    Ok((head.to_string(), tail.to_string()))
 }
 
 /// Renders messages batch by batch (each batch in parallel, on rayon's
@@ -184,7 +228,38 @@ fn write_messages(
     prefix: &str,
     depth: usize,
     w: &mut dyn std::io::Write,
-    mut frags: Option<(&mut Fragments, usize)>,
+) -> std::io::Result<()> {
+    render_batches(s, prefix, depth, 0, &mut |h, _| w.write_all(h.as_bytes()))
+}
+
+/// Leaves the HTML of every top-level message of `s` in `frags`, keeping
+/// the first `reuse` it holds (their highlighting counts against the
+/// budget as when they were rendered).
+fn fill_fragments(s: &Session, frags: &mut Fragments, reuse: usize) {
+    frags.html.truncate(reuse.min(s.messages.len()));
+    if let Some(b) = Budget::current() {
+        for (_, spent) in &frags.html {
+            b.spend(*spent);
+        }
+    }
+    let start = frags.html.len();
+    render_batches(s, "", 0, start, &mut |h, spent| {
+        frags.html.push((h, spent));
+        Ok(())
+    })
+    .expect("keeping HTML in memory cannot fail");
+}
+
+/// Renders the messages of `s` from `start` on, batch by batch (each batch
+/// in parallel, on rayon's threads, with the page's highlighting budget),
+/// and hands each one's HTML, with what it spent of the budget, to `each`
+/// in order.
+fn render_batches(
+    s: &Session,
+    prefix: &str,
+    depth: usize,
+    start: usize,
+    each: &mut dyn FnMut(String, i64) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let first_tool = tool_offsets(s);
     let by_call = subagents_by_call(s);
@@ -194,17 +269,6 @@ fn write_messages(
         subagents: &by_call,
     };
     let budget = Budget::current();
-    let mut start = 0;
-    if let Some((f, reuse)) = frags.as_mut() {
-        f.html.truncate((*reuse).min(s.messages.len()));
-        for (h, spent) in &f.html {
-            w.write_all(h.as_bytes())?;
-            if let Some(b) = &budget {
-                b.spend(*spent);
-            }
-        }
-        start = f.html.len();
-    }
     for (b, batch) in s.messages[start..].chunks(BATCH).enumerate() {
         let base = start + b * BATCH;
         let html: Vec<(String, i64)> = batch
@@ -220,10 +284,7 @@ fn write_messages(
             })
             .collect();
         for (h, spent) in html {
-            w.write_all(h.as_bytes())?;
-            if let Some((f, _)) = frags.as_mut() {
-                f.html.push((h, spent));
-            }
+            each(h, spent)?;
         }
     }
     Ok(())
@@ -439,7 +500,7 @@ fn toc(s: &Session) -> Vec<TocEntry> {
 /// nested subagents; `depth` limits nesting.
 pub fn render_messages(s: &Session, prefix: &str, depth: usize) -> String {
     let mut out = Vec::new();
-    write_messages(s, prefix, depth, &mut out, None).expect("writing to memory cannot fail");
+    write_messages(s, prefix, depth, &mut out).expect("writing to memory cannot fail");
     String::from_utf8(out).expect("pages are UTF-8")
 }
 

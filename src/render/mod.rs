@@ -125,6 +125,19 @@ impl Renderer {
         html::render_page_reusing(session, &opts, &self.templates, w, frags, reuse)
     }
 
+    /// The page [`Renderer::render_page_reusing`] writes, in parts (see
+    /// [`html::render_page_shell`]).
+    pub fn render_page_shell(
+        &self,
+        session: &Session,
+        live_version: Option<&str>,
+        frags: &mut html::Fragments,
+        reuse: usize,
+    ) -> crate::Result<html::Shell> {
+        let opts = self.page_options(session, live_version);
+        html::render_page_shell(session, &opts, &self.templates, frags, reuse)
+    }
+
     /// The HTML page sealed under `protection`, inside the neutral shell
     /// that decrypts it in the browser (see [`crate::protect`]). Never
     /// live: the shell cannot follow the session.

@@ -16,6 +16,7 @@
 //! that stays quiet that long is dropped at the next rebuild, and costs one
 //! full rebuild if it comes back to life.
 
+use super::page::PageFile;
 use crate::model::{Message, Part, Session, Subagent};
 use crate::redact::Redactor;
 use crate::render::html::Fragments;
@@ -137,6 +138,8 @@ struct Kept {
     generation: Option<u64>,
     /// When it was rendered.
     rendered: chrono::DateTime<chrono::Utc>,
+    /// Its page on disk, when staged (see [`super::page`]).
+    page: Option<PageFile>,
 }
 
 /// A share ready to render.
@@ -146,6 +149,9 @@ pub struct Prepared {
     /// Messages of `session` whose HTML `frags` holds.
     pub reuse: usize,
     pub frags: Fragments,
+    /// The page as the last rebuild wrote it (see [`super::page`]), whose
+    /// first `reuse` messages are these.
+    pub page: Option<PageFile>,
     loaded: Loaded,
     kept: Vec<usize>,
     generation: Option<u64>,
@@ -229,6 +235,7 @@ impl LiveCache {
                     watched,
                     generation: p.generation,
                     rendered: now,
+                    page: p.page,
                 },
             );
     }
@@ -286,6 +293,7 @@ fn fresh(mut raw: Session, redactor: Option<&Redactor>) -> Prepared {
         session: raw,
         reuse: 0,
         frags: Fragments::default(),
+        page: None,
         loaded,
         kept,
         generation: None,
@@ -326,6 +334,7 @@ fn incremental(
         session: prev_session,
         kept: prev_kept,
         frags,
+        page,
         ..
     } = prev;
     let prefix = unchanged.map_or(0, |u| u.prefix);
@@ -406,6 +415,7 @@ fn incremental(
         session: part,
         reuse,
         frags,
+        page,
         loaded,
         kept,
         generation: None,

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 mod live;
+pub mod page;
 pub use live::LiveCache;
 
 pub const MANIFEST: &str = "sharegen-manifest.json";
@@ -105,12 +106,19 @@ pub struct SiteOptions {
     /// What `watch` keeps between rebuilds (see [`live`]); None for a
     /// one-off build.
     pub live_cache: Option<std::sync::Arc<LiveCache>>,
+    /// With `live_cache`: pages at least this big are staged (see
+    /// [`page`]).
+    pub stage_min: u64,
 }
 
 /// What a build did.
 #[derive(Debug, Default, Serialize)]
 pub struct BuildReport {
     pub rendered: Vec<String>,
+    /// Of those, the shares whose page only had what changed written
+    /// (`watch`; see [`page`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub staged: Vec<String>,
     pub unchanged: Vec<String>,
     pub removed: Vec<String>,
     pub failed: Vec<(String, String)>,
@@ -276,6 +284,8 @@ pub fn build(
         state: ShareState,
         files: Vec<(String, Written)>,
         rendered: bool,
+        /// Its page was written into a staged copy (see [`page`]).
+        staged: bool,
     }
     let results: Vec<std::result::Result<Done, (String, String)>> = active
         .par_iter()
@@ -295,6 +305,7 @@ pub fn build(
                         state: prev.clone(),
                         files: Vec::new(),
                         rendered: false,
+                        staged: false,
                     });
                 }
             }
@@ -328,6 +339,7 @@ pub fn build(
             let page_rel = format!("s/{id}/index.html");
             let json_rel = format!("s/{id}/session.json");
             let mut files = Vec::new();
+            let mut staged = false;
             let session = match cache {
                 Some(cache) => {
                     // `watch`: reuse what the last rebuild redacted and
@@ -342,10 +354,21 @@ pub fn build(
                                 "internal: a partial load without its base".into(),
                             )
                         })?;
-                    let page = write(page_rel, &mut |w| {
-                        renderer.render_page_reusing(&p.session, live, &mut p.frags, p.reuse, w)
-                    });
-                    files.push(page.map_err(fail)?);
+                    let shell = renderer
+                        .render_page_shell(&p.session, live, &mut p.frags, p.reuse)
+                        .map_err(fail)?;
+                    let (written, how, page) = page::write(
+                        &output_path(out, &page_rel).map_err(fail)?,
+                        &shell,
+                        &p.frags,
+                        p.reuse,
+                        p.page.take(),
+                        opts.stage_min,
+                    )
+                    .map_err(fail)?;
+                    p.page = page;
+                    staged = how == page::PageWrite::Staged;
+                    files.push((page_rel, written));
                     if let Some(v) = live {
                         files.push(write_version(out, &id, v, &p.session).map_err(fail)?);
                     }
@@ -413,6 +436,7 @@ pub fn build(
                 },
                 files,
                 rendered: true,
+                staged,
             })
         })
         .collect();
@@ -457,6 +481,9 @@ pub fn build(
                         );
                     }
                     report.rendered.push(done.id.clone());
+                    if done.staged {
+                        report.staged.push(done.id.clone());
+                    }
                 } else {
                     // Unchanged: keep the previous entries of this share.
                     carry_entries(&old_files, &done.id, out, &mut manifest)?;

@@ -318,6 +318,9 @@ pub fn start_watch(home: &Path, verbose: bool) -> (Watch, PathBuf) {
         .env("HOME", home)
         .env("SHAREGEN_HOME", home.join("sg"))
         .env("SHAREGEN_SALT", "test-salt")
+        // Every page is staged (see sharegen::site::page), so that the
+        // tests below see staged rewrites match fresh builds.
+        .env("SHAREGEN_STAGE_MIN_BYTES", "0")
         .env_remove("CLAUDE_CONFIG_DIR")
         .env_remove("XDG_DATA_HOME")
         .env_remove("CODEX_HOME")
