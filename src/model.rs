@@ -275,9 +275,9 @@ pub fn note_model(models: &mut Vec<String>, model: &str) {
 }
 
 /// The first user prompt that the user really typed in `messages`.
-pub fn first_prompt(messages: &[Message]) -> Option<&str> {
+pub fn first_prompt<'a>(messages: impl IntoIterator<Item = &'a Message>) -> Option<&'a str> {
     messages
-        .iter()
+        .into_iter()
         .filter(|m| m.role == Role::User)
         .flat_map(|m| &m.parts)
         .find_map(|p| match p {

@@ -841,3 +841,97 @@ fn watch_reads_only_the_appended_lines_of_gemini_and_antigravity_transcripts() {
         assert!(loaded, "{rel}: never loaded");
     }
 }
+
+/// `watch`'s loads of a Gemini `.jsonl` chat and an Antigravity transcript
+/// hand on only the messages from the first changed one on: grown in
+/// random cuts (mid-line too), each load put together with the previous
+/// ones is what a fresh read gives, and most loads after the first are
+/// such partial ones.
+#[test]
+fn watch_hands_on_only_the_changed_messages_of_gemini_and_antigravity_transcripts() {
+    sharegen::sources::jsonl::enable_tails(true);
+    let mut rng = Lcg(11);
+    let agy =
+        format!(".gemini/antigravity-cli/brain/{AGY}/.system_generated/logs/transcript_full.jsonl");
+    for rel in [
+        ".gemini/tmp/weather/chats/session-2026-05-04T14-00-5f1c2a9b.jsonl",
+        agy.as_str(),
+    ] {
+        let mut stats = live::Stats::default();
+        for round in 0..6 {
+            let home = gemini_home();
+            // A chat with subagent files is loaded whole; this one grows
+            // without them.
+            let subagents = home
+                .path()
+                .join(".gemini/tmp/weather/chats/5f1c2a9b-3d4e-4f60-8a7b-9c0d1e2f3a4b");
+            std::fs::remove_dir_all(&subagents).unwrap();
+            let path = home.path().join(rel);
+            let bytes = std::fs::read(&path).unwrap();
+            std::fs::write(&path, b"").unwrap();
+            let root = home.path().join(".gemini");
+            let source: Box<dyn sources::Source> = if rel.contains("antigravity-cli") {
+                Box::new(sources::antigravity::Antigravity::new(root))
+            } else {
+                Box::new(sources::gemini::Gemini::new(root))
+            };
+            let r = sources::SessionRef {
+                agent: source.agent(),
+                id: String::new(),
+                path: path.clone(),
+            };
+            let mut held = None;
+            let mut written = 0;
+            for cut in live::cuts(bytes.len(), 25, &mut rng) {
+                live::append(&path, &bytes[written..cut]);
+                written = cut;
+                let fresh = tempfile::tempdir().unwrap();
+                copy_tree(home.path(), fresh.path());
+                let Some(want) = load_transcript(fresh.path(), rel) else {
+                    continue;
+                };
+                let at = format!("round {round}, cut at byte {cut} of {}", bytes.len());
+                live::check_load(rel, &at, source.as_ref(), &r, &mut held, &mut stats, want);
+            }
+        }
+        assert!(
+            stats.partial * 2 > stats.steps,
+            "{rel}: too few partial loads: {stats:?}"
+        );
+    }
+}
+
+/// `watch` finds a share's source at every rebuild: a Gemini `.jsonl` chat
+/// and an Antigravity transcript are recognised from their first line and
+/// their folder (not read whole), and only for their own session.
+#[test]
+fn a_shared_chat_file_is_found_for_its_session_only() {
+    let home = gemini_home();
+    let diag = sharegen::diag::Diag::silent();
+    let agy =
+        format!(".gemini/antigravity-cli/brain/{AGY}/.system_generated/logs/transcript_full.jsonl");
+    for rel in [
+        ".gemini/tmp/weather/chats/session-2026-05-04T14-00-5f1c2a9b.jsonl",
+        agy.as_str(),
+    ] {
+        let path = home.path().join(rel);
+        let (_, found) = sources::refs_for_path(&path, &diag).unwrap().unwrap();
+        let id = &found[0].id;
+        let source = sources::source_for_session(&path, id, &diag)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{rel}: not found for {id}"));
+        assert_eq!(source.agent(), found[0].agent, "{rel}");
+        let r = sources::SessionRef {
+            agent: source.agent(),
+            id: id.clone(),
+            path: path.clone(),
+        };
+        assert_eq!(&source.load(&r, &diag).unwrap().id, id, "{rel}");
+        assert!(
+            sources::source_for_session(&path, "another-session", &diag)
+                .unwrap()
+                .is_none(),
+            "{rel}: found for another session"
+        );
+    }
+}

@@ -236,12 +236,11 @@ fn with_share_source<T>(
         path: share.path.clone(),
     };
     // The recorded path first; when it moved, look the id up again.
-    let from_path = crate::sources::refs_for_path(&share.path, diag)
+    let from_path = crate::sources::source_for_session(&share.path, &share.session_id, diag)
         .ok()
-        .flatten()
-        .filter(|(_, found)| found.iter().any(|s| s.id == share.session_id));
+        .flatten();
     match from_path {
-        Some((source, _)) => load(source.as_ref(), &r),
+        Some(source) => load(source.as_ref(), &r),
         None => {
             let found = crate::select::resolve(Some(&share.session_id), stores, diag)?;
             let r = found.session_ref();

@@ -15,7 +15,7 @@
 //! the format notes and may miss fields they do not know.
 
 use super::list_cache::ListCache;
-use super::{PathMatch, SessionRef, Source, jsonl};
+use super::{LiveLoad, PathMatch, Served, SessionRef, Source, jsonl};
 use crate::diag::Diag;
 use crate::error::Result;
 use crate::model::*;
@@ -241,6 +241,8 @@ struct Steps {
     waiting: VecDeque<(usize, usize)>,
     first: Option<DateTime<Utc>>,
     last: Option<DateTime<Utc>>,
+    /// What `watch` was handed of it.
+    served: Served,
 }
 
 impl Steps {
@@ -254,16 +256,35 @@ impl Steps {
             waiting: VecDeque::new(),
             first: None,
             last: None,
+            served: Served::default(),
         }
     }
 
+    /// The session without its messages.
+    fn shell(&self) -> Session {
+        let mut s = self.s.shell();
+        s.created = self.first;
+        s.updated = self.last;
+        s.title = crate::model::first_prompt(&self.s.messages).map(super::title_from_prompt);
+        s
+    }
+
+    /// The session for `watch`, which holds the load numbered `since`.
+    fn serve(&mut self, since: Option<u64>) -> LiveLoad {
+        let shell = self.shell();
+        let shown = self
+            .s
+            .messages
+            .iter()
+            .map(|m| (!m.parts.is_empty()).then_some(m));
+        self.served.serve(shell, shown, since)
+    }
+
     /// The session the steps so far make.
-    fn session(mut self) -> Session {
-        let mut s = self.s;
+    fn session(self) -> Session {
+        let mut s = self.shell();
+        s.messages = self.s.messages;
         s.messages.retain(|m| !m.parts.is_empty());
-        s.created = self.first.take();
-        s.updated = self.last.take();
-        s.title = s.first_prompt().map(super::title_from_prompt);
         s
     }
 }
@@ -285,10 +306,7 @@ pub fn last_tail_read(path: &Path) -> Option<jsonl::TailRead> {
 
 /// Reads a transcript into a session.
 pub fn load_file(path: &Path, diag: &Diag) -> Result<Session> {
-    let encoded = path.file_name().is_some_and(|n| n == "transcript.jsonl");
-    let mut line = |st: &mut Steps, lineno: u64, text: &str, complete: bool| {
-        add_step(path, encoded, st, lineno, text, complete, diag)
-    };
+    let mut line = step_reader(path, diag);
     if jsonl::tails_enabled() {
         return Ok(TAILS
             .read(path, diag, || Steps::new(path), &mut line)?
@@ -299,6 +317,24 @@ pub fn load_file(path: &Path, diag: &Diag) -> Result<Session> {
         line(&mut st, lineno, text, complete)
     })?;
     Ok(st.session())
+}
+
+/// Feeds one line of the transcript at `path` to its state.
+fn step_reader<'a>(path: &'a Path, diag: &'a Diag) -> impl FnMut(&mut Steps, u64, &str, bool) + 'a {
+    let encoded = path.file_name().is_some_and(|n| n == "transcript.jsonl");
+    move |st: &mut Steps, lineno: u64, text: &str, complete: bool| {
+        add_step(path, encoded, st, lineno, text, complete, diag)
+    }
+}
+
+/// `watch`'s load of a transcript: the steps appended since the last load
+/// are folded into the kept state, and only the messages from the first
+/// one they changed on are handed on. `None` when it is to be read whole.
+fn load_live(path: &Path, diag: &Diag, since: Option<u64>) -> Result<Option<LiveLoad>> {
+    let mut line = step_reader(path, diag);
+    TAILS.load(path, diag, 1, || Steps::new(path), &mut line, &mut |st| {
+        Some(st.serve(since))
+    })
 }
 
 /// Folds one step (a line) of a transcript.
@@ -318,7 +354,11 @@ fn add_step(
         waiting,
         first,
         last,
+        served,
     } = st;
+    // A step changes the open message (results answer its calls) or adds
+    // messages after it.
+    served.touch(open.unwrap_or(s.messages.len()));
     let Some(v) = jsonl::parse_object(path, lineno, text, complete, diag).map(Value::Object) else {
         return;
     };
@@ -539,6 +579,18 @@ impl Source for Antigravity {
         apply_history(&mut s, &history(&self.root, diag));
         Ok(s)
     }
+
+    fn load_live(&self, r: &SessionRef, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
+        let live = match jsonl::tails_enabled() {
+            true => load_live(&r.path, diag, since)?,
+            false => None,
+        };
+        let Some(mut load) = live else {
+            return Ok(LiveLoad::whole(self.load(r, diag)?));
+        };
+        apply_history(&mut load.session, &history(&self.root, diag));
+        Ok(load)
+    }
 }
 
 /// Whether a file is an Antigravity transcript: its first step has a step
@@ -561,17 +613,36 @@ fn sniff(path: &Path) -> bool {
 
 /// Recognises a transcript file, a conversation folder (`brain/<id>`) or
 /// the `antigravity-cli` folder given as a path.
+/// The source that reads session `id` from the transcript at `path`,
+/// found without reading it: a transcript's session is its conversation
+/// folder's (`watch` checks this at every rebuild).
+pub fn source_for_file(path: &Path, id: &str, diag: &Diag) -> Result<Option<Box<dyn Source>>> {
+    if path.is_file() && path.extension().is_some_and(|e| e == "jsonl") && sniff(path) {
+        return Ok((conversation_id(path) == id).then(|| {
+            Box::new(Antigravity::new(
+                store_root(path).unwrap_or_else(|| path.to_path_buf()),
+            )) as Box<dyn Source>
+        }));
+    }
+    Ok(refs_for_path(path, diag)?
+        .filter(|(_, found)| found.iter().any(|s| s.id == id))
+        .map(|(source, _)| source))
+}
+
+/// The store of a transcript at `<root>/brain/<id>/.system_generated/logs/<file>`.
+fn store_root(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .nth(5)
+        .filter(|r| r.join("brain").is_dir())
+        .map(Path::to_path_buf)
+}
+
 pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
     if path.is_file() {
         if !(path.extension().is_some_and(|e| e == "jsonl") && sniff(path)) {
             return Ok(None);
         }
-        // `<root>/brain/<id>/.system_generated/logs/<file>`.
-        let root = path
-            .ancestors()
-            .nth(5)
-            .filter(|r| r.join("brain").is_dir())
-            .map(Path::to_path_buf);
+        let root = store_root(path);
         let mut s = load_file(path, diag)?;
         if let Some(r) = &root {
             apply_history(&mut s, &history(r, diag));

@@ -22,7 +22,7 @@ pub fn last_tail_read(path: &std::path::Path) -> Option<super::jsonl::TailRead> 
 }
 
 use super::list_cache::ListCache;
-use super::{PathMatch, SessionRef, Source};
+use super::{LiveLoad, PathMatch, SessionRef, Source};
 use crate::diag::Diag;
 use crate::error::Result;
 use crate::model::{Agent, Session, SessionSummary};
@@ -245,6 +245,23 @@ impl Source for Gemini {
         let projects = Projects::load(&self.root, diag);
         load_file_with(&r.path, &projects, diag)
     }
+
+    fn load_live(&self, r: &SessionRef, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
+        let live = match super::jsonl::tails_enabled() && parse::is_jsonl(&r.path) {
+            true => parse::load_live(&r.path, &file_id(&r.path), diag, since)?,
+            false => None,
+        };
+        // Subagents are linked by mentions anywhere in the session: a chat
+        // that has some is loaded whole.
+        let chats = r.path.parent().unwrap_or(Path::new("."));
+        match live {
+            Some(mut load) if subagent_files(chats, &load.session.id).is_empty() => {
+                load.session.project = project_for(&r.path, &Projects::load(&self.root, diag));
+                Ok(load)
+            }
+            _ => Ok(LiveLoad::whole(self.load(r, diag)?)),
+        }
+    }
 }
 
 /// Loads a chat file with its subagents.
@@ -273,17 +290,7 @@ fn sniff(path: &Path) -> bool {
             && v.get("type").is_none()
     };
     if parse::is_jsonl(path) {
-        let Ok(f) = std::fs::File::open(path) else {
-            return false;
-        };
-        for line in std::io::BufReader::new(f).split(b'\n').take(3) {
-            let Ok(line) = line else { return false };
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            return serde_json::from_slice::<Value>(&line).is_ok_and(|v| is_meta(&v));
-        }
-        return false;
+        return first_meta(path).is_some_and(|v| is_meta(&v));
     }
     if path.extension().is_some_and(|e| e == "json") {
         let Ok(bytes) = std::fs::read(path) else {
@@ -295,6 +302,44 @@ fn sniff(path: &Path) -> bool {
     false
 }
 
+/// The first metadata line of a `.jsonl` chat.
+fn first_meta(path: &Path) -> Option<Value> {
+    let f = std::fs::File::open(path).ok()?;
+    for line in std::io::BufReader::new(f).split(b'\n').take(3) {
+        let line = line.ok()?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        return serde_json::from_slice::<Value>(&line).ok();
+    }
+    None
+}
+
+/// The source that reads session `id` from the chat file at `path`, found
+/// without reading the whole file when it is a `.jsonl` chat, whose first
+/// line names its session (`watch` checks this at every rebuild).
+pub fn source_for_file(path: &Path, id: &str, diag: &Diag) -> Result<Option<Box<dyn Source>>> {
+    if path.is_file() && parse::is_jsonl(path) && sniff(path) {
+        let named = first_meta(path).and_then(|m| parse::str_of(&m, "sessionId"));
+        return Ok((named.as_deref() == Some(id)).then(|| {
+            Box::new(Gemini::new(
+                store_root(path).unwrap_or_else(|| path.to_path_buf()),
+            )) as Box<dyn Source>
+        }));
+    }
+    Ok(refs_for_path(path, diag)?
+        .filter(|(_, found)| found.iter().any(|s| s.id == id))
+        .map(|(source, _)| source))
+}
+
+/// The `.gemini` folder a chat file is in.
+fn store_root(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "tmp"))
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+}
+
 /// Recognises a chat file, a `.gemini` folder, a `tmp/<project>` folder or
 /// a `chats` folder given as a path.
 pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
@@ -303,11 +348,7 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
             return Ok(None);
         }
         // The store it lives in, for the project mapping.
-        let root = path
-            .ancestors()
-            .find(|a| a.file_name().is_some_and(|n| n == "tmp"))
-            .and_then(Path::parent)
-            .map(Path::to_path_buf);
+        let root = store_root(path);
         let projects = match &root {
             Some(r) => Projects::load(r, diag),
             None => Projects {

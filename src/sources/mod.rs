@@ -10,7 +10,7 @@ pub mod opencode;
 
 use crate::diag::Diag;
 use crate::error::Result;
-use crate::model::{Agent, Session, SessionSummary};
+use crate::model::{Agent, Message, Session, SessionSummary};
 use std::path::{Path, PathBuf};
 
 /// Points at one session in a store.
@@ -83,6 +83,58 @@ impl LiveLoad {
 pub fn next_generation() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// What a source that keeps a folded session for `watch` (every message,
+/// shown or not, at a fixed place) has served of it: the number of the
+/// last load served and the first message that changed since.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Served {
+    /// The number of the last load served (0: none).
+    number: u64,
+    /// The first kept message that changed since then.
+    changed: usize,
+}
+
+impl Served {
+    /// Notes that the kept messages from `i` on may have changed.
+    pub fn touch(&mut self, i: usize) {
+        self.changed = self.changed.min(i);
+    }
+
+    /// The load of `shell` with the kept `messages` (in order; None: not
+    /// shown): only those from the first changed one on when the caller
+    /// holds the last load served (`since`), else all of them.
+    pub fn serve<'a>(
+        &mut self,
+        mut shell: Session,
+        messages: impl Iterator<Item = Option<&'a Message>>,
+        since: Option<u64>,
+    ) -> LiveLoad {
+        let delta = self.number != 0 && since == Some(self.number);
+        let from = if delta { self.changed } else { 0 };
+        let (mut prefix, mut len) = (0, 0);
+        for (i, m) in messages.enumerate() {
+            len = i + 1;
+            match m {
+                Some(_) if i < from => prefix += 1,
+                Some(m) => shell.messages.push(m.clone()),
+                None => {}
+            }
+        }
+        let generation = next_generation();
+        let unchanged = delta.then_some(Unchanged {
+            base: self.number,
+            prefix,
+        });
+        self.number = generation;
+        self.changed = len;
+        LiveLoad {
+            session: shell,
+            unchanged,
+            generation: Some(generation),
+        }
+    }
 }
 
 /// Where the agents' stores are.
@@ -196,6 +248,21 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
         return Ok(Some(found));
     }
     Ok(None)
+}
+
+/// The source that reads the session `id` found at `path` (see
+/// [`refs_for_path`]); Gemini CLI and Antigravity CLI files are recognised
+/// without being read whole.
+pub fn source_for_session(path: &Path, id: &str, diag: &Diag) -> Result<Option<Box<dyn Source>>> {
+    if let Some(s) = gemini::source_for_file(path, id, diag)? {
+        return Ok(Some(s));
+    }
+    if let Some(s) = antigravity::source_for_file(path, id, diag)? {
+        return Ok(Some(s));
+    }
+    Ok(refs_for_path(path, diag)?
+        .filter(|(_, found)| found.iter().any(|s| s.id == id))
+        .map(|(source, _)| source))
 }
 
 /// Forgets the incremental parser states (see [`jsonl::Tails`]) of the

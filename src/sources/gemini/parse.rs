@@ -10,7 +10,7 @@
 use crate::diag::Diag;
 use crate::error::{Error, Result};
 use crate::model::*;
-use crate::sources::jsonl;
+use crate::sources::{LiveLoad, Served, jsonl};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -100,6 +100,33 @@ fn read_json(path: &Path, diag: &Diag) -> Result<Record> {
 pub(super) struct Replay {
     rec: Record,
     index: HashMap<String, usize>,
+    /// For `watch`: the message built from each record (None: none), up
+    /// to `dirty`, the first record that changed since they were built.
+    built: Vec<Option<Message>>,
+    dirty: usize,
+    served: Served,
+}
+
+impl Replay {
+    /// The session for `watch`, which holds the load numbered `since`.
+    fn serve(
+        &mut self,
+        path: &Path,
+        fallback_id: &str,
+        diag: &Diag,
+        since: Option<u64>,
+    ) -> LiveLoad {
+        let keep = self.dirty.min(self.built.len());
+        self.built.truncate(keep);
+        for m in &self.rec.messages[keep..] {
+            self.built.push(build_message(path, m, diag));
+        }
+        self.served.touch(keep);
+        self.dirty = self.rec.messages.len();
+        let shell = shell(path, &self.rec, self.built.iter().flatten(), fallback_id);
+        self.served
+            .serve(shell, self.built.iter().map(Option::as_ref), since)
+    }
 }
 
 /// Replay states of the `.jsonl` chats read so far, for `watch` (see
@@ -115,6 +142,24 @@ pub(super) fn retain_tails(keep: &dyn Fn(&Path) -> bool) {
 /// How the last incremental read of `path` read it (tests).
 pub(super) fn last_tail_read(path: &Path) -> Option<jsonl::TailRead> {
     TAILS.last_read(path)
+}
+
+/// `watch`'s load of a `.jsonl` chat (no subagents): the lines appended
+/// since the last load are replayed into the kept state, and only the
+/// messages from the first one they changed on are built and handed on.
+/// `None` when it is to be read whole.
+pub(super) fn load_live(
+    path: &Path,
+    fallback_id: &str,
+    diag: &Diag,
+    since: Option<u64>,
+) -> Result<Option<LiveLoad>> {
+    let mut line = |st: &mut Replay, lineno: u64, text: &str, complete: bool| {
+        replay_line(path, st, lineno, text, complete, diag)
+    };
+    TAILS.load(path, diag, 1, Replay::default, &mut line, &mut |st| {
+        Some(st.serve(path, fallback_id, diag, since))
+    })
 }
 
 fn read_jsonl(path: &Path, diag: &Diag) -> Result<Record> {
@@ -134,7 +179,9 @@ fn read_jsonl(path: &Path, diag: &Diag) -> Result<Record> {
 /// Replays one line of a `.jsonl` chat (metadata, a message written or
 /// written again, `$set`, `$rewindTo`).
 fn replay_line(path: &Path, st: &mut Replay, lineno: u64, text: &str, complete: bool, diag: &Diag) {
-    let Replay { rec, index } = st;
+    let Replay {
+        rec, index, dirty, ..
+    } = st;
     let reindex = |msgs: &Vec<Value>, index: &mut HashMap<String, usize>| {
         index.clear();
         for (i, m) in msgs.iter().enumerate() {
@@ -151,6 +198,7 @@ fn replay_line(path: &Path, st: &mut Replay, lineno: u64, text: &str, complete: 
             Some(i) => {
                 rec.messages.truncate(i);
                 reindex(&rec.messages, index);
+                *dirty = (*dirty).min(i);
             }
             None => diag.warn(
                 path,
@@ -171,6 +219,7 @@ fn replay_line(path: &Path, st: &mut Replay, lineno: u64, text: &str, complete: 
                 if let Value::Array(m) = v {
                     rec.messages = m;
                     reindex(&rec.messages, index);
+                    *dirty = 0;
                 }
             } else {
                 rec.fields.insert(k, v);
@@ -182,7 +231,10 @@ fn replay_line(path: &Path, st: &mut Replay, lineno: u64, text: &str, complete: 
         let id = obj.get("id").and_then(Value::as_str).map(str::to_string);
         let v = Value::Object(obj);
         match id.as_ref().and_then(|id| index.get(id)).copied() {
-            Some(i) => rec.messages[i] = v,
+            Some(i) => {
+                rec.messages[i] = v;
+                *dirty = (*dirty).min(i);
+            }
             None => {
                 if let Some(id) = id {
                     index.insert(id, rec.messages.len());
@@ -471,32 +523,52 @@ fn message(path: &Path, m: &Value, diag: &Diag) -> Option<Message> {
 /// Builds the session of a replayed chat file. `fallback_id` names it when
 /// the file does not.
 pub(super) fn build(path: &Path, rec: &Record, fallback_id: &str, diag: &Diag) -> Session {
+    let messages: Vec<Message> = rec
+        .messages
+        .iter()
+        .filter_map(|m| build_message(path, m, diag))
+        .collect();
+    let mut s = shell(path, rec, messages.iter(), fallback_id);
+    s.messages = messages;
+    s
+}
+
+/// The message a record makes, if any.
+fn build_message(path: &Path, m: &Value, diag: &Diag) -> Option<Message> {
+    if !m.is_object() {
+        diag.warn(
+            path,
+            None,
+            "not-object",
+            "skipped a message that is not an object",
+        );
+        return None;
+    }
+    message(path, m, diag)
+}
+
+/// The session of a replayed chat file, without its messages, which are
+/// `messages`.
+fn shell<'a>(
+    path: &Path,
+    rec: &Record,
+    messages: impl Iterator<Item = &'a Message> + Clone,
+    fallback_id: &str,
+) -> Session {
     let fields = Value::Object(rec.fields.clone());
     let mut s = Session::new(
         Agent::Gemini,
         str_of(&fields, "sessionId").unwrap_or_else(|| fallback_id.to_string()),
     );
-    for m in &rec.messages {
-        if !m.is_object() {
-            diag.warn(
-                path,
-                None,
-                "not-object",
-                "skipped a message that is not an object",
-            );
-            continue;
+    for msg in messages.clone() {
+        if let Some(model) = &msg.model {
+            s.note_model(model);
         }
-        if let Some(msg) = message(path, m, diag) {
-            if let Some(model) = &msg.model {
-                s.note_model(model);
-            }
-            if let Some(u) = &msg.usage {
-                s.totals.add(u);
-            }
-            s.messages.push(msg);
+        if let Some(u) = &msg.usage {
+            s.totals.add(u);
         }
     }
-    let times = s.messages.iter().filter_map(|m| m.time);
+    let times = messages.clone().filter_map(|m| m.time);
     let (first, last) = times.fold(
         (None, None),
         |(a, b): (Option<DateTime<Utc>>, Option<DateTime<Utc>>), t| {
@@ -513,7 +585,7 @@ pub(super) fn build(path: &Path, rec: &Record, fallback_id: &str, diag: &Diag) -
     };
     s.title = str_of(&fields, "summary")
         .map(|t| crate::sources::title_from_prompt(&t))
-        .or_else(|| s.first_prompt().map(crate::sources::title_from_prompt));
+        .or_else(|| crate::model::first_prompt(messages).map(crate::sources::title_from_prompt));
     s.source_paths.push(path.to_path_buf());
     s
 }
