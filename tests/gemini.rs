@@ -781,9 +781,15 @@ proptest! {
 /// Antigravity source (a few bytes of a chat could pass for another
 /// agent's file).
 fn load_transcript(home: &Path, rel: &str) -> Option<sharegen::model::Session> {
-    let diag = sharegen::diag::Diag::silent();
+    let (source, r) = transcript_source(home, rel);
+    source.load(&r, &sharegen::diag::Diag::silent()).ok()
+}
+
+/// The source of the chat file or transcript at `home/rel`, and a
+/// reference to it.
+fn transcript_source(home: &Path, rel: &str) -> (Box<dyn sources::Source>, sources::SessionRef) {
     let root = home.join(".gemini");
-    let source: Box<dyn sharegen::sources::Source> = if rel.contains("antigravity-cli") {
+    let source: Box<dyn sources::Source> = if rel.contains("antigravity-cli") {
         Box::new(sources::antigravity::Antigravity::new(root))
     } else {
         Box::new(sources::gemini::Gemini::new(root))
@@ -793,7 +799,7 @@ fn load_transcript(home: &Path, rel: &str) -> Option<sharegen::model::Session> {
         id: String::new(),
         path: home.join(rel),
     };
-    source.load(&r, &diag).ok()
+    (source, r)
 }
 
 /// `watch` reads only what was appended to a Gemini `.jsonl` chat (and its
@@ -869,17 +875,7 @@ fn watch_hands_on_only_the_changed_messages_of_gemini_and_antigravity_transcript
             let path = home.path().join(rel);
             let bytes = std::fs::read(&path).unwrap();
             std::fs::write(&path, b"").unwrap();
-            let root = home.path().join(".gemini");
-            let source: Box<dyn sources::Source> = if rel.contains("antigravity-cli") {
-                Box::new(sources::antigravity::Antigravity::new(root))
-            } else {
-                Box::new(sources::gemini::Gemini::new(root))
-            };
-            let r = sources::SessionRef {
-                agent: source.agent(),
-                id: String::new(),
-                path: path.clone(),
-            };
+            let (source, r) = transcript_source(home.path(), rel);
             let mut held = None;
             let mut written = 0;
             for cut in live::cuts(bytes.len(), 25, &mut rng) {

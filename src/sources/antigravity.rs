@@ -613,20 +613,19 @@ fn sniff(path: &Path) -> bool {
 
 /// Recognises a transcript file, a conversation folder (`brain/<id>`) or
 /// the `antigravity-cli` folder given as a path.
-/// The source that reads session `id` from the transcript at `path`,
-/// found without reading it: a transcript's session is its conversation
-/// folder's (`watch` checks this at every rebuild).
-pub fn source_for_file(path: &Path, id: &str, diag: &Diag) -> Result<Option<Box<dyn Source>>> {
-    if path.is_file() && path.extension().is_some_and(|e| e == "jsonl") && sniff(path) {
-        return Ok((conversation_id(path) == id).then(|| {
-            Box::new(Antigravity::new(
-                store_root(path).unwrap_or_else(|| path.to_path_buf()),
-            )) as Box<dyn Source>
-        }));
+/// Whether the transcript at `path` holds session `id`, told from its
+/// conversation folder without reading it (`watch` checks this at every
+/// rebuild): its source when it does, `Some(None)` when it holds another,
+/// `None` when `path` is no transcript.
+pub fn quick_source(path: &Path, id: &str) -> Option<Option<Box<dyn Source>>> {
+    if !(path.is_file() && path.extension().is_some_and(|e| e == "jsonl") && sniff(path)) {
+        return None;
     }
-    Ok(refs_for_path(path, diag)?
-        .filter(|(_, found)| found.iter().any(|s| s.id == id))
-        .map(|(source, _)| source))
+    Some((conversation_id(path) == id).then(|| {
+        Box::new(Antigravity::new(
+            store_root(path).unwrap_or_else(|| path.to_path_buf()),
+        )) as Box<dyn Source>
+    }))
 }
 
 /// The store of a transcript at `<root>/brain/<id>/.system_generated/logs/<file>`.

@@ -315,21 +315,20 @@ fn first_meta(path: &Path) -> Option<Value> {
     None
 }
 
-/// The source that reads session `id` from the chat file at `path`, found
-/// without reading the whole file when it is a `.jsonl` chat, whose first
-/// line names its session (`watch` checks this at every rebuild).
-pub fn source_for_file(path: &Path, id: &str, diag: &Diag) -> Result<Option<Box<dyn Source>>> {
-    if path.is_file() && parse::is_jsonl(path) && sniff(path) {
-        let named = first_meta(path).and_then(|m| parse::str_of(&m, "sessionId"));
-        return Ok((named.as_deref() == Some(id)).then(|| {
-            Box::new(Gemini::new(
-                store_root(path).unwrap_or_else(|| path.to_path_buf()),
-            )) as Box<dyn Source>
-        }));
+/// Whether the `.jsonl` chat at `path` holds session `id`, told from its
+/// first line, which names its session, without reading it whole (`watch`
+/// checks this at every rebuild): its source when it does, `Some(None)`
+/// when it holds another, `None` when `path` is no such chat.
+pub fn quick_source(path: &Path, id: &str) -> Option<Option<Box<dyn Source>>> {
+    if !(path.is_file() && parse::is_jsonl(path) && sniff(path)) {
+        return None;
     }
-    Ok(refs_for_path(path, diag)?
-        .filter(|(_, found)| found.iter().any(|s| s.id == id))
-        .map(|(source, _)| source))
+    let named = first_meta(path).and_then(|m| parse::str_of(&m, "sessionId"));
+    Some((named.as_deref() == Some(id)).then(|| {
+        Box::new(Gemini::new(
+            store_root(path).unwrap_or_else(|| path.to_path_buf()),
+        )) as Box<dyn Source>
+    }))
 }
 
 /// The `.gemini` folder a chat file is in.

@@ -254,11 +254,10 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
 /// [`refs_for_path`]); Gemini CLI and Antigravity CLI files are recognised
 /// without being read whole.
 pub fn source_for_session(path: &Path, id: &str, diag: &Diag) -> Result<Option<Box<dyn Source>>> {
-    if let Some(s) = gemini::source_for_file(path, id, diag)? {
-        return Ok(Some(s));
-    }
-    if let Some(s) = antigravity::source_for_file(path, id, diag)? {
-        return Ok(Some(s));
+    for quick in [gemini::quick_source, antigravity::quick_source] {
+        if let Some(found) = quick(path, id) {
+            return Ok(found);
+        }
     }
     Ok(refs_for_path(path, diag)?
         .filter(|(_, found)| found.iter().any(|s| s.id == id))
