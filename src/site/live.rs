@@ -276,9 +276,9 @@ fn extend_kept(kept: &mut Vec<usize>, messages: &[Message], redactor: Option<&Re
     }
 }
 
-/// Frees `v` on another thread: a big session takes tens of ms to free,
-/// and the page is waiting.
-fn drop_later<T: Send + 'static>(v: T) {
+/// Frees `v` on another thread: a big session (or the blocks of a big
+/// page) takes tens of ms to free, and the page is waiting.
+pub(super) fn drop_later<T: Send + 'static>(v: T) {
     std::thread::spawn(move || drop(v));
 }
 

@@ -23,6 +23,7 @@
 //! thread then: freeing the blocks of a 100 MB file takes the file system
 //! about 25 ms, which the rename would otherwise wait for.
 
+use super::live::drop_later;
 use crate::error::{Error, Result};
 use crate::fsutil::{AtomicFile, Written, hex};
 use crate::render::html::{Fragments, Shell};
@@ -74,7 +75,7 @@ impl std::fmt::Debug for PageFile {
     }
 }
 
-/// How a page was written (tests).
+/// How a page was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageWrite {
     /// Small: written whole, not staged.
@@ -149,10 +150,6 @@ fn padded(head: &str, size: u64) -> Vec<u8> {
     v.resize(at + (size as usize).saturating_sub(head.len()), b' ');
     v.extend_from_slice(&head.as_bytes()[at..]);
     v
-}
-
-fn drop_later<T: Send + 'static>(v: T) {
-    std::thread::spawn(move || drop(v));
 }
 
 /// The staged write: `Err(prev)` when it cannot be done (no copy ready,

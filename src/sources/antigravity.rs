@@ -611,8 +611,6 @@ fn sniff(path: &Path) -> bool {
     false
 }
 
-/// Recognises a transcript file, a conversation folder (`brain/<id>`) or
-/// the `antigravity-cli` folder given as a path.
 /// Whether the transcript at `path` holds session `id`, told from its
 /// conversation folder without reading it (`watch` checks this at every
 /// rebuild): its source when it does, `Some(None)` when it holds another,
@@ -636,6 +634,8 @@ fn store_root(path: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// Recognises a transcript file, a conversation folder (`brain/<id>`) or
+/// the `antigravity-cli` folder given as a path.
 pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
     if path.is_file() {
         if !(path.extension().is_some_and(|e| e == "jsonl") && sniff(path)) {

@@ -302,7 +302,8 @@ fn sniff(path: &Path) -> bool {
     false
 }
 
-/// The first metadata line of a `.jsonl` chat.
+/// The first non-blank line of a `.jsonl` chat, parsed (in a chat, its
+/// metadata).
 fn first_meta(path: &Path) -> Option<Value> {
     let f = std::fs::File::open(path).ok()?;
     for line in std::io::BufReader::new(f).split(b'\n').take(3) {

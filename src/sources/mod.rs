@@ -102,6 +102,12 @@ impl Served {
         self.changed = self.changed.min(i);
     }
 
+    /// The first kept message that may have changed since the last load
+    /// served (0 before any).
+    pub fn changed(&self) -> usize {
+        self.changed
+    }
+
     /// The load of `shell` with the kept `messages` (in order; None: not
     /// shown): only those from the first changed one on when the caller
     /// holds the last load served (`since`), else all of them.

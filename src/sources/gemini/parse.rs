@@ -101,9 +101,8 @@ pub(super) struct Replay {
     rec: Record,
     index: HashMap<String, usize>,
     /// For `watch`: the message built from each record (None: none), up
-    /// to `dirty`, the first record that changed since they were built.
+    /// to the first record that changed since (`served`).
     built: Vec<Option<Message>>,
-    dirty: usize,
     served: Served,
 }
 
@@ -116,13 +115,12 @@ impl Replay {
         diag: &Diag,
         since: Option<u64>,
     ) -> LiveLoad {
-        let keep = self.dirty.min(self.built.len());
+        let keep = self.served.changed().min(self.built.len());
         self.built.truncate(keep);
         for m in &self.rec.messages[keep..] {
             self.built.push(build_message(path, m, diag));
         }
         self.served.touch(keep);
-        self.dirty = self.rec.messages.len();
         let shell = shell(path, &self.rec, self.built.iter().flatten(), fallback_id);
         self.served
             .serve(shell, self.built.iter().map(Option::as_ref), since)
@@ -180,7 +178,7 @@ fn read_jsonl(path: &Path, diag: &Diag) -> Result<Record> {
 /// written again, `$set`, `$rewindTo`).
 fn replay_line(path: &Path, st: &mut Replay, lineno: u64, text: &str, complete: bool, diag: &Diag) {
     let Replay {
-        rec, index, dirty, ..
+        rec, index, served, ..
     } = st;
     let reindex = |msgs: &Vec<Value>, index: &mut HashMap<String, usize>| {
         index.clear();
@@ -198,7 +196,7 @@ fn replay_line(path: &Path, st: &mut Replay, lineno: u64, text: &str, complete: 
             Some(i) => {
                 rec.messages.truncate(i);
                 reindex(&rec.messages, index);
-                *dirty = (*dirty).min(i);
+                served.touch(i);
             }
             None => diag.warn(
                 path,
@@ -219,7 +217,7 @@ fn replay_line(path: &Path, st: &mut Replay, lineno: u64, text: &str, complete: 
                 if let Value::Array(m) = v {
                     rec.messages = m;
                     reindex(&rec.messages, index);
-                    *dirty = 0;
+                    served.touch(0);
                 }
             } else {
                 rec.fields.insert(k, v);
@@ -233,7 +231,7 @@ fn replay_line(path: &Path, st: &mut Replay, lineno: u64, text: &str, complete: 
         match id.as_ref().and_then(|id| index.get(id)).copied() {
             Some(i) => {
                 rec.messages[i] = v;
-                *dirty = (*dirty).min(i);
+                served.touch(i);
             }
             None => {
                 if let Some(id) = id {
