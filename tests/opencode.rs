@@ -6,6 +6,8 @@
 //! Expected counts and token totals are computed from the fixture JSON in
 //! this file, independently of the reader.
 
+mod common;
+
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value, json};
 use sharegen::diag::Diag;
@@ -336,7 +338,12 @@ fn insert_v1(c: &Connection, doc: &Value) {
         ],
     )
     .unwrap();
-    for m in doc["messages"].as_array().unwrap() {
+    insert_messages(c, sid, doc["messages"].as_array().unwrap());
+}
+
+/// Message and part rows of session `sid`.
+fn insert_messages(c: &Connection, sid: &str, messages: &[Value]) {
+    for m in messages {
         let mi = &m["info"];
         let mid = mi["id"].as_str().unwrap();
         let created = mi["time"]["created"].as_i64().unwrap();
@@ -1462,4 +1469,130 @@ fn paths_that_are_not_opencode_are_not_claimed() {
         path: tmp.path().join("nothing-here/opencode.db"),
     };
     assert!(src.load(&missing, &diag).is_err());
+}
+
+// ---------------------------------------------------------------------------
+// `watch`.
+
+/// Rewrites session `sid`'s rows to `messages`, as one transaction; the
+/// text of the last part cut to `cut` characters (a part being streamed:
+/// its time_updated stays, only its size changes).
+fn rewrite_rows(c: &Connection, sid: &str, messages: &[Value], cut: Option<usize>) {
+    let mut messages = messages.to_vec();
+    if let (Some(cut), Some(last)) = (cut, messages.last_mut())
+        && let Some(p) = last["parts"].as_array_mut().unwrap().last_mut()
+        && let Some(t) = p["text"].as_str()
+    {
+        p["text"] = json!(t.chars().take(cut).collect::<String>());
+    }
+    c.execute_batch("BEGIN").unwrap();
+    c.execute("DELETE FROM part WHERE session_id = ?1", [sid])
+        .unwrap();
+    c.execute("DELETE FROM message WHERE session_id = ?1", [sid])
+        .unwrap();
+    insert_messages(c, sid, &messages);
+    c.execute_batch("COMMIT").unwrap();
+}
+
+/// `watch`'s loads of a session in a 1.2 database read and hand on only the
+/// messages from the first changed one on: while the session grows a
+/// message at a time (the last part streamed in halves), gets a compaction
+/// and its summary, is reverted, and has an old part rewritten, each load
+/// put together with the previous ones is what a fresh load gives
+/// (subagent included), and a load after one new message reads one row.
+#[test]
+fn watch_reads_only_the_changed_messages_of_a_database_session() {
+    sharegen::sources::jsonl::enable_tails(true);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("opencode");
+    std::fs::create_dir(&data).unwrap();
+    let db = data.join("opencode.db");
+    let docs = all_docs();
+    let full: Vec<Value> = doc(&docs, QUIET)["messages"].as_array().unwrap().clone();
+    let c = build_v1_db(&db, &docs);
+    let (source, found) = opencode::refs_for_path(&db, &Diag::silent())
+        .unwrap()
+        .unwrap();
+    let r = sref(summary(&found, QUIET));
+    let mut held = None;
+    let mut stats = common::live::Stats::default();
+    let mut step = |messages: &[Value], cut: Option<usize>, at: &str, most: Option<usize>| {
+        rewrite_rows(&c, QUIET, messages, cut);
+        let want = source.load(&r, &Diag::silent()).unwrap();
+        assert!(
+            want.subagents.iter().any(|s| s.session.id == TASK_CHILD),
+            "{at}: the task child is not linked"
+        );
+        common::live::check_load(
+            "quiet-meadow",
+            at,
+            source.as_ref(),
+            &r,
+            &mut held,
+            &mut stats,
+            want,
+        );
+        if let Some(most) = most {
+            let read = opencode::live_rows_read(&db, QUIET).unwrap();
+            assert!(read <= most, "{at}: read {read} rows");
+        }
+    };
+    for n in 1..=full.len() {
+        step(
+            &full[..n],
+            Some(10),
+            &format!("message {n}, streaming"),
+            Some(1),
+        );
+        step(&full[..n], None, &format!("message {n}"), Some(1));
+    }
+    // A compaction marker, then the summary that fills it.
+    let mut grown = full.clone();
+    grown.push(json!({
+        "info": {"id": "msg_zzzz00001", "sessionID": QUIET, "role": "user",
+                 "time": {"created": 1_900_000_000_000_i64}},
+        "parts": [{"id": "prt_zzzz00001", "type": "compaction", "auto": true}]
+    }));
+    step(&grown, None, "compaction marker", Some(1));
+    grown.push(json!({
+        "info": {"id": "msg_zzzz00002", "sessionID": QUIET, "role": "assistant",
+                 "summary": true, "modelID": "m", "providerID": "p",
+                 "time": {"created": 1_900_000_000_100_i64, "completed": 1_900_000_000_200_i64},
+                 "tokens": {"input": 5, "output": 3, "reasoning": 0, "cache": {"read": 0, "write": 0}}},
+        "parts": [{"id": "prt_zzzz00002", "type": "text", "text": "We did X."}]
+    }));
+    step(&grown, None, "compaction summary", Some(1));
+    // Reverts: the summary, then the marker and three messages.
+    step(&grown[..grown.len() - 1], None, "summary reverted", Some(0));
+    step(
+        &full[..full.len() - 3],
+        None,
+        "three messages reverted",
+        Some(0),
+    );
+    step(&full, None, "grown back", Some(3));
+    // More than the last eight, which every load checks.
+    step(
+        &full[..full.len() - 12],
+        None,
+        "twelve messages reverted",
+        Some(0),
+    );
+    step(&full, None, "grown back again", Some(12));
+    // A part of an old message rewritten: seen when every message's parts
+    // are checked (at most every 30 s; at once here).
+    let mut old = full.clone();
+    let p = old[1]["parts"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["text"].is_string())
+        .expect("a text part in the second message");
+    p["text"] = json!("rewritten");
+    opencode::live_recheck_next();
+    step(&old, None, "an old part rewritten", None);
+    assert!(
+        stats.partial * 10 >= stats.steps * 9,
+        "too few partial loads: {stats:?}"
+    );
 }

@@ -75,6 +75,10 @@ pub struct Fragments {
     /// Per top-level message: its HTML, and what it took from the page's
     /// highlighting budget.
     html: Vec<(String, i64)>,
+    /// Per top-level message: its bytes of text (see [`highlight_budget`]),
+    /// so that a rebuild sizes the budget without reading every message
+    /// again.
+    text: Vec<usize>,
 }
 
 impl Fragments {
@@ -97,6 +101,7 @@ impl Fragments {
     pub(crate) fn of(html: Vec<String>) -> Fragments {
         Fragments {
             html: html.into_iter().map(|h| (h, 0)).collect(),
+            text: Vec::new(),
         }
     }
 }
@@ -160,7 +165,20 @@ pub fn render_page_shell(
     frags: &mut Fragments,
     reuse: usize,
 ) -> crate::Result<Shell> {
-    let budget = Budget::new(highlight_budget(session));
+    let reuse = reuse.min(frags.html.len()).min(session.messages.len());
+    frags.text.truncate(reuse);
+    let rest: Vec<usize> = session.messages[frags.text.len()..]
+        .iter()
+        .map(message_text_bytes)
+        .collect();
+    frags.text.extend(rest);
+    let text = frags.text.iter().sum::<usize>()
+        + session
+            .subagents
+            .iter()
+            .map(|a| text_bytes(&a.session))
+            .sum::<usize>();
+    let budget = Budget::new(budget_for(text));
     let (head, tail) = shell_parts(session, opts, templates, &budget)?;
     budget.scope(|| fill_fragments(session, frags, reuse));
     Ok(Shell { head, tail })
@@ -318,34 +336,43 @@ fn subagents_by_call(s: &Session) -> HashMap<&str, &Subagent> {
 /// keeps both the time and the markup of huge pages bounded. Past it, code
 /// is shown as plain text (see [`Budget`]).
 pub fn highlight_budget(s: &Session) -> usize {
-    fn text_bytes(s: &Session) -> usize {
-        let own: usize = s
-            .messages
-            .iter()
-            .flat_map(|m| &m.parts)
-            .map(|p| match p {
-                Part::Text { text } | Part::Reasoning { text, .. } | Part::Notice { text, .. } => {
-                    text.len()
-                }
-                Part::ToolCall(c) => {
-                    c.output.as_ref().map_or(0, String::len)
-                        + c.extras.file.as_ref().map_or(0, |f| f.content.len())
-                }
-                _ => 0,
-            })
-            .sum();
-        own + s
-            .subagents
-            .iter()
-            .map(|a| text_bytes(&a.session))
-            .sum::<usize>()
-    }
-    let text = text_bytes(s);
+    budget_for(text_bytes(s))
+}
+
+/// The highlighting budget of a page with `text` bytes of text.
+fn budget_for(text: usize) -> usize {
     if text <= 2 * 1024 * 1024 {
         // Small sessions: highlight generously, it costs little.
         return 256 * 1024;
     }
     (text / 96).clamp(48 * 1024, 2 * 1024 * 1024)
+}
+
+/// The bytes of text of a session, subagents included.
+fn text_bytes(s: &Session) -> usize {
+    s.messages.iter().map(message_text_bytes).sum::<usize>()
+        + s.subagents
+            .iter()
+            .map(|a| text_bytes(&a.session))
+            .sum::<usize>()
+}
+
+/// The bytes of text of one message (prose, reasoning, notices, tool
+/// output and file contents).
+fn message_text_bytes(m: &Message) -> usize {
+    m.parts
+        .iter()
+        .map(|p| match p {
+            Part::Text { text } | Part::Reasoning { text, .. } | Part::Notice { text, .. } => {
+                text.len()
+            }
+            Part::ToolCall(c) => {
+                c.output.as_ref().map_or(0, String::len)
+                    + c.extras.file.as_ref().map_or(0, |f| f.content.len())
+            }
+            _ => 0,
+        })
+        .sum()
 }
 
 #[derive(Serialize)]

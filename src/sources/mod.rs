@@ -257,10 +257,14 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
 }
 
 /// The source that reads the session `id` found at `path` (see
-/// [`refs_for_path`]); Gemini CLI and Antigravity CLI files are recognised
-/// without being read whole.
+/// [`refs_for_path`]); Gemini CLI and Antigravity CLI files, and OpenCode
+/// databases, are recognised without being read whole.
 pub fn source_for_session(path: &Path, id: &str, diag: &Diag) -> Result<Option<Box<dyn Source>>> {
-    for quick in [gemini::quick_source, antigravity::quick_source] {
+    for quick in [
+        gemini::quick_source,
+        antigravity::quick_source,
+        opencode::quick_source,
+    ] {
         if let Some(found) = quick(path, id) {
             return Ok(found);
         }
@@ -277,6 +281,7 @@ pub fn retain_tails(keep: impl Fn(&Path) -> bool) {
     codex::retain_tails(&keep);
     gemini::retain_tails(&keep);
     antigravity::retain_tails(&keep);
+    opencode::retain_live(&keep);
 }
 
 /// The first line of a prompt, shortened to a title.

@@ -29,11 +29,12 @@
 mod convert;
 mod db;
 mod export;
+mod live;
 mod storage;
 mod tools;
 mod value;
 
-use super::{SessionRef, Source};
+use super::{LiveLoad, SessionRef, Source};
 use crate::diag::Diag;
 use crate::error::{Error, Result};
 use crate::model::{Agent, Session, SessionSummary, Subagent};
@@ -492,6 +493,79 @@ impl Source for OpenCode {
         let mut visited = HashSet::from([r.id.clone()]);
         Ok(self.link(built, &catalog, &mut visited, 0, diag))
     }
+
+    /// A session in a 1.2+ database is read incrementally (see [`live`]);
+    /// its subagents are read whole.
+    fn load_live(&self, r: &SessionRef, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
+        let db = match Backend::for_path(&r.path)? {
+            Backend::Db(p) if super::jsonl::tails_enabled() => p,
+            _ => return Ok(LiveLoad::whole(self.load(r, diag)?)),
+        };
+        let diffs = || {
+            let store = self.diff_store()?;
+            storage::session_diff(&store, &r.id, diag)
+        };
+        let Some(live::Live {
+            mut load,
+            agent,
+            tasks,
+        }) = live::load(&db, &r.id, diffs, diag, since)?
+        else {
+            return Ok(LiveLoad::whole(self.load(r, diag)?));
+        };
+        let catalog = self.catalog(diag)?;
+        let mut visited = HashSet::from([r.id.clone()]);
+        let built = Built {
+            session: std::mem::replace(
+                &mut load.session,
+                Session::new(Agent::Opencode, String::new()),
+            ),
+            agent,
+            tasks,
+        };
+        load.session = self.link(built, &catalog, &mut visited, 0, diag);
+        Ok(load)
+    }
+}
+
+/// Forgets `watch`'s states (see [`live`]) of the databases `keep`
+/// rejects, and of sessions not loaded for an hour.
+pub(crate) fn retain_live(keep: &dyn Fn(&Path) -> bool) {
+    live::retain(keep);
+}
+
+/// How many message rows `watch`'s last load of session `id` from the
+/// database at `path` read (tests).
+#[doc(hidden)]
+pub fn live_rows_read(path: &Path, id: &str) -> Option<usize> {
+    live::rows_read(path, id)
+}
+
+/// Makes `watch`'s next load of a database session check the parts of
+/// every message, not only the last ones' (tests).
+#[doc(hidden)]
+pub fn live_recheck_next() {
+    live::recheck_next();
+}
+
+/// Whether the OpenCode database at `path` holds session `id`, told from
+/// its session row without listing the database (`watch` checks this at
+/// every rebuild): its source when it does, `Some(None)` when it does not,
+/// `None` when `path` is no OpenCode database.
+pub fn quick_source(path: &Path, id: &str) -> Option<Option<Box<dyn Source>>> {
+    if !path.is_file() || !is_sqlite(path).ok()? {
+        return None;
+    }
+    let db = db::Db::open(path).ok()?;
+    if !db.is_opencode() {
+        return None;
+    }
+    let found = db.info(id).ok()?.is_some();
+    drop(db);
+    Some(
+        found
+            .then(|| Box::new(OpenCode::fixed(Backend::Db(path.to_path_buf()))) as Box<dyn Source>),
+    )
 }
 
 /// Whether `dir` is an OpenCode data directory.

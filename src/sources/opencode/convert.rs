@@ -45,6 +45,16 @@ pub(super) enum RawMessage {
     },
 }
 
+impl RawMessage {
+    /// Its id, when it has one.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            RawMessage::Classic { info, .. } => str_at(info, "id"),
+            RawMessage::Event { id, .. } => Some(id),
+        }
+    }
+}
+
 /// One session as read from a store, before conversion.
 #[derive(Debug, Clone)]
 pub(super) struct RawSession {
@@ -78,9 +88,9 @@ pub(super) struct Built {
     pub tasks: Vec<TaskLink>,
 }
 
-struct Ctx<'a> {
-    path: &'a Path,
-    diag: &'a Diag,
+pub(super) struct Ctx<'a> {
+    pub path: &'a Path,
+    pub diag: &'a Diag,
 }
 
 impl Ctx<'_> {
@@ -104,90 +114,207 @@ pub(super) fn build(raw: RawSession, diag: &Diag) -> Built {
         path: &raw.origin,
         diag,
     };
-    let info = &raw.info;
-    let mut s = Session::new(Agent::Opencode, raw.id.clone());
-    s.title = text_at(info, "title").map(str::to_string);
-    s.project = text_at(info, "directory").map(str::to_string);
-    s.created = time_field(info, "created").and_then(time_ms);
-    s.updated = time_field(info, "updated").and_then(time_ms);
-    s.agent_version = text_at(info, "version").map(str::to_string);
-    s.source_paths = raw.source_paths.clone();
-
-    let mut agent = None;
-    // The last compaction marker still waiting for its summary.
-    let mut open_compaction: Option<(usize, usize)> = None;
-    for m in &raw.messages {
-        let converted = match m {
-            RawMessage::Classic { info, parts } => classic(info, parts, &ctx),
-            RawMessage::Event { id, kind, data } => event(id, kind, data, &ctx),
-        };
-        let Some(Converted {
-            mut message,
-            agent: msg_agent,
-            summary,
-        }) = converted
-        else {
-            continue;
-        };
-        if message.role == Role::Assistant {
-            if agent.is_none() {
-                agent = msg_agent;
-            }
-            if let Some(model) = &message.model {
-                s.note_model(model);
-            }
-            if let Some(u) = &message.usage {
-                s.totals.add(u);
-            }
-        }
-        if let Some(text) = summary {
-            match open_compaction
-                .take()
-                .and_then(|(mi, pi)| s.messages.get_mut(mi).and_then(|m| m.parts.get_mut(pi)))
-            {
-                Some(Part::Compaction { summary, .. }) => *summary = Some(text),
-                _ => message.parts.insert(
-                    0,
-                    Part::Compaction {
-                        summary: Some(text),
-                        trigger: None,
-                        pre_tokens: None,
-                    },
-                ),
-            }
-        }
-        if let Some(pi) = message
-            .parts
-            .iter()
-            .rposition(|p| matches!(p, Part::Compaction { summary: None, .. }))
-        {
-            open_compaction = Some((s.messages.len(), pi));
-        }
-        s.messages.push(message);
-    }
-
-    let diffs = session_diffs(raw.diffs.as_ref(), info);
-    if !diffs.is_empty() {
-        let mut m = Message::new(Role::System);
-        m.time = s
-            .updated
-            .or_else(|| s.messages.iter().rev().find_map(|m| m.time));
-        m.parts = diffs;
-        s.messages.push(m);
-    }
-    if s.created.is_none() {
-        s.created = s.messages.iter().find_map(|m| m.time);
-    }
-    if s.updated.is_none() {
-        s.updated = s.messages.iter().rev().find_map(|m| m.time).or(s.created);
-    }
-
-    let tasks = task_links(&s);
+    let mut rows = Vec::with_capacity(raw.messages.len());
+    fold_rows(&mut rows, 0, raw.messages.iter().map(Some), &ctx);
+    let agent = agent_of(&rows);
+    let tasks = tasks_of(&rows);
+    let (mut s, diffs) = finish(
+        &raw.id,
+        &raw.info,
+        &raw.source_paths,
+        &rows,
+        raw.diffs.as_ref(),
+    );
+    s.messages = rows.into_iter().filter_map(|r| r.message).collect();
+    s.messages.extend(diffs);
     Built {
         agent,
         tasks,
         session: s,
     }
+}
+
+/// One raw message, converted and folded into the session (see
+/// [`fold_rows`]).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Row {
+    /// Its message (None: nothing to show).
+    pub message: Option<Message>,
+    /// The agent that wrote it.
+    agent: Option<String>,
+    /// The compaction marker (row, part) still waiting for its summary
+    /// after this row.
+    open_after: Option<(usize, usize)>,
+    /// The marker (row, part) whose summary this row's summary filled.
+    filled: Option<(usize, usize)>,
+    /// The `task` calls of its message that name a child session.
+    tasks: Vec<TaskLink>,
+    /// The model of its (assistant) message, when no earlier row names it:
+    /// the session's models are read from the rows, without touching every
+    /// message's model (in a big session they are all over the heap).
+    new_model: Option<String>,
+}
+
+/// Converts raw messages (None: a record that could not be read) into
+/// `rows` from row `from` on, replacing what was there. A summary fills
+/// the compaction marker before it, possibly in a row before `from`:
+/// returns the first such row whose message changed (a summary filled or,
+/// its summary gone, emptied again).
+pub(super) fn fold_rows<'a>(
+    rows: &mut Vec<Row>,
+    from: usize,
+    raw: impl IntoIterator<Item = Option<&'a RawMessage>>,
+    ctx: &Ctx,
+) -> Option<usize> {
+    let from = from.min(rows.len());
+    let mut touched: Option<usize> = None;
+    let mut touch = |i: usize| touched = Some(touched.map_or(i, |t| t.min(i)));
+    let undone: Vec<(usize, usize)> = rows[from..]
+        .iter()
+        .filter_map(|r| r.filled)
+        .filter(|(mi, _)| *mi < from)
+        .collect();
+    rows.truncate(from);
+    for (mi, pi) in undone {
+        if let Some(Part::Compaction { summary, .. }) =
+            rows[mi].message.as_mut().and_then(|m| m.parts.get_mut(pi))
+        {
+            *summary = None;
+            touch(mi);
+        }
+    }
+    let mut open = from.checked_sub(1).and_then(|i| rows[i].open_after);
+    let mut models: Vec<String> = rows.iter().filter_map(|r| r.new_model.clone()).collect();
+    for m in raw {
+        let converted = m.and_then(|m| match m {
+            RawMessage::Classic { info, parts } => classic(info, parts, ctx),
+            RawMessage::Event { id, kind, data } => event(id, kind, data, ctx),
+        });
+        let mut row = Row::default();
+        if let Some(Converted {
+            mut message,
+            agent,
+            summary,
+        }) = converted
+        {
+            row.agent = agent;
+            if let Some(text) = summary {
+                let marker = open.take().filter(|(mi, pi)| {
+                    matches!(
+                        rows[*mi].message.as_ref().and_then(|m| m.parts.get(*pi)),
+                        Some(Part::Compaction { .. })
+                    )
+                });
+                match marker {
+                    Some((mi, pi)) => {
+                        if let Some(Part::Compaction { summary, .. }) =
+                            rows[mi].message.as_mut().and_then(|m| m.parts.get_mut(pi))
+                        {
+                            *summary = Some(text);
+                        }
+                        row.filled = Some((mi, pi));
+                        if mi < from {
+                            touch(mi);
+                        }
+                    }
+                    None => message.parts.insert(
+                        0,
+                        Part::Compaction {
+                            summary: Some(text),
+                            trigger: None,
+                            pre_tokens: None,
+                        },
+                    ),
+                }
+            }
+            if let Some(pi) = message
+                .parts
+                .iter()
+                .rposition(|p| matches!(p, Part::Compaction { summary: None, .. }))
+            {
+                open = Some((rows.len(), pi));
+            }
+            row.tasks = task_links(std::iter::once(&message));
+            if let Some(model) = message
+                .model
+                .as_ref()
+                .filter(|_| message.role == Role::Assistant)
+                && !model.is_empty()
+                && !models.contains(model)
+            {
+                models.push(model.clone());
+                row.new_model = Some(model.clone());
+            }
+            row.message = Some(message);
+        }
+        row.open_after = open;
+        rows.push(row);
+    }
+    touched
+}
+
+/// The session `id` (no messages) with what its folded `rows` tell
+/// (models, totals, times), and its trailing message of file changes.
+pub(super) fn finish(
+    id: &str,
+    info: &Value,
+    source_paths: &[PathBuf],
+    rows: &[Row],
+    diffs: Option<&Value>,
+) -> (Session, Option<Message>) {
+    let messages = rows.iter().filter_map(|r| r.message.as_ref());
+    let mut s = Session::new(Agent::Opencode, id.to_string());
+    s.title = text_at(info, "title").map(str::to_string);
+    s.project = text_at(info, "directory").map(str::to_string);
+    s.created = time_field(info, "created").and_then(time_ms);
+    s.updated = time_field(info, "updated").and_then(time_ms);
+    s.agent_version = text_at(info, "version").map(str::to_string);
+    s.source_paths = source_paths.to_vec();
+    s.models = rows.iter().filter_map(|r| r.new_model.clone()).collect();
+    for m in messages.clone().filter(|m| m.role == Role::Assistant) {
+        if let Some(u) = &m.usage {
+            s.totals.add(u);
+        }
+    }
+    let parts = session_diffs(diffs, info);
+    let diffs = (!parts.is_empty()).then(|| {
+        let mut m = Message::new(Role::System);
+        m.time = s
+            .updated
+            .or_else(|| messages.clone().rev().find_map(|m| m.time));
+        m.parts = parts;
+        m
+    });
+    if s.created.is_none() {
+        s.created = messages
+            .clone()
+            .find_map(|m| m.time)
+            .or_else(|| diffs.as_ref().and_then(|m| m.time));
+    }
+    if s.updated.is_none() {
+        let last = diffs
+            .as_ref()
+            .and_then(|m| m.time)
+            .or_else(|| messages.clone().rev().find_map(|m| m.time));
+        s.updated = last.or(s.created);
+    }
+    (s, diffs)
+}
+
+/// The `task` calls of `rows` that name a child session.
+pub(super) fn tasks_of(rows: &[Row]) -> Vec<TaskLink> {
+    rows.iter().flat_map(|r| r.tasks.iter().cloned()).collect()
+}
+
+/// The agent of the first assistant message that names one.
+pub(super) fn agent_of(rows: &[Row]) -> Option<String> {
+    rows.iter()
+        .filter(|r| {
+            r.message
+                .as_ref()
+                .is_some_and(|m| m.role == Role::Assistant)
+        })
+        .find_map(|r| r.agent.clone())
 }
 
 fn session_diffs(file: Option<&Value>, info: &Value) -> Vec<Part> {
@@ -205,9 +332,10 @@ fn session_diffs(file: Option<&Value>, info: &Value) -> Vec<Part> {
         .collect()
 }
 
-fn task_links(s: &Session) -> Vec<TaskLink> {
-    s.messages
-        .iter()
+/// The `task` calls among `messages` that name a child session.
+fn task_links<'a>(messages: impl IntoIterator<Item = &'a Message>) -> Vec<TaskLink> {
+    messages
+        .into_iter()
         .flat_map(|m| &m.parts)
         .filter_map(|p| match p {
             Part::ToolCall(c) if c.name == "task" => Some(c.as_ref()),

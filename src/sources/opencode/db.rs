@@ -19,11 +19,13 @@ use super::value::parse_json;
 use crate::diag::Diag;
 use crate::error::{Error, Result};
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use xxhash_rust::xxh3::xxh3_128;
 
 pub(super) struct Db {
     path: PathBuf,
@@ -322,26 +324,33 @@ impl Db {
         Ok(out)
     }
 
-    /// 1.2 rows of a session not in `skip`: (time_created, message).
+    /// 1.2 rows of a session not in `skip`: (time_created, message). With
+    /// `from` (a row's time_created and id; [`Db::live_rows`] only), the
+    /// rows from that one on.
     fn v1_messages(
         &self,
         id: &str,
         skip: &HashSet<String>,
+        from: Option<(i64, &str)>,
         diag: &Diag,
     ) -> Result<Vec<(Option<i64>, RawMessage)>> {
         let t = "message";
         if !self.has(t, "id") || !self.has(t, "session_id") || !self.has(t, "data") {
             return Ok(Vec::new());
         }
-        let mut parts = self.parts(id, diag)?;
+        let (after, bound) = match from {
+            Some((created, mid)) => (AFTER, Some((created, mid))),
+            None => ("", None),
+        };
+        let mut parts = self.parts(id, after, bound, diag)?;
         let sql = format!(
-            "SELECT id, {}, data FROM message WHERE session_id = ?1 {}",
+            "SELECT id, {}, data FROM message WHERE session_id = ?1 {after} {}",
             self.col(t, "time_created"),
             self.order_by(t, &["time_created", "id"]),
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![id], |r| {
+            .query_map(bind(id, bound), |r| {
                 Ok((
                     r.get::<_, Sql>(0)?,
                     r.get::<_, Sql>(1)?,
@@ -373,21 +382,28 @@ impl Db {
         Ok(out)
     }
 
-    /// The parts of a session's 1.2 messages, by message id, in id order.
-    fn parts(&self, id: &str, diag: &Diag) -> Result<HashMap<String, Vec<Value>>> {
+    /// The parts of a session's 1.2 messages (those `after` selects, with
+    /// its `bound`), by message id, in id order.
+    fn parts(
+        &self,
+        id: &str,
+        after: &str,
+        bound: Option<(i64, &str)>,
+        diag: &Diag,
+    ) -> Result<HashMap<String, Vec<Value>>> {
         let mut out: HashMap<String, Vec<Value>> = HashMap::new();
         if !self.has("part", "message_id") || !self.has("part", "data") {
             return Ok(out);
         }
         let sql = format!(
             "SELECT {}, message_id, data FROM part \
-             WHERE message_id IN (SELECT id FROM message WHERE session_id = ?1) {}",
+             WHERE message_id IN (SELECT id FROM message WHERE session_id = ?1 {after}) {}",
             self.col("part", "id"),
             self.order_by("part", &["message_id", "id"]),
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![id], |r| {
+            .query_map(bind(id, bound), |r| {
                 Ok((
                     r.get::<_, Sql>(0)?,
                     r.get::<_, Sql>(1)?,
@@ -411,8 +427,9 @@ impl Db {
         Ok(out)
     }
 
-    /// Reads one session. `None` when no session table has it.
-    pub(super) fn read(&self, id: &str, diag: &Diag) -> Result<Option<RawSession>> {
+    /// Session.Info of session `id`, from its row. `None` when no session
+    /// table has it.
+    pub(super) fn info(&self, id: &str) -> Result<Option<Value>> {
         let row = match self.session_row("session_v2", id)? {
             Some(r) => r,
             None => match self.session_row("session", id)? {
@@ -424,6 +441,156 @@ impl Db {
         if let Value::Object(m) = &mut info {
             m.insert("id".into(), Value::String(id.to_string()));
         }
+        Ok(Some(info))
+    }
+
+    /// A read transaction: what is read while it is held is one state of
+    /// the database.
+    pub(super) fn snapshot(&self) -> Result<rusqlite::Transaction<'_>> {
+        self.conn.unchecked_transaction().map_err(|e| self.err(e))
+    }
+
+    /// Whether `watch` can read session `id` by rows ([`Db::live_rows`]):
+    /// it is in the 1.2 tables only, and they have the columns needed.
+    pub(super) fn live_readable(&self, id: &str) -> Result<bool> {
+        let needed = [
+            ("message", "id"),
+            ("message", "session_id"),
+            ("message", "time_created"),
+            ("message", "time_updated"),
+            ("message", "data"),
+            ("part", "id"),
+            ("part", "message_id"),
+            ("part", "time_updated"),
+            ("part", "data"),
+        ];
+        if !needed.iter().all(|(t, c)| self.has(t, c)) {
+            return Ok(false);
+        }
+        if !self.has("session_message", "session_id") {
+            return Ok(true);
+        }
+        let v2: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM session_message WHERE session_id = ?1 LIMIT 1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(v2.is_none())
+    }
+
+    /// The message rows of session `id` (from the row with this
+    /// time_created and id on; all with `None`), in order, as `watch`
+    /// compares them between loads, without reading their data (see
+    /// [`RowStamp`]). Only for a session [`Db::live_readable`] accepts.
+    pub(super) fn live_rows(&self, id: &str, from: Option<(i64, &str)>) -> Result<Vec<RowStamp>> {
+        let after = if from.is_some() { AFTER } else { "" };
+        // `octet_length` reads a value's size from the record header, not
+        // the value: a big row costs no more than a small one.
+        let mut parts = self.per_message(
+            &format!(
+                "SELECT message_id, id, time_updated, octet_length(data) FROM part \
+                 WHERE message_id IN (SELECT id FROM message WHERE session_id = ?1 {after}) \
+                 ORDER BY message_id, id"
+            ),
+            bind(id, from),
+        )?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT id, time_created, time_updated, octet_length(data) FROM message \
+                 WHERE session_id = ?1 {after} ORDER BY time_created, id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(bind(id, from)).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let Some(mid) = text(&r.get::<_, Sql>(0).map_err(|e| self.err(e))?) else {
+                continue;
+            };
+            buf.clear();
+            stamp_into(&mut buf, r, 2..4).map_err(|e| self.err(e))?;
+            if let Some(p) = parts.remove(&mid) {
+                buf.extend_from_slice(&p.to_le_bytes());
+            }
+            out.push(RowStamp {
+                created: int(&r.get::<_, Sql>(1).map_err(|e| self.err(e))?),
+                stamp: xxh3_128(&buf),
+                id: mid,
+            });
+        }
+        Ok(out)
+    }
+
+    /// How many message rows session `id` has before the one with this
+    /// time_created and id (from the index alone).
+    pub(super) fn rows_before(&self, id: &str, before: (i64, &str)) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM message \
+                 WHERE session_id = ?1 AND (time_created, id) < (?2, ?3)",
+                bind(id, Some(before)),
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Runs `sql`, whose rows are a message id and then columns of one of
+    /// its parts, ordered by message id: the hash of each message's part
+    /// columns.
+    fn per_message(
+        &self,
+        sql: &str,
+        params: rusqlite::ParamsFromIter<Vec<Sql>>,
+    ) -> Result<HashMap<String, u128>> {
+        let mut out = HashMap::new();
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let cols = stmt.column_count();
+        let mut rows = stmt.query(params).map_err(|e| self.err(e))?;
+        let (mut mid, mut buf): (Option<String>, Vec<u8>) = (None, Vec::new());
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let this = match r.get_ref(0).map_err(|e| self.err(e))? {
+                ValueRef::Text(b) | ValueRef::Blob(b) => b,
+                _ => continue,
+            };
+            if mid.as_deref().map(str::as_bytes) != Some(this) {
+                if let Some(m) = mid.take() {
+                    out.insert(m, xxh3_128(&buf));
+                }
+                mid = Some(String::from_utf8_lossy(this).into_owned());
+                buf.clear();
+            }
+            stamp_into(&mut buf, r, 1..cols).map_err(|e| self.err(e))?;
+        }
+        if let Some(m) = mid {
+            out.insert(m, xxh3_128(&buf));
+        }
+        Ok(out)
+    }
+
+    /// The messages of a session that [`Db::live_rows`] took, from the row
+    /// with this time_created and id on (all with `None`), in order.
+    pub(super) fn read_from(
+        &self,
+        id: &str,
+        from: Option<(i64, &str)>,
+        diag: &Diag,
+    ) -> Result<Vec<RawMessage>> {
+        let rows = self.v1_messages(id, &HashSet::new(), from, diag)?;
+        Ok(rows.into_iter().map(|(_, m)| m).collect())
+    }
+
+    /// Reads one session. `None` when no session table has it.
+    pub(super) fn read(&self, id: &str, diag: &Diag) -> Result<Option<RawSession>> {
+        let Some(info) = self.info(id)? else {
+            return Ok(None);
+        };
         let v2 = self.v2_messages(id, diag)?;
         let v2_ids: HashSet<String> = v2
             .iter()
@@ -432,7 +599,7 @@ impl Db {
                 RawMessage::Classic { .. } => None,
             })
             .collect();
-        let v1 = self.v1_messages(id, &v2_ids, diag)?;
+        let v1 = self.v1_messages(id, &v2_ids, None, diag)?;
         Ok(Some(RawSession {
             id: id.to_string(),
             info,
@@ -442,6 +609,51 @@ impl Db {
             source_paths: vec![self.path.clone()],
         }))
     }
+}
+
+/// A message row as [`Db::live_rows`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RowStamp {
+    pub id: String,
+    pub created: Option<i64>,
+    /// The hash of the row's time_updated and data size, and of its parts'
+    /// ids, time_updated and data sizes: a write to the message or to any
+    /// of its parts changes it.
+    pub stamp: u128,
+}
+
+/// Appends columns `cols` of `r` to `buf`.
+fn stamp_into(
+    buf: &mut Vec<u8>,
+    r: &rusqlite::Row,
+    cols: std::ops::Range<usize>,
+) -> rusqlite::Result<()> {
+    for i in cols {
+        match r.get_ref(i)? {
+            ValueRef::Null => buf.push(b'n'),
+            ValueRef::Integer(n) => buf.extend_from_slice(&n.to_le_bytes()),
+            ValueRef::Real(f) => buf.extend_from_slice(&f.to_le_bytes()),
+            ValueRef::Text(b) | ValueRef::Blob(b) => {
+                buf.extend_from_slice(&(b.len() as u64).to_le_bytes());
+                buf.extend_from_slice(b);
+            }
+        }
+    }
+    buf.push(b';');
+    Ok(())
+}
+
+/// Selects the `message` rows from a bound (time_created, id) on.
+const AFTER: &str = "AND (time_created, id) >= (?2, ?3)";
+
+/// The parameters of a query by session id, with a bound for [`AFTER`].
+fn bind(id: &str, bound: Option<(i64, &str)>) -> rusqlite::ParamsFromIter<Vec<Sql>> {
+    let mut v = vec![Sql::Text(id.to_string())];
+    if let Some((created, mid)) = bound {
+        v.push(Sql::Integer(created));
+        v.push(Sql::Text(mid.to_string()));
+    }
+    rusqlite::params_from_iter(v)
 }
 
 /// Merges two lists, each already in order, by creation time; on a tie
