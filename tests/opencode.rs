@@ -1474,10 +1474,9 @@ fn paths_that_are_not_opencode_are_not_claimed() {
 // ---------------------------------------------------------------------------
 // `watch`.
 
-/// Rewrites session `sid`'s rows to `messages`, as one transaction; the
-/// text of the last part cut to `cut` characters (a part being streamed:
-/// its time_updated stays, only its size changes).
-fn rewrite_rows(c: &Connection, sid: &str, messages: &[Value], cut: Option<usize>) {
+/// `messages` with the text of the last part cut to `cut` characters (a
+/// part being streamed).
+fn streamed(messages: &[Value], cut: Option<usize>) -> Vec<Value> {
     let mut messages = messages.to_vec();
     if let (Some(cut), Some(last)) = (cut, messages.last_mut())
         && let Some(p) = last["parts"].as_array_mut().unwrap().last_mut()
@@ -1485,13 +1484,144 @@ fn rewrite_rows(c: &Connection, sid: &str, messages: &[Value], cut: Option<usize
     {
         p["text"] = json!(t.chars().take(cut).collect::<String>());
     }
+    messages
+}
+
+/// Rewrites session `sid`'s rows to `messages` (in the 1.2 or the 2.x
+/// tables), as one transaction: rows that stay the same keep their
+/// time_updated, as OpenCode leaves them.
+fn rewrite_rows(c: &Connection, sid: &str, messages: &[Value], v2: bool) {
     c.execute_batch("BEGIN").unwrap();
-    c.execute("DELETE FROM part WHERE session_id = ?1", [sid])
-        .unwrap();
-    c.execute("DELETE FROM message WHERE session_id = ?1", [sid])
-        .unwrap();
-    insert_messages(c, sid, &messages);
+    if v2 {
+        c.execute("DELETE FROM session_message WHERE session_id = ?1", [sid])
+            .unwrap();
+        let mut seq = 0i64;
+        for m in messages {
+            let created = m["info"]["time"]["created"].as_i64().unwrap();
+            for (id, kind, data) in to_v2(m) {
+                seq += 1;
+                c.execute(
+                    "INSERT INTO session_message (id, session_id, type, seq, time_created, time_updated, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+                    params![id, sid, kind, seq, created, data.to_string()],
+                )
+                .unwrap();
+            }
+        }
+    } else {
+        c.execute("DELETE FROM part WHERE session_id = ?1", [sid])
+            .unwrap();
+        c.execute("DELETE FROM message WHERE session_id = ?1", [sid])
+            .unwrap();
+        insert_messages(c, sid, messages);
+    }
     c.execute_batch("COMMIT").unwrap();
+}
+
+/// Grows quiet-meadow in a database (1.2 tables, or 2.x ones only) the
+/// way OpenCode writes it, checking `watch`'s load after each step.
+fn grow_database_session(v2: bool) {
+    sharegen::sources::jsonl::enable_tails(true);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("opencode");
+    std::fs::create_dir(&data).unwrap();
+    let db = data.join("opencode.db");
+    let docs = all_docs();
+    let full: Vec<Value> = doc(&docs, QUIET)["messages"].as_array().unwrap().clone();
+    let c = if v2 {
+        let c = writer(&db);
+        c.execute_batch(V1_TABLES).unwrap();
+        c.execute_batch(V2_TABLES).unwrap();
+        for d in &docs {
+            insert_v2(&c, d, 0);
+        }
+        c
+    } else {
+        build_v1_db(&db, &docs)
+    };
+    let name = if v2 {
+        "quiet-meadow (2.x)"
+    } else {
+        "quiet-meadow"
+    };
+    let (source, found) = opencode::refs_for_path(&db, &Diag::silent())
+        .unwrap()
+        .unwrap();
+    let r = sref(summary(&found, QUIET));
+    let mut held = None;
+    let mut stats = common::live::Stats::default();
+    let mut step = |messages: &[Value], at: &str, most: Option<usize>| {
+        rewrite_rows(&c, QUIET, messages, v2);
+        let want = source.load(&r, &Diag::silent()).unwrap();
+        assert!(
+            want.subagents.iter().any(|s| s.session.id == TASK_CHILD),
+            "{name}: {at}: the task child is not linked"
+        );
+        common::live::check_load(name, at, source.as_ref(), &r, &mut held, &mut stats, want);
+        if let Some(most) = most {
+            // The rows of the last `most` messages (a 2.x user message is a
+            // row, and one more per synthetic text).
+            let rows: usize = messages[messages.len() - most..]
+                .iter()
+                .map(|m| if v2 { to_v2(m).len() } else { 1 })
+                .sum();
+            let read = opencode::live_rows_read(&db, QUIET).unwrap();
+            assert!(read <= rows, "{name}: {at}: read {read} rows, not {rows}");
+        }
+    };
+    for n in 1..=full.len() {
+        step(
+            &streamed(&full[..n], Some(10)),
+            &format!("message {n}, streaming"),
+            Some(1),
+        );
+        step(&full[..n], &format!("message {n}"), Some(1));
+    }
+    if !v2 {
+        // A compaction marker, then the summary that fills it.
+        let mut grown = full.clone();
+        grown.push(json!({
+            "info": {"id": "msg_zzzz00001", "sessionID": QUIET, "role": "user",
+                     "time": {"created": 1_900_000_000_000_i64}},
+            "parts": [{"id": "prt_zzzz00001", "type": "compaction", "auto": true}]
+        }));
+        step(&grown, "compaction marker", Some(1));
+        grown.push(json!({
+            "info": {"id": "msg_zzzz00002", "sessionID": QUIET, "role": "assistant",
+                     "summary": true, "modelID": "m", "providerID": "p",
+                     "time": {"created": 1_900_000_000_100_i64, "completed": 1_900_000_000_200_i64},
+                     "tokens": {"input": 5, "output": 3, "reasoning": 0, "cache": {"read": 0, "write": 0}}},
+            "parts": [{"id": "prt_zzzz00002", "type": "text", "text": "We did X."}]
+        }));
+        step(&grown, "compaction summary", Some(1));
+        step(&grown[..grown.len() - 1], "summary reverted", Some(0));
+    }
+    // Reverts: three messages, then more than the last eight, which every
+    // load stamps.
+    step(&full[..full.len() - 3], "three messages reverted", Some(0));
+    step(&full, "grown back", Some(3));
+    step(
+        &full[..full.len() - 12],
+        "twelve messages reverted",
+        Some(0),
+    );
+    step(&full, "grown back again", Some(12));
+    // A part of an old message rewritten: seen when every row is stamped
+    // (at most every 30 s; at once here).
+    let mut old = full.clone();
+    let p = old[1]["parts"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["text"].is_string())
+        .expect("a text part in the second message");
+    p["text"] = json!("rewritten");
+    opencode::live_recheck_next(&db, QUIET);
+    step(&old, "an old part rewritten", None);
+    assert!(
+        stats.partial * 10 >= stats.steps * 9,
+        "{name}: too few partial loads: {stats:?}"
+    );
 }
 
 /// `watch`'s loads of a session in a 1.2 database read and hand on only the
@@ -1502,97 +1632,11 @@ fn rewrite_rows(c: &Connection, sid: &str, messages: &[Value], cut: Option<usize
 /// (subagent included), and a load after one new message reads one row.
 #[test]
 fn watch_reads_only_the_changed_messages_of_a_database_session() {
-    sharegen::sources::jsonl::enable_tails(true);
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("opencode");
-    std::fs::create_dir(&data).unwrap();
-    let db = data.join("opencode.db");
-    let docs = all_docs();
-    let full: Vec<Value> = doc(&docs, QUIET)["messages"].as_array().unwrap().clone();
-    let c = build_v1_db(&db, &docs);
-    let (source, found) = opencode::refs_for_path(&db, &Diag::silent())
-        .unwrap()
-        .unwrap();
-    let r = sref(summary(&found, QUIET));
-    let mut held = None;
-    let mut stats = common::live::Stats::default();
-    let mut step = |messages: &[Value], cut: Option<usize>, at: &str, most: Option<usize>| {
-        rewrite_rows(&c, QUIET, messages, cut);
-        let want = source.load(&r, &Diag::silent()).unwrap();
-        assert!(
-            want.subagents.iter().any(|s| s.session.id == TASK_CHILD),
-            "{at}: the task child is not linked"
-        );
-        common::live::check_load(
-            "quiet-meadow",
-            at,
-            source.as_ref(),
-            &r,
-            &mut held,
-            &mut stats,
-            want,
-        );
-        if let Some(most) = most {
-            let read = opencode::live_rows_read(&db, QUIET).unwrap();
-            assert!(read <= most, "{at}: read {read} rows");
-        }
-    };
-    for n in 1..=full.len() {
-        step(
-            &full[..n],
-            Some(10),
-            &format!("message {n}, streaming"),
-            Some(1),
-        );
-        step(&full[..n], None, &format!("message {n}"), Some(1));
-    }
-    // A compaction marker, then the summary that fills it.
-    let mut grown = full.clone();
-    grown.push(json!({
-        "info": {"id": "msg_zzzz00001", "sessionID": QUIET, "role": "user",
-                 "time": {"created": 1_900_000_000_000_i64}},
-        "parts": [{"id": "prt_zzzz00001", "type": "compaction", "auto": true}]
-    }));
-    step(&grown, None, "compaction marker", Some(1));
-    grown.push(json!({
-        "info": {"id": "msg_zzzz00002", "sessionID": QUIET, "role": "assistant",
-                 "summary": true, "modelID": "m", "providerID": "p",
-                 "time": {"created": 1_900_000_000_100_i64, "completed": 1_900_000_000_200_i64},
-                 "tokens": {"input": 5, "output": 3, "reasoning": 0, "cache": {"read": 0, "write": 0}}},
-        "parts": [{"id": "prt_zzzz00002", "type": "text", "text": "We did X."}]
-    }));
-    step(&grown, None, "compaction summary", Some(1));
-    // Reverts: the summary, then the marker and three messages.
-    step(&grown[..grown.len() - 1], None, "summary reverted", Some(0));
-    step(
-        &full[..full.len() - 3],
-        None,
-        "three messages reverted",
-        Some(0),
-    );
-    step(&full, None, "grown back", Some(3));
-    // More than the last eight, which every load checks.
-    step(
-        &full[..full.len() - 12],
-        None,
-        "twelve messages reverted",
-        Some(0),
-    );
-    step(&full, None, "grown back again", Some(12));
-    // A part of an old message rewritten: seen when every message's parts
-    // are checked (at most every 30 s; at once here).
-    let mut old = full.clone();
-    let p = old[1]["parts"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|p| p["text"].is_string())
-        .expect("a text part in the second message");
-    p["text"] = json!("rewritten");
-    opencode::live_recheck_next();
-    step(&old, None, "an old part rewritten", None);
-    assert!(
-        stats.partial * 10 >= stats.steps * 9,
-        "too few partial loads: {stats:?}"
-    );
+    grow_database_session(false);
+}
+
+/// The same for a session in the 2.x `session_message` table.
+#[test]
+fn watch_reads_only_the_changed_rows_of_a_2x_database_session() {
+    grow_database_session(true);
 }

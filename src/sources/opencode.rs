@@ -541,11 +541,11 @@ pub fn live_rows_read(path: &Path, id: &str) -> Option<usize> {
     live::rows_read(path, id)
 }
 
-/// Makes `watch`'s next load of a database session check the parts of
-/// every message, not only the last ones' (tests).
+/// Makes `watch`'s next load of session `id` from the database at `path`
+/// stamp every row, not only the last ones (tests).
 #[doc(hidden)]
-pub fn live_recheck_next() {
-    live::recheck_next();
+pub fn live_recheck_next(path: &Path, id: &str) {
+    live::recheck_next(path, id);
 }
 
 /// Whether the OpenCode database at `path` holds session `id`, told from

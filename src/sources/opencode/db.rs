@@ -277,21 +277,28 @@ impl Db {
     }
 
     /// 2.x rows of a session: (time_created, message).
-    fn v2_messages(&self, id: &str, diag: &Diag) -> Result<Vec<(Option<i64>, RawMessage)>> {
+    /// With `from` ([`Db::live_rows`] only), the rows from that one on.
+    fn v2_messages(
+        &self,
+        id: &str,
+        from: Option<Bound>,
+        diag: &Diag,
+    ) -> Result<Vec<(Option<i64>, RawMessage)>> {
         let t = "session_message";
         if !self.has(t, "session_id") || !self.has(t, "data") {
             return Ok(Vec::new());
         }
         let order = self.order_by(t, &["seq", "time_created", "id"]);
+        let after = from.map_or(String::new(), |_| Rows::SessionMessage.bound(">="));
         let sql = format!(
-            "SELECT {}, {}, data, {} FROM session_message WHERE session_id = ?1 {order}",
+            "SELECT {}, {}, data, {} FROM session_message WHERE session_id = ?1 {after} {order}",
             self.col(t, "id"),
             self.col(t, "type"),
             self.col(t, "time_created"),
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![id], |r| {
+            .query_map(bind(id, from), |r| {
                 Ok((
                     r.get::<_, Sql>(0)?,
                     r.get::<_, Sql>(1)?,
@@ -325,24 +332,21 @@ impl Db {
     }
 
     /// 1.2 rows of a session not in `skip`: (time_created, message). With
-    /// `from` (a row's time_created and id; [`Db::live_rows`] only), the
-    /// rows from that one on.
+    /// `from` ([`Db::live_rows`] only), the rows from that one on.
     fn v1_messages(
         &self,
         id: &str,
         skip: &HashSet<String>,
-        from: Option<(i64, &str)>,
+        from: Option<Bound>,
         diag: &Diag,
     ) -> Result<Vec<(Option<i64>, RawMessage)>> {
         let t = "message";
         if !self.has(t, "id") || !self.has(t, "session_id") || !self.has(t, "data") {
             return Ok(Vec::new());
         }
-        let (after, bound) = match from {
-            Some((created, mid)) => (AFTER, Some((created, mid))),
-            None => ("", None),
-        };
-        let mut parts = self.parts(id, after, bound, diag)?;
+        let after = from.map_or(String::new(), |_| Rows::Message.bound(">="));
+        let bound = from;
+        let mut parts = self.parts(id, &after, bound, diag)?;
         let sql = format!(
             "SELECT id, {}, data FROM message WHERE session_id = ?1 {after} {}",
             self.col(t, "time_created"),
@@ -388,7 +392,7 @@ impl Db {
         &self,
         id: &str,
         after: &str,
-        bound: Option<(i64, &str)>,
+        bound: Option<Bound>,
         diag: &Diag,
     ) -> Result<HashMap<String, Vec<Value>>> {
         let mut out: HashMap<String, Vec<Value>> = HashMap::new();
@@ -450,61 +454,89 @@ impl Db {
         self.conn.unchecked_transaction().map_err(|e| self.err(e))
     }
 
-    /// Whether `watch` can read session `id` by rows ([`Db::live_rows`]):
-    /// it is in the 1.2 tables only, and they have the columns needed.
-    pub(super) fn live_readable(&self, id: &str) -> Result<bool> {
-        let needed = [
-            ("message", "id"),
-            ("message", "session_id"),
-            ("message", "time_created"),
-            ("message", "time_updated"),
-            ("message", "data"),
-            ("part", "id"),
-            ("part", "message_id"),
-            ("part", "time_updated"),
-            ("part", "data"),
-        ];
-        if !needed.iter().all(|(t, c)| self.has(t, c)) {
-            return Ok(false);
-        }
-        if !self.has("session_message", "session_id") {
-            return Ok(true);
-        }
-        let v2: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT 1 FROM session_message WHERE session_id = ?1 LIMIT 1",
-                params![id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(v2.is_none())
+    /// Where `watch` reads session `id` by rows ([`Db::live_rows`]) from:
+    /// `None` when its messages are in both the 1.2 and the 2.x tables,
+    /// or the tables lack a column this needs.
+    pub(super) fn live_rows_in(&self, id: &str) -> Result<Option<Rows>> {
+        let all = |t: &str, cols: &[&str]| cols.iter().all(|c| self.has(t, c));
+        let v1 = all(
+            "message",
+            &["id", "session_id", "time_created", "time_updated", "data"],
+        ) && all("part", &["id", "message_id", "time_updated", "data"]);
+        let v2 = all(
+            "session_message",
+            &[
+                "id",
+                "session_id",
+                "type",
+                "seq",
+                "time_created",
+                "time_updated",
+                "data",
+            ],
+        );
+        let any = |t: &str| -> Result<bool> {
+            if !self.has(t, "session_id") {
+                return Ok(false);
+            }
+            self.conn
+                .query_row(
+                    &format!("SELECT 1 FROM \"{t}\" WHERE session_id = ?1 LIMIT 1"),
+                    params![id],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map(|r| r.is_some())
+                .map_err(|e| self.err(e))
+        };
+        Ok(match (any("message")?, any("session_message")?) {
+            (_, false) if v1 => Some(Rows::Message),
+            (false, true) if v2 => Some(Rows::SessionMessage),
+            _ => None,
+        })
     }
 
-    /// The message rows of session `id` (from the row with this
-    /// time_created and id on; all with `None`), in order, as `watch`
-    /// compares them between loads, without reading their data (see
-    /// [`RowStamp`]). Only for a session [`Db::live_readable`] accepts.
-    pub(super) fn live_rows(&self, id: &str, from: Option<(i64, &str)>) -> Result<Vec<RowStamp>> {
-        let after = if from.is_some() { AFTER } else { "" };
+    /// The message rows of session `id` in `rows` (from `from` on; all
+    /// with `None`), in order, as `watch` compares them between loads,
+    /// without reading their data (see [`RowStamp`]). Only for a session
+    /// [`Db::live_rows_in`] accepts.
+    pub(super) fn live_rows(
+        &self,
+        rows: Rows,
+        id: &str,
+        from: Option<Bound>,
+    ) -> Result<Vec<RowStamp>> {
+        let after = from.map_or(String::new(), |_| rows.bound(">="));
         // `octet_length` reads a value's size from the record header, not
         // the value: a big row costs no more than a small one.
-        let mut parts = self.per_message(
-            &format!(
-                "SELECT message_id, id, time_updated, octet_length(data) FROM part \
-                 WHERE message_id IN (SELECT id FROM message WHERE session_id = ?1 {after}) \
-                 ORDER BY message_id, id"
+        let (mut parts, sql, keys) = match rows {
+            Rows::Message => (
+                self.per_message(
+                    &format!(
+                        "SELECT message_id, id, time_updated, octet_length(data) FROM part \
+                         WHERE message_id IN (SELECT id FROM message WHERE session_id = ?1 {after}) \
+                         ORDER BY message_id, id"
+                    ),
+                    bind(id, from),
+                )?,
+                format!(
+                    "SELECT id, time_created, time_updated, octet_length(data) FROM message \
+                     WHERE session_id = ?1 {after} ORDER BY time_created, id"
+                ),
+                1,
             ),
-            bind(id, from),
-        )?;
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT id, time_created, time_updated, octet_length(data) FROM message \
-                 WHERE session_id = ?1 {after} ORDER BY time_created, id"
-            ))
-            .map_err(|e| self.err(e))?;
+            Rows::SessionMessage => (
+                HashMap::new(),
+                format!(
+                    "SELECT id, seq, time_created, type, time_updated, octet_length(data) \
+                     FROM session_message WHERE session_id = ?1 {after} \
+                     ORDER BY seq, time_created, id"
+                ),
+                2,
+            ),
+        };
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let cols = stmt.column_count();
         let mut rows = stmt.query(bind(id, from)).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         let mut buf = Vec::new();
@@ -513,12 +545,16 @@ impl Db {
                 continue;
             };
             buf.clear();
-            stamp_into(&mut buf, r, 2..4).map_err(|e| self.err(e))?;
+            stamp_into(&mut buf, r, 1 + keys..cols).map_err(|e| self.err(e))?;
             if let Some(p) = parts.remove(&mid) {
                 buf.extend_from_slice(&p.to_le_bytes());
             }
+            let key = (1..=keys)
+                .map(|i| r.get::<_, Sql>(i).map(|v| int(&v)))
+                .collect::<rusqlite::Result<Option<Vec<i64>>>>()
+                .map_err(|e| self.err(e))?;
             out.push(RowStamp {
-                created: int(&r.get::<_, Sql>(1).map_err(|e| self.err(e))?),
+                key,
                 stamp: xxh3_128(&buf),
                 id: mid,
             });
@@ -526,14 +562,19 @@ impl Db {
         Ok(out)
     }
 
-    /// How many message rows session `id` has before the one with this
-    /// time_created and id (from the index alone).
-    pub(super) fn rows_before(&self, id: &str, before: (i64, &str)) -> Result<usize> {
+    /// How many message rows session `id` has in `rows` before `before`.
+    pub(super) fn rows_before(&self, rows: Rows, id: &str, before: Bound) -> Result<usize> {
+        let table = match rows {
+            Rows::Message => "message",
+            Rows::SessionMessage => "session_message",
+        };
         let n: i64 = self
             .conn
             .query_row(
-                "SELECT count(*) FROM message \
-                 WHERE session_id = ?1 AND (time_created, id) < (?2, ?3)",
+                &format!(
+                    "SELECT count(*) FROM {table} WHERE session_id = ?1 {}",
+                    rows.bound("<")
+                ),
                 bind(id, Some(before)),
                 |r| r.get(0),
             )
@@ -574,16 +615,20 @@ impl Db {
         Ok(out)
     }
 
-    /// The messages of a session that [`Db::live_rows`] took, from the row
-    /// with this time_created and id on (all with `None`), in order.
+    /// The messages of a session in `rows` (see [`Db::live_rows`]), from
+    /// `from` on (all with `None`), in order.
     pub(super) fn read_from(
         &self,
+        rows: Rows,
         id: &str,
-        from: Option<(i64, &str)>,
+        from: Option<Bound>,
         diag: &Diag,
     ) -> Result<Vec<RawMessage>> {
-        let rows = self.v1_messages(id, &HashSet::new(), from, diag)?;
-        Ok(rows.into_iter().map(|(_, m)| m).collect())
+        let read = match rows {
+            Rows::Message => self.v1_messages(id, &HashSet::new(), from, diag)?,
+            Rows::SessionMessage => self.v2_messages(id, from, diag)?,
+        };
+        Ok(read.into_iter().map(|(_, m)| m).collect())
     }
 
     /// Reads one session. `None` when no session table has it.
@@ -591,7 +636,7 @@ impl Db {
         let Some(info) = self.info(id)? else {
             return Ok(None);
         };
-        let v2 = self.v2_messages(id, diag)?;
+        let v2 = self.v2_messages(id, None, diag)?;
         let v2_ids: HashSet<String> = v2
             .iter()
             .filter_map(|(_, m)| match m {
@@ -615,7 +660,8 @@ impl Db {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct RowStamp {
     pub id: String,
-    pub created: Option<i64>,
+    /// Its sort key (see [`Bound`]); `None` when a column of it is null.
+    pub key: Option<Vec<i64>>,
     /// The hash of the row's time_updated and data size, and of its parts'
     /// ids, time_updated and data sizes: a write to the message or to any
     /// of its parts changes it.
@@ -643,14 +689,35 @@ fn stamp_into(
     Ok(())
 }
 
-/// Selects the `message` rows from a bound (time_created, id) on.
-const AFTER: &str = "AND (time_created, id) >= (?2, ?3)";
+/// A message row's place in its session's order: its sort key (1.2:
+/// time_created; 2.x: seq and time_created) and id.
+pub(super) type Bound<'a> = (&'a [i64], &'a str);
 
-/// The parameters of a query by session id, with a bound for [`AFTER`].
-fn bind(id: &str, bound: Option<(i64, &str)>) -> rusqlite::ParamsFromIter<Vec<Sql>> {
+/// Which tables hold a session's messages, for [`Db::live_rows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Rows {
+    /// 1.2: `message` and `part`, ordered by time_created and id.
+    Message,
+    /// 2.x: `session_message`, ordered by seq, time_created and id.
+    SessionMessage,
+}
+
+impl Rows {
+    /// The condition selecting the rows from a [`Bound`] on (`>=`) or
+    /// before it (`<`).
+    fn bound(self, op: &str) -> String {
+        match self {
+            Rows::Message => format!("AND (time_created, id) {op} (?2, ?3)"),
+            Rows::SessionMessage => format!("AND (seq, time_created, id) {op} (?2, ?3, ?4)"),
+        }
+    }
+}
+
+/// The parameters of a query by session id, with a [`Bound`].
+fn bind(id: &str, bound: Option<Bound>) -> rusqlite::ParamsFromIter<Vec<Sql>> {
     let mut v = vec![Sql::Text(id.to_string())];
-    if let Some((created, mid)) = bound {
-        v.push(Sql::Integer(created));
+    if let Some((key, mid)) = bound {
+        v.extend(key.iter().map(|k| Sql::Integer(*k)));
         v.push(Sql::Text(mid.to_string()));
     }
     rusqlite::params_from_iter(v)

@@ -1,12 +1,14 @@
-//! `watch`'s loads of a session in an OpenCode 1.2+ database.
+//! `watch`'s loads of a session in an OpenCode database (1.2 and 2.x).
 //!
 //! A load reads, in one read transaction, the session row and a stamp of
-//! each message row: its time_updated and data size, the ids of its parts
-//! and their time_updated and data sizes (sizes come from the record
-//! headers, so this reads no content). Messages up to the first whose
-//! stamp changed keep what the last load converted; that one and every
-//! later one are read and converted again. OpenCode writes a message's
-//! parts while it streams it and may delete the messages after a point (a
+//! each message row: its time_updated and data size and, in the 1.2
+//! tables, the ids, time_updated and data sizes of its parts (sizes come
+//! from the record headers, so this reads no content). A 2.x session
+//! (`session_message` rows) is stamped the same way, row by row; a session
+//! with rows in both is read whole. Messages up to the first whose stamp
+//! changed keep what the last load converted; that one and every later one
+//! are read and converted again. OpenCode writes a message (or its parts)
+//! while it streams it and may delete the messages after a point (a
 //! revert): both change the stamps from there on. Only the messages from
 //! the first changed one on are handed on (see
 //! [`crate::sources::LiveLoad`]).
@@ -20,7 +22,7 @@
 //! the model's context, which changes nothing sharegen shows.
 
 use super::convert::{self, Ctx, Row, TaskLink};
-use super::db::{Db, RowStamp};
+use super::db::{Db, RowStamp, Rows};
 use crate::diag::Diag;
 use crate::error::Result;
 use crate::model::Message;
@@ -33,18 +35,22 @@ use std::time::{Duration, Instant};
 /// How long a session's state is kept without a load.
 const KEEP_FOR: Duration = Duration::from_secs(3600);
 
-/// The messages at the end whose parts are checked at every load.
+/// The messages at the end whose rows are stamped at every load.
 const TAIL: usize = 8;
 
-/// How often the parts of every message are checked.
+/// How often every row is stamped.
 const RECHECK: Duration = Duration::from_secs(30);
 
-/// Set by tests: the next load checks the parts of every message.
-static RECHECK_NEXT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Makes the next load check the parts of every message (tests).
-pub(super) fn recheck_next() {
-    RECHECK_NEXT.store(true, std::sync::atomic::Ordering::Relaxed);
+/// Makes the next load of session `id` from the database at `path` stamp
+/// every row (tests).
+pub(super) fn recheck_next(path: &Path, id: &str) {
+    if let Some(st) = STATES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_mut(&(path.to_path_buf(), id.to_string()))
+    {
+        st.checked = None;
+    }
 }
 
 /// What the last load of a session kept.
@@ -57,8 +63,10 @@ struct State {
     diffs: Option<Message>,
     served: Served,
     used: Option<Instant>,
-    /// When the parts of every message were last checked.
+    /// When every row was last stamped.
     checked: Option<Instant>,
+    /// The tables the session's messages are in.
+    rows_in: Option<Rows>,
     /// How many message rows the last load read.
     read: usize,
 }
@@ -122,30 +130,36 @@ pub(super) fn load(
     st.read = 0;
     // The rows before the last TAIL of the last load, when they are still
     // as many and a check of every row is not due.
-    let all = RECHECK_NEXT.swap(false, std::sync::atomic::Ordering::Relaxed)
-        || st.checked.is_none_or(|t| now.duration_since(t) >= RECHECK);
+    let all = st.checked.is_none_or(|t| now.duration_since(t) >= RECHECK);
     let tail = st.stamps.len().saturating_sub(TAIL);
     let bound = st
         .stamps
         .get(tail)
-        .and_then(|s| Some((s.created?, s.id.as_str())))
+        .and_then(|s| Some((s.key.as_deref()?, s.id.as_str())))
         .filter(|_| !all);
-    let kept = match bound {
-        Some(b) if db.rows_before(id, b)? == tail => Some(b),
+    let kept = match (st.rows_in, bound) {
+        (Some(rows), Some(b)) if db.rows_before(rows, id, b)? == tail => Some((rows, b)),
         _ => None,
     };
-    let stamps = match kept {
-        Some(b) => {
+    let (rows_in, stamps) = match kept {
+        Some((rows, b)) => {
             let mut v = st.stamps[..tail].to_vec();
-            v.extend(db.live_rows(id, Some(b))?);
-            v
+            v.extend(db.live_rows(rows, id, Some(b))?);
+            (rows, v)
         }
-        None if db.live_readable(id)? => {
+        None => {
+            let Some(rows) = db.live_rows_in(id)? else {
+                return Ok(None);
+            };
+            if st.rows_in != Some(rows) {
+                st = State::default();
+                st.used = Some(now);
+            }
             st.checked = Some(now);
-            db.live_rows(id, None)?
+            (rows, db.live_rows(rows, id, None)?)
         }
-        None => return Ok(None),
     };
+    st.rows_in = Some(rows_in);
     let same = st
         .stamps
         .iter()
@@ -157,12 +171,12 @@ pub(super) fn load(
         let from = &stamps[same..];
         let bound = from
             .first()
-            .and_then(|s| Some((s.created?, s.id.as_str())))
+            .and_then(|s| Some((s.key.as_deref()?, s.id.as_str())))
             .filter(|_| same > 0);
         let mut read: HashMap<String, convert::RawMessage> = match from.is_empty() {
             true => HashMap::new(),
             false => db
-                .read_from(id, bound, diag)?
+                .read_from(rows_in, id, bound, diag)?
                 .into_iter()
                 .filter_map(|m| Some((m.id()?.to_string(), m)))
                 .collect(),
