@@ -487,8 +487,13 @@ fn insert_v2(c: &Connection, doc: &Value, skip: usize) {
         ],
     )
     .unwrap();
+    insert_v2_messages(c, sid, &doc["messages"].as_array().unwrap()[skip..]);
+}
+
+/// `session_message` rows of session `sid`, numbered from 1.
+fn insert_v2_messages(c: &Connection, sid: &str, messages: &[Value]) {
     let mut seq = 0i64;
-    for m in doc["messages"].as_array().unwrap().iter().skip(skip) {
+    for m in messages {
         let created = m["info"]["time"]["created"].as_i64().unwrap();
         for (id, kind, data) in to_v2(m) {
             seq += 1;
@@ -1495,19 +1500,7 @@ fn rewrite_rows(c: &Connection, sid: &str, messages: &[Value], v2: bool) {
     if v2 {
         c.execute("DELETE FROM session_message WHERE session_id = ?1", [sid])
             .unwrap();
-        let mut seq = 0i64;
-        for m in messages {
-            let created = m["info"]["time"]["created"].as_i64().unwrap();
-            for (id, kind, data) in to_v2(m) {
-                seq += 1;
-                c.execute(
-                    "INSERT INTO session_message (id, session_id, type, seq, time_created, time_updated, data)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-                    params![id, sid, kind, seq, created, data.to_string()],
-                )
-                .unwrap();
-            }
-        }
+        insert_v2_messages(c, sid, messages);
     } else {
         c.execute("DELETE FROM part WHERE session_id = ?1", [sid])
             .unwrap();
