@@ -123,9 +123,11 @@ impl Backend {
         }
     }
 
-    fn list(&self, diag: &Diag) -> Result<Vec<Listed>> {
+    /// The sessions; `counts`: with their message counts (a database
+    /// counts every session's rows for them).
+    fn list(&self, counts: bool, diag: &Diag) -> Result<Vec<Listed>> {
         match self {
-            Backend::Db(p) => db::Db::open(p)?.list(),
+            Backend::Db(p) => db::Db::open(p)?.list(counts),
             Backend::Json(p, _) => storage::list(p, diag),
             Backend::Export(p) => export::list(p),
         }
@@ -163,10 +165,10 @@ struct Catalog {
 }
 
 impl Catalog {
-    fn build(backends: &[Backend], strict: bool, diag: &Diag) -> Result<Catalog> {
+    fn build(backends: &[Backend], strict: bool, counts: bool, diag: &Diag) -> Result<Catalog> {
         let mut entries: HashMap<String, (Listed, Backend)> = HashMap::new();
         for b in backends {
-            let listed = match b.list(diag) {
+            let listed = match b.list(counts, diag) {
                 Ok(l) => l,
                 Err(e) if !strict => {
                     diag.warn(b.path(), None, "unreadable-store", format!("skipped: {e}"));
@@ -362,8 +364,10 @@ impl OpenCode {
         }
     }
 
-    fn catalog(&self, diag: &Diag) -> Result<Catalog> {
-        Catalog::build(&self.backends(), self.fixed.is_some(), diag)
+    /// Every session of the store; `counts`: with message counts (for
+    /// listings; linking subagents needs none).
+    fn catalog(&self, counts: bool, diag: &Diag) -> Result<Catalog> {
+        Catalog::build(&self.backends(), self.fixed.is_some(), counts, diag)
     }
 
     /// Reads and converts one session from `backend`.
@@ -478,7 +482,7 @@ impl Source for OpenCode {
     }
 
     fn discover(&self, diag: &Diag) -> Result<Vec<SessionSummary>> {
-        Ok(self.catalog(diag)?.top_level())
+        Ok(self.catalog(true, diag)?.top_level())
     }
 
     fn load(&self, r: &SessionRef, diag: &Diag) -> Result<Session> {
@@ -489,7 +493,7 @@ impl Source for OpenCode {
                     query: r.id.clone(),
                     searched: r.path.display().to_string(),
                 })?;
-        let catalog = self.catalog(diag)?;
+        let catalog = self.catalog(false, diag)?;
         let mut visited = HashSet::from([r.id.clone()]);
         Ok(self.link(built, &catalog, &mut visited, 0, diag))
     }
@@ -513,7 +517,7 @@ impl Source for OpenCode {
         else {
             return Ok(LiveLoad::whole(self.load(r, diag)?));
         };
-        let catalog = self.catalog(diag)?;
+        let catalog = self.catalog(false, diag)?;
         let mut visited = HashSet::from([r.id.clone()]);
         let built = Built {
             session: std::mem::replace(
@@ -644,7 +648,7 @@ fn store_session_file(path: &Path, diag: &Diag) -> Result<Found> {
         return Ok(None);
     };
     let oc = OpenCode::fixed(Backend::Json(store.to_path_buf(), layout));
-    let catalog = oc.catalog(diag)?;
+    let catalog = oc.catalog(true, diag)?;
     let Some((listed, _)) = catalog.entries.get(&id) else {
         return Ok(None);
     };

@@ -192,9 +192,13 @@ impl Db {
         Ok(counts)
     }
 
-    /// Lists the sessions: session rows and message counts, no content.
-    pub(super) fn list(&self) -> Result<Vec<Listed>> {
-        let counts = self.message_counts()?;
+    /// Lists the sessions: session rows and (with `counts`) message
+    /// counts, no content.
+    pub(super) fn list(&self, counts: bool) -> Result<Vec<Listed>> {
+        let counts = match counts {
+            true => self.message_counts()?,
+            false => HashMap::new(),
+        };
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for table in ["session_v2", "session"] {
