@@ -509,26 +509,19 @@ impl Source for OpenCode {
             let store = self.diff_store()?;
             storage::session_diff(&store, &r.id, diag)
         };
-        let Some(live::Live {
-            mut load,
-            agent,
-            tasks,
-        }) = live::load(&db, &r.id, diffs, diag, since)?
+        let Some(live::Live { load, agent, tasks }) = live::load(&db, &r.id, diffs, diag, since)?
         else {
             return Ok(LiveLoad::whole(self.load(r, diag)?));
         };
         let catalog = self.catalog(false, diag)?;
         let mut visited = HashSet::from([r.id.clone()]);
         let built = Built {
-            session: std::mem::replace(
-                &mut load.session,
-                Session::new(Agent::Opencode, String::new()),
-            ),
+            session: load.session,
             agent,
             tasks,
         };
-        load.session = self.link(built, &catalog, &mut visited, 0, diag);
-        Ok(load)
+        let session = self.link(built, &catalog, &mut visited, 0, diag);
+        Ok(LiveLoad { session, ..load })
     }
 }
 

@@ -234,7 +234,7 @@ pub(super) fn fold_rows<'a>(
             {
                 open = Some((rows.len(), pi));
             }
-            row.tasks = task_links(std::iter::once(&message));
+            row.tasks = task_links(&message);
             if let Some(model) = message
                 .model
                 .as_ref()
@@ -285,18 +285,13 @@ pub(super) fn finish(
         m.parts = parts;
         m
     });
+    // The file-change message's time is the session's or the last
+    // message's, so it adds nothing here.
     if s.created.is_none() {
-        s.created = messages
-            .clone()
-            .find_map(|m| m.time)
-            .or_else(|| diffs.as_ref().and_then(|m| m.time));
+        s.created = messages.clone().find_map(|m| m.time);
     }
     if s.updated.is_none() {
-        let last = diffs
-            .as_ref()
-            .and_then(|m| m.time)
-            .or_else(|| messages.clone().rev().find_map(|m| m.time));
-        s.updated = last.or(s.created);
+        s.updated = messages.clone().rev().find_map(|m| m.time).or(s.created);
     }
     (s, diffs)
 }
@@ -332,11 +327,10 @@ fn session_diffs(file: Option<&Value>, info: &Value) -> Vec<Part> {
         .collect()
 }
 
-/// The `task` calls among `messages` that name a child session.
-fn task_links<'a>(messages: impl IntoIterator<Item = &'a Message>) -> Vec<TaskLink> {
-    messages
-        .into_iter()
-        .flat_map(|m| &m.parts)
+/// The `task` calls of a message that name a child session.
+fn task_links(m: &Message) -> Vec<TaskLink> {
+    m.parts
+        .iter()
         .filter_map(|p| match p {
             Part::ToolCall(c) if c.name == "task" => Some(c.as_ref()),
             _ => None,

@@ -349,8 +349,7 @@ impl Db {
             return Ok(Vec::new());
         }
         let after = from.map_or(String::new(), |_| Rows::Message.bound(">="));
-        let bound = from;
-        let mut parts = self.parts(id, &after, bound, diag)?;
+        let mut parts = self.parts(id, from, diag)?;
         let sql = format!(
             "SELECT id, {}, data FROM message WHERE session_id = ?1 {after} {}",
             self.col(t, "time_created"),
@@ -358,7 +357,7 @@ impl Db {
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(bind(id, bound), |r| {
+            .query_map(bind(id, from), |r| {
                 Ok((
                     r.get::<_, Sql>(0)?,
                     r.get::<_, Sql>(1)?,
@@ -390,19 +389,19 @@ impl Db {
         Ok(out)
     }
 
-    /// The parts of a session's 1.2 messages (those `after` selects, with
-    /// its `bound`), by message id, in id order.
+    /// The parts of a session's 1.2 messages (from `from` on; all with
+    /// `None`), by message id, in id order.
     fn parts(
         &self,
         id: &str,
-        after: &str,
-        bound: Option<Bound>,
+        from: Option<Bound>,
         diag: &Diag,
     ) -> Result<HashMap<String, Vec<Value>>> {
         let mut out: HashMap<String, Vec<Value>> = HashMap::new();
         if !self.has("part", "message_id") || !self.has("part", "data") {
             return Ok(out);
         }
+        let after = from.map_or(String::new(), |_| Rows::Message.bound(">="));
         let sql = format!(
             "SELECT {}, message_id, data FROM part \
              WHERE message_id IN (SELECT id FROM message WHERE session_id = ?1 {after}) {}",
@@ -411,7 +410,7 @@ impl Db {
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(bind(id, bound), |r| {
+            .query_map(bind(id, from), |r| {
                 Ok((
                     r.get::<_, Sql>(0)?,
                     r.get::<_, Sql>(1)?,
@@ -670,6 +669,13 @@ pub(super) struct RowStamp {
     /// ids, time_updated and data sizes: a write to the message or to any
     /// of its parts changes it.
     pub stamp: u128,
+}
+
+impl RowStamp {
+    /// Its place in its session's order, when its sort key has no null.
+    pub fn bound(&self) -> Option<Bound<'_>> {
+        Some((self.key.as_deref()?, self.id.as_str()))
+    }
 }
 
 /// Appends columns `cols` of `r` to `buf`.

@@ -44,11 +44,7 @@ const RECHECK: Duration = Duration::from_secs(30);
 /// Makes the next load of session `id` from the database at `path` stamp
 /// every row (tests).
 pub(super) fn recheck_next(path: &Path, id: &str) {
-    if let Some(st) = STATES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_mut(&(path.to_path_buf(), id.to_string()))
-    {
+    if let Some(st) = states().get_mut(&(path.to_path_buf(), id.to_string())) {
         st.checked = None;
     }
 }
@@ -74,24 +70,25 @@ struct State {
 /// By database and session id.
 static STATES: LazyLock<Mutex<HashMap<(PathBuf, String), State>>> = LazyLock::new(Default::default);
 
+/// The kept states, also after a panic elsewhere poisoned the lock (each
+/// state is taken out while a load works on it).
+fn states() -> std::sync::MutexGuard<'static, HashMap<(PathBuf, String), State>> {
+    STATES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Forgets the states of the databases `keep` rejects, and of sessions
 /// not loaded for an hour.
 pub(super) fn retain(keep: &dyn Fn(&Path) -> bool) {
     let now = Instant::now();
-    STATES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|(path, _), st| {
-            keep(path) && st.used.is_some_and(|t| now.duration_since(t) < KEEP_FOR)
-        });
+    states().retain(|(path, _), st| {
+        keep(path) && st.used.is_some_and(|t| now.duration_since(t) < KEEP_FOR)
+    });
 }
 
 /// How many message rows the last load of session `id` from the database
 /// at `path` read (tests).
 pub(super) fn rows_read(path: &Path, id: &str) -> Option<usize> {
-    STATES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+    states()
         .get(&(path.to_path_buf(), id.to_string()))
         .map(|st| st.read)
 }
@@ -120,11 +117,7 @@ pub(super) fn load(
         return Ok(None);
     };
     let key = (path.to_path_buf(), id.to_string());
-    let mut st = STATES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&key)
-        .unwrap_or_default();
+    let mut st = states().remove(&key).unwrap_or_default();
     let now = Instant::now();
     st.used = Some(now);
     st.read = 0;
@@ -135,7 +128,7 @@ pub(super) fn load(
     let bound = st
         .stamps
         .get(tail)
-        .and_then(|s| Some((s.key.as_deref()?, s.id.as_str())))
+        .and_then(RowStamp::bound)
         .filter(|_| !all);
     let kept = match (st.rows_in, bound) {
         (Some(rows), Some(b)) if db.rows_before(rows, id, b)? == tail => Some((rows, b)),
@@ -169,10 +162,7 @@ pub(super) fn load(
     let ctx = Ctx { path, diag };
     if same < stamps.len() || same < st.stamps.len() {
         let from = &stamps[same..];
-        let bound = from
-            .first()
-            .and_then(|s| Some((s.key.as_deref()?, s.id.as_str())))
-            .filter(|_| same > 0);
+        let bound = from.first().and_then(RowStamp::bound).filter(|_| same > 0);
         let mut read: HashMap<String, convert::RawMessage> = match from.is_empty() {
             true => HashMap::new(),
             false => db
@@ -222,9 +212,6 @@ pub(super) fn load(
         .map(|r| r.message.as_ref())
         .chain(std::iter::once(diffs.as_ref()));
     let load = served.serve(shell, messages, since);
-    STATES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, st);
+    states().insert(key, st);
     Ok(Some(Live { load, agent, tasks }))
 }
