@@ -21,7 +21,8 @@ pub mod visit;
 use crate::config::RedactConfig;
 use crate::error::{Error, Result};
 use crate::model::{NoticeKind, Part, Session};
-use regex::{Regex, RegexSet};
+use aho_corasick::AhoCorasick;
+use regex::Regex;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -35,101 +36,169 @@ struct Rule {
     group: usize,
 }
 
-/// Built-in detectors, most specific first (on overlaps the earliest,
-/// then the longest, match wins).
-const BUILTIN: &[(&str, &str, usize)] = &[
+/// Built-in detectors: kind, pattern, the group holding the secret, and
+/// keywords. A pattern runs on a string only when one of its keywords is
+/// in it (compared ignoring ASCII case), so every match of the pattern
+/// must contain one. Most specific first (on overlaps the earliest, then
+/// the longest, match wins).
+const BUILTIN: &[(&str, &str, usize, &[&str])] = &[
     (
         "private-key",
         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\z)",
         0,
+        &["PRIVATE KEY"],
     ),
     (
         "aws-access-key-id",
         r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}(?-u:\b)",
         0,
+        &["AKIA", "ASIA", "ABIA", "ACCA", "AROA", "AIDA"],
     ),
     (
         "aws-secret-access-key",
         r#"(?i)aws_?secret(?:_?access)?_?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})(?-u:\b)"#,
         1,
+        &["awssecret", "aws_secret"],
     ),
-    ("google-api-key", r"(?-u:\b)AIza[0-9A-Za-z_\-]{35}", 0),
+    (
+        "google-api-key",
+        r"(?-u:\b)AIza[0-9A-Za-z_\-]{35}",
+        0,
+        &["AIza"],
+    ),
     (
         "azure-storage-key",
         r"(?i)AccountKey\s*=\s*([A-Za-z0-9+/]{86}==)",
         1,
+        &["AccountKey"],
     ),
     (
         "github-token",
         r"(?-u:\b)gh[pousr]_[A-Za-z0-9]{36,255}(?-u:\b)",
         0,
+        &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
     ),
     (
         "github-token",
         r"(?-u:\b)github_pat_[A-Za-z0-9_]{22,255}(?-u:\b)",
         0,
+        &["github_pat_"],
     ),
     (
         "gitlab-token",
         r"(?-u:\b)gl(?:pat|ptt|dt|rt|cbt|soat|ffct|imt|oas|agent)-[A-Za-z0-9_\-]{20,}",
         0,
+        &[
+            "glpat-", "glptt-", "gldt-", "glrt-", "glcbt-", "glsoat-", "glffct-", "glimt-",
+            "gloas-", "glagent-",
+        ],
     ),
-    ("anthropic-key", r"(?-u:\b)sk-ant-[A-Za-z0-9_\-]{20,}", 0),
+    (
+        "anthropic-key",
+        r"(?-u:\b)sk-ant-[A-Za-z0-9_\-]{20,}",
+        0,
+        &["sk-ant-"],
+    ),
     (
         "openai-key",
         r"(?-u:\b)sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}",
         0,
+        &["sk-"],
     ),
     (
         "huggingface-token",
         r"(?-u:\b)hf_[A-Za-z0-9]{30,}(?-u:\b)",
         0,
+        &["hf_"],
     ),
-    ("slack-token", r"(?-u:\b)xox[abposre]-[A-Za-z0-9\-]{10,}", 0),
+    (
+        "slack-token",
+        r"(?-u:\b)xox[abposre]-[A-Za-z0-9\-]{10,}",
+        0,
+        &["xox"],
+    ),
     (
         "slack-webhook",
         r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_\-]+",
         0,
+        &["hooks.slack.com/"],
     ),
     (
         "stripe-key",
         r"(?-u:\b)(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}(?-u:\b)",
         0,
+        &["_live_", "_test_"],
     ),
-    ("twilio-key", r"(?-u:\b)SK[0-9a-fA-F]{32}(?-u:\b)", 0),
+    (
+        "twilio-key",
+        r"(?-u:\b)SK[0-9a-fA-F]{32}(?-u:\b)",
+        0,
+        &["SK"],
+    ),
     (
         "sendgrid-key",
         r"(?-u:\b)SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{30,64}",
         0,
+        &["SG."],
     ),
-    ("npm-token", r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)", 0),
-    ("pypi-token", r"(?-u:\b)pypi-AgE[A-Za-z0-9_\-]{50,}", 0),
+    (
+        "npm-token",
+        r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)",
+        0,
+        &["npm_"],
+    ),
+    (
+        "pypi-token",
+        r"(?-u:\b)pypi-AgE[A-Za-z0-9_\-]{50,}",
+        0,
+        &["pypi-AgE"],
+    ),
     (
         "jwt",
         r"(?-u:\b)eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
         0,
+        &["eyJ"],
     ),
     (
         "bearer-token",
         r"(?i)(?-u:\b)bearer\s+([A-Za-z0-9\-._~+/]{12,}=*)",
         1,
+        &["bearer"],
     ),
     (
         "basic-auth",
         r"(?i)(?-u:\b)authorization\s*[:=]\s*[\x22']?basic\s+([A-Za-z0-9+/]{8,}=*)",
         1,
+        &["authorization"],
     ),
     (
         "url-password",
         r"(?-u:\b)[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s:/@\x22'<>]{1,64}:([^\s@/\x22'<>]{1,200})@",
         1,
+        &["://"],
     ),
     (
         "secret-assignment",
         r#"(?i)(?-u:\b)(?:export\s+)?([A-Za-z0-9_.\-]*(?:secret|token|password|passwd|pwd|api_?key|apikey|access_?key|private_?key|credentials?)[A-Za-z0-9_.\-]*)["']?\s*(?::=|=|:)\s*(["']?)([^\s"'`,;{}()<>\\]{4,})"#,
         3,
+        &[
+            "secret",
+            "token",
+            "password",
+            "passwd",
+            "pwd",
+            "api_key",
+            "apikey",
+            "access_key",
+            "accesskey",
+            "private_key",
+            "privatekey",
+            "credential",
+        ],
     ),
 ];
+
+const _: () = assert!(BUILTIN.len() <= 64, "one bit per built-in rule");
 
 /// Values in assignment contexts, for the entropy detector.
 const ASSIGNMENT: &str = r#"(?-u:\b)[A-Za-z_][A-Za-z0-9_.\-]{1,40}["']?\s*(?::=|=|:)\s*["']?([A-Za-z0-9+/_\-=.]{20,200})"#;
@@ -174,8 +243,11 @@ struct Scrub {
 /// The detectors, compiled on first use (a build where nothing needs
 /// rendering never pays for them).
 struct Compiled {
+    /// The built-in rules, then the custom ones.
     rules: Vec<Rule>,
-    set: RegexSet,
+    /// The built-in rules' keywords, and the rule of each.
+    keywords: AhoCorasick,
+    keyword_rule: Vec<usize>,
     assignment: Option<Regex>,
     email: Option<Regex>,
 }
@@ -213,8 +285,6 @@ impl Redactor {
         for r in &cfg.rules {
             Regex::new(&r.regex).map_err(|e| bad_rule(config, &r.name, e))?;
         }
-        RegexSet::new(cfg.rules.iter().map(|r| r.regex.as_str()))
-            .map_err(|e| bad_rule(config, "(set)", e))?;
         let allow = cfg
             .allow
             .iter()
@@ -275,7 +345,7 @@ impl Redactor {
         self.compiled.get_or_init(|| {
             let mut rules: Vec<Rule> = BUILTIN
                 .iter()
-                .map(|(kind, re, group)| Rule {
+                .map(|(kind, re, group, _)| Rule {
                     kind: (*kind).to_string(),
                     re: Regex::new(re).expect("built-in redaction patterns compile"),
                     group: *group,
@@ -290,11 +360,19 @@ impl Redactor {
                     group,
                 });
             }
-            let set =
-                RegexSet::new(rules.iter().map(|r| r.re.as_str())).expect("each pattern compiles");
+            let (words, keyword_rule): (Vec<&str>, Vec<usize>) = BUILTIN
+                .iter()
+                .enumerate()
+                .flat_map(|(i, (_, _, _, words))| words.iter().map(move |w| (*w, i)))
+                .unzip();
+            let keywords = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(words)
+                .expect("redaction keywords");
             Compiled {
                 rules,
-                set,
+                keywords,
+                keyword_rule,
                 assignment: self
                     .entropy
                     .then(|| Regex::new(ASSIGNMENT).expect("assignment pattern")),
@@ -342,7 +420,14 @@ impl Redactor {
         let mut spans: Vec<(usize, usize, &str)> = Vec::new();
         if s.len() >= 8 {
             let c = self.compiled();
-            for i in c.set.matches(s).iter() {
+            // The built-in rules whose keywords are in `s` (a bit each),
+            // then every custom rule.
+            let mut hits = 0u64;
+            for m in c.keywords.find_overlapping_iter(s) {
+                hits |= 1 << c.keyword_rule[m.pattern().as_usize()];
+            }
+            let run = (0..c.rules.len()).filter(|&i| i >= BUILTIN.len() || hits & (1 << i) != 0);
+            for i in run {
                 let rule = &c.rules[i];
                 for c in rule.re.captures_iter(s) {
                     let Some(m) = c.get(rule.group).or_else(|| c.get(0)) else {
@@ -648,6 +733,76 @@ mod tests {
         let a = out.split("[REDACTED:").nth(1).unwrap();
         let b = out.split("[REDACTED:").nth(2).unwrap();
         assert_eq!(a[..17], b[..17]);
+    }
+
+    /// Each built-in rule finds its secret through its keywords, whatever
+    /// the case of the context around it (the keywords gate the patterns).
+    #[test]
+    fn every_rule_runs_through_its_keywords() {
+        let samples = [
+            (
+                "private-key",
+                "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI\n-----END EC PRIVATE KEY-----",
+            ),
+            ("aws-access-key-id", "id ASIAQWERTYUIOPASDFGH here"),
+            (
+                "aws-secret-access-key",
+                "AWS_Secret_Access_Key: wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY1",
+            ),
+            (
+                "google-api-key",
+                "key=AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+            ),
+            (
+                "azure-storage-key",
+                &format!("accountkey = {}==", "Ab1+".repeat(21) + "Cd"),
+            ),
+            ("github-token", "ghs_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"),
+            (
+                "github-token",
+                "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+            ),
+            ("gitlab-token", "glrt-abcdefghij0123456789"),
+            ("anthropic-key", "sk-ant-api03-abcdefghij0123456789"),
+            ("openai-key", "sk-svcacct-abcdefghij0123456789"),
+            ("huggingface-token", "hf_abcdefghijklmnopqrstuvwxyz0123456"),
+            ("slack-token", "xoxp-1234567890-abcdef"),
+            (
+                "slack-webhook",
+                "https://hooks.slack.com/services/T000/B000/XXXXXXXX",
+            ),
+            ("stripe-key", "rk_test_abcdefghij0123456789"),
+            ("twilio-key", "SK0123456789abcdef0123456789abcdef"),
+            (
+                "sendgrid-key",
+                "SG.abcdefghij0123456789.abcdefghij0123456789abcdefghij0123",
+            ),
+            ("npm-token", "npm_abcdefghijklmnopqrstuvwxyz0123456789"),
+            ("pypi-token", &format!("pypi-AgE{}", "x1".repeat(30))),
+            (
+                "jwt",
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghij012",
+            ),
+            ("bearer-token", "BEARER q8Xw2Lp9Zr4Tn6Vb"),
+            ("basic-auth", "AUTHORIZATION= Basic YWRtaW46c2VjcmV0MTIz"),
+            ("url-password", "mysql://root:pa55w0rd@localhost/db"),
+            ("secret-assignment", "Client_Credentials: q8w7e6r5t4"),
+        ];
+        for (kind, _, _, _) in BUILTIN {
+            assert!(
+                samples.iter().any(|(k, _)| k == kind),
+                "no sample for `{kind}`"
+            );
+        }
+        let r = redactor();
+        for (kind, text) in samples {
+            let mut f = Vec::new();
+            r.redact(text, &String::new, &mut f);
+            assert!(
+                f.iter().any(|f| f.kind == kind),
+                "`{kind}` not found in {text:?}: {f:?}"
+            );
+        }
     }
 
     #[test]
