@@ -65,8 +65,12 @@ pub fn render_page(
 const MESSAGES_MARK: &str = "<!--sharegen:messages-->";
 
 /// Messages rendered and written per batch: the page is streamed to `w`,
-/// never held whole in memory.
+/// never held whole in memory…
 const BATCH: usize = 256;
+/// …and a batch ends early once its messages hold this many bytes of text
+/// and data ([`message_weight`]), so a batch's HTML stays around a
+/// megabyte whatever the messages hold.
+const BATCH_BYTES: usize = 512 * 1024;
 
 /// The rendered messages of a page, kept by `watch` between rebuilds of a
 /// share (see [`render_page_reusing`]).
@@ -287,8 +291,10 @@ fn render_batches(
         subagents: &by_call,
     };
     let budget = Budget::current();
-    for (b, batch) in s.messages[start..].chunks(BATCH).enumerate() {
-        let base = start + b * BATCH;
+    let mut base = start;
+    while base < s.messages.len() {
+        let end = batch_end(&s.messages, base, BATCH_BYTES);
+        let batch = &s.messages[base..end];
         let html: Vec<(String, i64)> = batch
             .par_iter()
             .enumerate()
@@ -304,8 +310,44 @@ fn render_batches(
         for (h, spent) in html {
             each(h, spent)?;
         }
+        base = end;
     }
     Ok(())
+}
+
+/// Where the batch of messages starting at `base` ends: after [`BATCH`]
+/// messages, or after the message that brings it to `bytes` of weight
+/// (one message at least).
+fn batch_end(messages: &[Message], base: usize, bytes: usize) -> usize {
+    let (mut end, mut weight) = (base, 0);
+    while end < messages.len() && end - base < BATCH && (end == base || weight < bytes) {
+        weight += message_weight(&messages[end]);
+        end += 1;
+    }
+    end
+}
+
+/// About how many bytes a message's HTML takes: its text
+/// ([`message_text_bytes`]) plus inline file data and diffs.
+fn message_weight(m: &Message) -> usize {
+    let data: usize = m
+        .parts
+        .iter()
+        .map(|p| match p {
+            Part::File(f) => f.data.as_ref().map_or(0, String::len),
+            Part::Diff(d) => diff_bytes(d),
+            Part::ToolCall(c) => c.extras.diffs.iter().map(diff_bytes).sum(),
+            _ => 0,
+        })
+        .sum();
+    message_text_bytes(m) + data
+}
+
+fn diff_bytes(d: &FileDiff) -> usize {
+    [&d.before, &d.after, &d.patch]
+        .iter()
+        .map(|t| t.as_ref().map_or(0, String::len))
+        .sum()
 }
 
 /// The number of tool calls before each message (tool anchors count on
@@ -937,4 +979,41 @@ fn subagent_block(a: &Subagent, prefix: &str, depth: usize) -> String {
     }
     out.push_str("</details>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(text_bytes: usize, image_bytes: usize) -> Message {
+        let mut m = Message::new(Role::Assistant);
+        m.parts.push(Part::text("x".repeat(text_bytes)));
+        if image_bytes > 0 {
+            m.parts.push(Part::File(FilePart {
+                mime: Some("image/png".into()),
+                name: None,
+                data: Some("A".repeat(image_bytes)),
+                url: None,
+            }));
+        }
+        m
+    }
+
+    #[test]
+    fn batches_end_at_their_count_or_their_bytes() {
+        let small: Vec<Message> = (0..600).map(|_| message(10, 0)).collect();
+        assert_eq!(batch_end(&small, 0, BATCH_BYTES), BATCH);
+        assert_eq!(batch_end(&small, 512, BATCH_BYTES), 600);
+        // An image counts with its data; a batch holds one message at least.
+        let big = vec![
+            message(10, 300),
+            message(10, 0),
+            message(10, 0),
+            message(500, 0),
+        ];
+        assert_eq!(batch_end(&big, 0, 300), 1);
+        assert_eq!(batch_end(&big, 0, 315), 2);
+        assert_eq!(batch_end(&big, 1, 15), 3);
+        assert_eq!(batch_end(&big, 3, 1), 4);
+    }
 }
