@@ -806,10 +806,8 @@ pub fn file_part(f: &FilePart) -> String {
                     escape(mime),
                     human_bytes(approx)
                 ));
-            } else if base64::engine::general_purpose::STANDARD
-                .decode(data.trim())
-                .is_ok()
-            {
+            } else if is_base64(data.trim()) {
+                out.reserve(data.len() + name.len() + mime.len() + 64);
                 out.push_str("<img alt=\"");
                 escape_into(&mut out, &name);
                 out.push_str("\" src=\"data:");
@@ -838,9 +836,8 @@ pub fn file_part(f: &FilePart) -> String {
             // Only real base64 after the comma: nothing else of the URL
             // reaches the `src` attribute.
             let b64 = url.split_once(";base64,").map(|(_, b)| b.trim());
-            let decodes =
-                b64.is_some_and(|b| base64::engine::general_purpose::STANDARD.decode(b).is_ok());
-            if is_img && url.len() / 4 * 3 <= IMAGE_CAP_BYTES && decodes {
+            if is_img && url.len() / 4 * 3 <= IMAGE_CAP_BYTES && b64.is_some_and(is_base64) {
+                out.reserve(url.len() + name.len() + 64);
                 out.push_str("<img alt=\"");
                 escape_into(&mut out, &name);
                 out.push_str("\" src=\"");
@@ -872,6 +869,27 @@ pub fn file_part(f: &FilePart) -> String {
     }
     out.push_str("</div>");
     out
+}
+
+/// Whether `s` is standard, padded base64, as `STANDARD.decode(s)` would
+/// accept it, checked a few KB at a time instead of decoding a megabytes-long
+/// image into memory.
+fn is_base64(s: &str) -> bool {
+    use base64::engine::general_purpose::STANDARD;
+    const CHUNK: usize = 4096; // a multiple of 4
+    let mut buf = [0u8; CHUNK / 4 * 3];
+    let mut chunks = s.as_bytes().chunks(CHUNK).peekable();
+    while let Some(chunk) = chunks.next() {
+        let last = chunks.peek().is_none();
+        // Padding ends the data: none before the last chunk.
+        if !last && chunk.contains(&b'=') {
+            return false;
+        }
+        if STANDARD.decode_slice(chunk, &mut buf).is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 fn is_raster(mime: &str) -> bool {
@@ -997,6 +1015,44 @@ mod tests {
             }));
         }
         m
+    }
+
+    #[test]
+    fn base64_is_checked_as_decoding_would() {
+        use base64::engine::general_purpose::STANDARD;
+        let long = STANDARD.encode((0..10_000u32).map(|i| (i * 7) as u8).collect::<Vec<u8>>());
+        let mut cases = vec![
+            String::new(),
+            "QQ==".into(),
+            "QUI=".into(),
+            "QUJD".into(),
+            "QQ".into(),
+            "QR==".into(),
+            "Q===".into(),
+            "QQ==QUJD".into(),
+            "QU JD".into(),
+            long.clone(),
+            format!("{long}="),
+            format!("{}{}", &long[..4092], &long[4096..]),
+            // A first chunk that ends in valid padding, then more data.
+            STANDARD.encode([7u8; 3070]) + "QUJD",
+        ];
+        // Padding or a bad byte just before and after a chunk boundary.
+        for at in [4094, 4095, 4096, 4097, 8191] {
+            for b in ['=', '*', 'é'] {
+                let mut c = long.clone();
+                c.replace_range(at..at + 1, &b.to_string());
+                cases.push(c);
+            }
+        }
+        for c in cases {
+            assert_eq!(
+                is_base64(&c),
+                STANDARD.decode(&c).is_ok(),
+                "{:?}",
+                &c[..c.len().min(20)]
+            );
+        }
     }
 
     #[test]
