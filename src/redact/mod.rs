@@ -384,7 +384,7 @@ impl Redactor {
     }
 
     /// Compiles the patterns now (they are compiled on first use
-    /// otherwise): about 10 ms, which a caller can spend on another thread
+    /// otherwise): about 6 ms, which a caller can spend on another thread
     /// while it reads the session.
     pub fn prepare(&self) {
         self.compiled();
