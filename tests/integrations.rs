@@ -562,14 +562,14 @@ fn open_writes_a_page_and_hands_it_to_the_browser() {
     let page = PathBuf::from(out.trim());
     assert!(page.is_file(), "{out}");
     assert!(std::fs::read_to_string(&page).unwrap().contains("<main"));
+    // The shell creates the log before echo writes its line, and the browser
+    // is started without waiting for it: poll until a whole line is there.
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
     let start = Instant::now();
-    while !log.exists() && start.elapsed() < Duration::from_secs(10) {
+    while !read_log().ends_with('\n') && start.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(
-        std::fs::read_to_string(&log).unwrap().trim(),
-        page.display().to_string()
-    );
+    assert_eq!(read_log().trim(), page.display().to_string());
 }
 
 #[test]
