@@ -95,6 +95,23 @@ impl Diag {
         }
     }
 
+    /// Hands what this one recorded to `to`, in order, as if it had been
+    /// recorded there (a file read in parallel pieces records each piece's
+    /// warnings silently, then forwards them piece by piece, so the line
+    /// reported for each kind is the first, as in a sequential read).
+    pub fn forward_to(self, to: &Diag) {
+        let inner = self.inner.into_inner().unwrap_or_else(|e| e.into_inner());
+        for w in inner.warnings {
+            to.warn(&w.path, w.line, &w.kind, w.message);
+        }
+        if inner.suppressed > 0 {
+            to.inner
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .suppressed += inner.suppressed;
+        }
+    }
+
     pub fn warnings(&self) -> Vec<Warning> {
         self.inner
             .lock()

@@ -33,6 +33,92 @@ pub fn read_lines_from(
     read_lines_after(path, reader, 0, diag, f).map(|(consumed, _)| consumed)
 }
 
+/// Bytes of whole lines a piece of [`par_read_lines_from`] holds, at
+/// least: a piece ends at the end of the line that reaches this size.
+pub const PIECE_BYTES: usize = 1 << 20;
+
+/// Like [`read_lines_from`], with the lines handled on all cores.
+///
+/// The input is cut into pieces of whole lines, about `piece_bytes` each
+/// (use [`PIECE_BYTES`]), read a few per thread at a time so that memory
+/// stays bounded. Each piece's lines go to `f` with a state of its own,
+/// made by `init`, and a [`Diag`] of its own; the states come back in the
+/// order of the pieces. Line numbers, texts and `complete` flags are those
+/// [`read_lines_from`] gives, and warnings reach `diag` in file order, so
+/// the line reported for each kind is the first one.
+pub fn par_read_lines_from<S: Send>(
+    path: &Path,
+    mut reader: impl Read,
+    diag: &Diag,
+    piece_bytes: usize,
+    init: &(dyn Fn() -> S + Sync),
+    f: &(dyn Fn(&mut S, u64, &str, bool, &Diag) + Sync),
+) -> Result<Vec<S>> {
+    use rayon::prelude::*;
+    let piece_bytes = piece_bytes.max(1);
+    let per_round = 2 * rayon::current_num_threads().max(1);
+    let mut states = Vec::new();
+    let mut carry = Vec::new();
+    let mut lines_before = 0u64;
+    let mut eof = false;
+    while !eof {
+        let mut pieces: Vec<(Vec<u8>, u64)> = Vec::with_capacity(per_round);
+        while pieces.len() < per_round && !eof {
+            let mut piece = std::mem::take(&mut carry);
+            // Read on until the piece is big enough and holds a newline
+            // past what was searched before; cut after the last one.
+            let mut searched = 0;
+            let cut = loop {
+                if piece.len() >= piece_bytes
+                    && let Some(i) = last_newline(&piece[searched..])
+                {
+                    break searched + i + 1;
+                }
+                searched = piece.len();
+                let want = piece_bytes.max(piece.len()) as u64;
+                if reader
+                    .by_ref()
+                    .take(want)
+                    .read_to_end(&mut piece)
+                    .at(path)?
+                    == 0
+                {
+                    eof = true;
+                    break piece.len();
+                }
+            };
+            carry = piece.split_off(cut);
+            if piece.is_empty() {
+                continue;
+            }
+            let lines = piece.iter().filter(|&&b| b == b'\n').count() as u64;
+            pieces.push((piece, lines_before));
+            lines_before += lines;
+        }
+        let done: Vec<Result<(S, Diag)>> = pieces
+            .into_par_iter()
+            .map(|(piece, before)| {
+                let (mut state, d) = (init(), Diag::silent());
+                read_lines_after(path, &piece[..], before, &d, &mut |n, text, complete| {
+                    f(&mut state, n, text, complete, &d)
+                })?;
+                Ok((state, d))
+            })
+            .collect();
+        for one in done {
+            let (state, d) = one?;
+            d.forward_to(diag);
+            states.push(state);
+        }
+    }
+    Ok(states)
+}
+
+/// Where the last newline in `bytes` is.
+fn last_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().rposition(|&b| b == b'\n')
+}
+
 /// Like [`read_lines_from`], for a reader that starts after `lines_before`
 /// lines (line numbers go on from there). Returns the bytes and the number
 /// of lines consumed up to the end of the last complete line.
@@ -489,6 +575,62 @@ mod tests {
         use std::io::Write;
         let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
         f.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// Pieces of any size give the lines, numbers, `complete` flags and
+    /// warnings of one sequential read: blank lines, CRLF, invalid UTF-8
+    /// (twice: the first is the one reported), a line longer than a
+    /// piece, and a last line without its newline.
+    #[test]
+    fn pieces_give_what_one_read_gives() {
+        let mut input = b"{\"a\":1}\n\n  \r\n{\"b\":\"x\xffy\"}\r\n".to_vec();
+        input.extend(format!("{{\"long\":\"{}\"}}\n", "z".repeat(300)).as_bytes());
+        input.extend(b"{\"c\":\"\xfe\"}\n\n{\"d\":4}\n{\"e\":");
+        let path = Path::new("t.jsonl");
+        let one = Diag::silent();
+        let mut want: Seen = Vec::new();
+        read_lines_from(path, &input[..], &one, &mut |n, t, c| {
+            want.push((n, t.to_string(), c))
+        })
+        .unwrap();
+        assert_eq!(want.len(), 6);
+        assert_eq!(want.last().unwrap(), &(9, "{\"e\":".to_string(), false));
+        assert_eq!(one.warnings().len(), 1);
+        assert_eq!(one.warnings()[0].line, Some(4));
+        for piece in (1..=40).chain([299, 300, 301, 302, 303, PIECE_BYTES]) {
+            let d = Diag::silent();
+            let states =
+                par_read_lines_from(path, &input[..], &d, piece, &Vec::new, &|s, n, t, c, d| {
+                    if t.contains('\u{fffd}') {
+                        // What a parser would report of the line.
+                        d.warn(path, Some(n), "odd", "a replaced byte");
+                    }
+                    s.push((n, t.to_string(), c))
+                })
+                .unwrap();
+            if piece < 10 {
+                assert!(
+                    states.len() > 4,
+                    "{piece}-byte pieces: {} states",
+                    states.len()
+                );
+            }
+            let got: Seen = states.into_iter().flatten().collect();
+            assert_eq!(got, want, "{piece}-byte pieces");
+            let lines: Vec<_> = d
+                .warnings()
+                .iter()
+                .map(|w| (w.kind.clone(), w.line))
+                .collect();
+            assert_eq!(
+                lines,
+                [
+                    ("invalid-utf8".to_string(), Some(4)),
+                    ("odd".to_string(), Some(4))
+                ],
+                "{piece}-byte pieces"
+            );
+        }
     }
 
     #[test]

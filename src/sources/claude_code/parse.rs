@@ -92,6 +92,37 @@ pub(super) struct FileMeta {
     pub last_time: Option<DateTime<Utc>>,
 }
 
+impl FileMeta {
+    /// These facts followed by those of `later` lines, as if one read had
+    /// seen both: the first session id, agent id and folder, the last
+    /// branch, version and titles, the earliest and latest times, all
+    /// summaries.
+    fn then(&mut self, later: FileMeta) {
+        let FileMeta {
+            session_id,
+            agent_id,
+            cwd,
+            branch,
+            version,
+            custom_title,
+            ai_title,
+            summaries,
+            first_time,
+            last_time,
+        } = later;
+        self.session_id = self.session_id.take().or(session_id);
+        self.agent_id = self.agent_id.take().or(agent_id);
+        self.cwd = self.cwd.take().or(cwd);
+        self.branch = branch.or(self.branch.take());
+        self.version = version.or(self.version.take());
+        self.custom_title = custom_title.or(self.custom_title.take());
+        self.ai_title = ai_title.or(self.ai_title.take());
+        self.summaries.extend(summaries);
+        self.first_time = self.first_time.into_iter().chain(first_time).min();
+        self.last_time = self.last_time.into_iter().chain(last_time).max();
+    }
+}
+
 #[derive(Default)]
 pub(super) struct ParsedFile {
     pub recs: Vec<Rec>,
@@ -162,10 +193,36 @@ pub(super) fn parse_reader(
     reader: impl std::io::Read,
     diag: &Diag,
 ) -> Result<ParsedFile> {
+    parse_pieces(path, reader, diag, jsonl::PIECE_BYTES)
+}
+
+/// [`parse_reader`], with pieces of `piece_bytes` (tests use small ones).
+fn parse_pieces(
+    path: &Path,
+    reader: impl std::io::Read,
+    diag: &Diag,
+    piece_bytes: usize,
+) -> Result<ParsedFile> {
+    // Lines become records on every core (a record depends on its line
+    // alone), and the pieces' file facts merge in order.
+    let pieces = jsonl::par_read_lines_from(
+        path,
+        reader,
+        diag,
+        piece_bytes,
+        &ParsedFile::default,
+        &|parsed, lineno, text, complete, diag| {
+            add_line(path, parsed, lineno, text, complete, diag)
+        },
+    )?;
     let mut parsed = ParsedFile::default();
-    jsonl::read_lines_from(path, reader, diag, &mut |lineno, text, complete| {
-        add_line(path, &mut parsed, lineno, text, complete, diag)
-    })?;
+    parsed
+        .recs
+        .reserve(pieces.iter().map(|p| p.recs.len()).sum());
+    for piece in pieces {
+        parsed.recs.extend(piece.recs);
+        parsed.meta.then(piece.meta);
+    }
     Ok(parsed)
 }
 
@@ -1397,6 +1454,118 @@ mod tests {
             "main": serde_json::to_value(&s).unwrap(),
             "agents": agents.iter().map(|a| serde_json::to_value(&a.0).unwrap()).collect::<Vec<_>>(),
         })
+    }
+
+    /// Reads `bytes` one line after the other, as before lines were parsed
+    /// in pieces.
+    fn parse_sequentially(path: &Path, bytes: &[u8], diag: &Diag) -> ParsedFile {
+        let mut parsed = ParsedFile::default();
+        jsonl::read_lines_from(path, bytes, diag, &mut |n, text, complete| {
+            add_line(path, &mut parsed, n, text, complete, diag)
+        })
+        .unwrap();
+        parsed
+    }
+
+    /// Parsed in pieces of any size, every real transcript, and one whose
+    /// file facts change along the way, give the records, file facts,
+    /// session and warnings of a sequential read.
+    #[test]
+    fn pieces_parse_as_one_read_does() {
+        let root =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code/projects");
+        let mut files: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(&root)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+            .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
+            .collect();
+        assert!(files.len() > 20, "{} transcripts", files.len());
+        let line = |t: &str, extra: &str| {
+            format!(
+                "{{\"type\":\"user\",\"uuid\":\"u{t}\",\"timestamp\":\"2026-01-0{t}T00:00:00Z\",\
+                 \"message\":{{\"role\":\"user\",\"content\":\"prompt {t}\"}}{extra}}}\n"
+            )
+        };
+        let facts = [
+            line(
+                "3",
+                ",\"sessionId\":\"first\",\"cwd\":\"/a\",\"gitBranch\":\"one\",\"version\":\"1\"",
+            ),
+            "{\"type\":\"custom-title\",\"customTitle\":\"Old title\"}\n".into(),
+            "{\"type\":\"summary\",\"summary\":\"S1\",\"leafUuid\":\"u3\"}\n".into(),
+            "not json\n".into(),
+            line(
+                "1",
+                ",\"sessionId\":\"second\",\"cwd\":\"/b\",\"gitBranch\":\"two\"",
+            ),
+            "{\"type\":\"custom-title\",\"customTitle\":\"New title\"}\n".into(),
+            "{\"type\":\"ai-title\",\"aiTitle\":\"AI title\"}\n".into(),
+            "{\"type\":\"custom-title\"}\n".into(),
+            line("5", ",\"version\":\"2\""),
+            "{\"type\":\"summary\",\"summary\":\"S2\"}\n".into(),
+            "[1]\n".into(),
+            line("2", ""),
+        ]
+        .concat();
+        files.push((PathBuf::from("facts.jsonl"), facts.into_bytes()));
+        for (path, bytes) in &files {
+            let one = Diag::silent();
+            let want = parse_sequentially(path, bytes, &one);
+            for piece in [1, 700, 4096, jsonl::PIECE_BYTES] {
+                let d = Diag::silent();
+                let got = parse_pieces(path, &bytes[..], &d, piece).unwrap();
+                let at = format!("{} in {piece}-byte pieces", path.display());
+                assert_eq!(
+                    format!("{:?}", got.meta),
+                    format!("{:?}", want.meta),
+                    "{at}"
+                );
+                assert_eq!(
+                    format!("{:?}", got.recs),
+                    format!("{:?}", want.recs),
+                    "{at}"
+                );
+                assert_eq!(d.warnings(), one.warnings(), "{at}");
+                assert_eq!(
+                    session_json(got, path),
+                    session_json(parse_sequentially(path, bytes, &Diag::silent()), path),
+                    "{at}"
+                );
+            }
+        }
+        // The facts that changed along the way: first ids and folder, last
+        // branch, version and titles, earliest and latest times.
+        let (path, bytes) = files.last().unwrap();
+        let d = Diag::silent();
+        let m = parse_pieces(path, &bytes[..], &d, 1).unwrap().meta;
+        assert_eq!(m.session_id.as_deref(), Some("first"));
+        assert_eq!(m.cwd.as_deref(), Some("/a"));
+        assert_eq!(m.branch.as_deref(), Some("two"));
+        assert_eq!(m.version.as_deref(), Some("2"));
+        assert_eq!(m.custom_title.as_deref(), Some("New title"));
+        assert_eq!(m.ai_title.as_deref(), Some("AI title"));
+        assert_eq!(m.summaries.len(), 2);
+        assert_eq!(
+            m.first_time.unwrap().to_rfc3339(),
+            "2026-01-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            m.last_time.unwrap().to_rfc3339(),
+            "2026-01-05T00:00:00+00:00"
+        );
+        let kinds: Vec<_> = d
+            .warnings()
+            .iter()
+            .map(|w| (w.kind.clone(), w.line))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("malformed".into(), Some(4)),
+                ("not-object".into(), Some(11))
+            ]
+        );
     }
 
     /// A real transcript written a few hundred bytes at a time (cutting
