@@ -91,7 +91,7 @@ pub fn par_read_lines_from<S: Send>(
             if piece.is_empty() {
                 continue;
             }
-            let lines = piece.iter().filter(|&&b| b == b'\n').count() as u64;
+            let lines = memchr::memchr_iter(b'\n', &piece).count() as u64;
             pieces.push((piece, lines_before));
             lines_before += lines;
         }
@@ -116,7 +116,7 @@ pub fn par_read_lines_from<S: Send>(
 
 /// Where the last newline in `bytes` is.
 fn last_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().rposition(|&b| b == b'\n')
+    memchr::memrchr(b'\n', bytes)
 }
 
 /// Like [`read_lines_from`], for a reader that starts after `lines_before`
