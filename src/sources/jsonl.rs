@@ -33,8 +33,9 @@ pub fn read_lines_from(
     read_lines_after(path, reader, 0, diag, f).map(|(consumed, _)| consumed)
 }
 
-/// Bytes of whole lines a piece of [`par_read_lines_from`] holds, at
-/// least: a piece ends at the end of the line that reaches this size.
+/// About how many bytes a piece of [`par_read_lines_from`] holds: a piece
+/// ends at the last newline among the bytes read for it, and a line longer
+/// than this makes its piece longer.
 pub const PIECE_BYTES: usize = 1 << 20;
 
 /// Like [`read_lines_from`], with the lines handled on all cores.
