@@ -104,12 +104,15 @@ impl Diag {
         for w in inner.warnings {
             to.warn(&w.path, w.line, &w.kind, w.message);
         }
-        if inner.suppressed > 0 {
-            to.inner
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .suppressed += inner.suppressed;
-        }
+    }
+
+    /// The kind and line of each warning recorded (tests).
+    #[cfg(test)]
+    pub(crate) fn kinds_and_lines(&self) -> Vec<(String, Option<u64>)> {
+        self.warnings()
+            .into_iter()
+            .map(|w| (w.kind, w.line))
+            .collect()
     }
 
     pub fn warnings(&self) -> Vec<Warning> {

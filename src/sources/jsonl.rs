@@ -618,13 +618,8 @@ mod tests {
             }
             let got: Seen = states.into_iter().flatten().collect();
             assert_eq!(got, want, "{piece}-byte pieces");
-            let lines: Vec<_> = d
-                .warnings()
-                .iter()
-                .map(|w| (w.kind.clone(), w.line))
-                .collect();
             assert_eq!(
-                lines,
+                d.kinds_and_lines(),
                 [
                     ("invalid-utf8".to_string(), Some(4)),
                     ("odd".to_string(), Some(4))
