@@ -23,7 +23,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
@@ -299,14 +299,16 @@ impl Highlighted {
 /// as escaped plain text. Results are cached (see the module docs): the same
 /// input gives the same `Arc` while it stays in the cache.
 pub fn highlight(code: &str, hint: Option<&str>) -> Arc<Highlighted> {
-    let key = cache_key(code, hint);
-    if let Some(hit) = cache().get(&key) {
-        return hit;
-    }
+    // Asked before the cache is, so that what a page highlights does not
+    // depend on what other pages or threads put in the cache.
     if !Budget::take_current(code.len()) {
         // Over the page's budget: plain text, not cached (another page
         // may still have budget for it).
         return Arc::new(plain(code, None, false));
+    }
+    let key = cache_key(code, hint);
+    if let Some(hit) = cache().get(&key) {
+        return hit;
     }
     let fresh = Arc::new(highlight_uncached(code, hint));
     cache().insert(key, fresh)
@@ -315,13 +317,26 @@ pub fn highlight(code: &str, hint: Option<&str>) -> Arc<Highlighted> {
 /// A limit on how many bytes one page highlights, so that a huge session
 /// renders in bounded time: highlighting runs at a few MB/s, everything
 /// else at hundreds. What is over the budget is shown as plain text.
-/// Set it for the work of one page with [`Budget::scope`] on every thread
-/// that renders part of it.
+///
+/// Every block asks for its size, in the page's order, and is highlighted
+/// when its size and the sizes of all the blocks asked for before it fit
+/// the budget; a block found in the cache asks too. So which blocks are
+/// highlighted depends only on the page, never on which thread got there
+/// first: the same session gives the same page. Work rendered in parallel
+/// under one budget goes through [`Budget::in_order`], which keeps that
+/// order. Set a budget for the work of one page with [`Budget::scope`].
 #[derive(Debug, Clone)]
-pub struct Budget {
-    left: Arc<AtomicI64>,
-    /// Counts what is taken under [`Budget::measure`].
-    meter: Option<Arc<AtomicI64>>,
+pub struct Budget(Arc<BudgetState>);
+
+#[derive(Debug)]
+struct BudgetState {
+    left: AtomicI64,
+    /// While parts are rendered ahead of knowing their place: the budget
+    /// that all of them share, so that the highlighting done ahead stays
+    /// within what the page has left.
+    ahead: Option<Arc<AtomicI64>>,
+    /// Each request of a part, in order: its size, and whether it was granted.
+    asked: Option<Mutex<Vec<(usize, bool)>>>,
 }
 
 thread_local! {
@@ -330,10 +345,15 @@ thread_local! {
 
 impl Budget {
     pub fn new(bytes: usize) -> Budget {
-        Budget {
-            left: Arc::new(AtomicI64::new(bytes as i64)),
-            meter: None,
-        }
+        Budget::with(bytes as i64, None, false)
+    }
+
+    fn with(left: i64, ahead: Option<Arc<AtomicI64>>, log: bool) -> Budget {
+        Budget(Arc::new(BudgetState {
+            left: AtomicI64::new(left),
+            ahead,
+            asked: log.then(|| Mutex::new(Vec::new())),
+        }))
     }
 
     /// Runs `f` with this budget in force on the current thread.
@@ -349,9 +369,9 @@ impl Budget {
         CURRENT.with(|c| c.borrow().clone())
     }
 
-    /// Whether the budget ran out at some point.
+    /// Whether some block was over the budget.
     pub fn exhausted(&self) -> bool {
-        self.left.load(Ordering::Relaxed) < 0
+        self.0.left.load(Ordering::Relaxed) < 0
     }
 
     /// Takes `n` bytes from the current budget; true when there was room
@@ -359,37 +379,144 @@ impl Budget {
     fn take_current(n: usize) -> bool {
         CURRENT.with(|c| match &*c.borrow() {
             None => true,
-            Some(b) => {
-                if let Some(m) = &b.meter {
-                    m.fetch_add(n as i64, Ordering::Relaxed);
-                }
-                let before = b.left.fetch_sub(n as i64, Ordering::Relaxed);
-                before >= n as i64
-            }
+            Some(b) => b.take(n),
         })
     }
 
-    /// Runs `f` under the budget in force and returns what it took from
-    /// it (on any thread it handed work to with [`Budget::current`] and
-    /// [`Budget::scope`]), so that reusing its output later can take the
-    /// same again ([`Budget::spend`]).
-    pub fn measure<R>(f: impl FnOnce() -> R) -> (R, i64) {
-        let Some(cur) = Budget::current() else {
-            return (f(), 0);
-        };
-        let meter = Arc::new(AtomicI64::new(0));
-        let metered = Budget {
-            left: cur.left.clone(),
-            meter: Some(meter.clone()),
-        };
-        let r = metered.scope(f);
-        (r, meter.load(Ordering::Relaxed))
+    fn take(&self, n: usize) -> bool {
+        let s = &self.0;
+        let mut granted = s.left.fetch_sub(n as i64, Ordering::Relaxed) >= n as i64;
+        if granted && let Some(ahead) = &s.ahead {
+            granted = ahead.fetch_sub(n as i64, Ordering::Relaxed) >= n as i64;
+        }
+        if let Some(asked) = &s.asked {
+            asked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((n, granted));
+        }
+        granted
     }
 
     /// Takes `n` bytes from this budget without highlighting anything.
     pub fn spend(&self, n: i64) {
-        self.left.fetch_sub(n, Ordering::Relaxed);
+        self.0.left.fetch_sub(n, Ordering::Relaxed);
     }
+
+    /// Renders parts `0..count` in parallel (on rayon's threads) under this
+    /// budget, as if they were rendered one after the other in that order,
+    /// and returns each one's output with the bytes it asked for (what
+    /// reusing the output later must [`spend`](Budget::spend)).
+    ///
+    /// Each part first renders with the budget left when the call starts,
+    /// all of them sharing it (a part cannot know yet what the parts before
+    /// it will ask for). Then the requests are laid out in order: a part
+    /// whose grants differ from what that order gives renders again, with
+    /// exactly the budget left before it. Only parts around where the
+    /// budget runs out render twice, and the highlighting done ahead is
+    /// bounded by what was left.
+    pub fn in_order<R: Send>(
+        &self,
+        count: usize,
+        render: &(dyn Fn(usize) -> R + Sync),
+    ) -> Vec<(R, i64)> {
+        use rayon::prelude::*;
+        let left = self.0.left.load(Ordering::Relaxed);
+        let ahead = self
+            .0
+            .ahead
+            .clone()
+            .unwrap_or_else(|| Arc::new(AtomicI64::new(left.max(0))));
+        let part = |k: usize, left: i64, ahead: Option<Arc<AtomicI64>>| {
+            let b = Budget::with(left, ahead, true);
+            let out = b.scope(|| render(k));
+            let asked = std::mem::take(
+                &mut *b
+                    .0
+                    .asked
+                    .as_ref()
+                    .expect("parts log")
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            );
+            (out, asked)
+        };
+        // Threads take the parts in order, so that the budget shared ahead
+        // goes to the first parts rather than to wherever a split began.
+        let next = AtomicUsize::new(0);
+        let done: Vec<Mutex<Option<Part<R>>>> = (0..count).map(|_| Mutex::new(None)).collect();
+        (0..rayon::current_num_threads().min(count))
+            .into_par_iter()
+            .for_each(|_| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= count {
+                        break;
+                    }
+                    let one = part(k, left, Some(ahead.clone()));
+                    *done[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(one);
+                }
+            });
+        let mut parts: Vec<Part<R>> = done
+            .into_iter()
+            .map(|m| {
+                m.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .expect("every part is rendered")
+            })
+            .collect();
+        // Where each part starts in the page's order, and which ones were
+        // granted other than that order grants.
+        let mut before = 0i64;
+        let mut again = Vec::new();
+        for (k, (_, asked)) in parts.iter().enumerate() {
+            let own = left - before;
+            if !grants_agree(asked, own) {
+                again.push((k, own));
+            }
+            before += asked_bytes(asked);
+        }
+        let redone: Vec<(usize, Part<R>)> = again
+            .into_par_iter()
+            .map(|(k, own)| (k, part(k, own, None)))
+            .collect();
+        for (k, one) in redone {
+            debug_assert_eq!(asked_bytes(&one.1), asked_bytes(&parts[k].1));
+            parts[k] = one;
+        }
+        self.spend(before);
+        if let Some(asked) = &self.0.asked {
+            let mut log = asked.lock().unwrap_or_else(|e| e.into_inner());
+            for (_, a) in &parts {
+                log.extend_from_slice(a);
+            }
+        }
+        parts
+            .into_iter()
+            .map(|(out, asked)| {
+                let bytes = asked_bytes(&asked);
+                (out, bytes)
+            })
+            .collect()
+    }
+}
+
+/// A part rendered under [`Budget::in_order`], with its requests.
+type Part<R> = (R, Vec<(usize, bool)>);
+
+/// The bytes a part asked for.
+fn asked_bytes(asked: &[(usize, bool)]) -> i64 {
+    asked.iter().map(|&(n, _)| n as i64).sum()
+}
+
+/// Whether a part's requests were granted as a budget of `left` bytes,
+/// taken in order, grants them.
+fn grants_agree(asked: &[(usize, bool)], left: i64) -> bool {
+    let mut taken = 0i64;
+    asked.iter().all(|&(n, granted)| {
+        taken += n as i64;
+        granted == (taken <= left)
+    })
 }
 
 /// Joined form for code blocks: [`highlight`]'s lines joined with `"\n"`
@@ -807,6 +934,59 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What part `k` of [`budget_cases`]' page asks for, and the grants it
+    /// got; part 3 has parts of its own, rendered in order in the middle.
+    fn ask(k: usize) -> Vec<bool> {
+        const PARTS: [&[usize]; 7] = [&[8, 5], &[2], &[1, 1], &[4], &[30], &[0, 1], &[3]];
+        const NESTED: [&[usize]; 2] = [&[2, 2], &[1]];
+        let mut got: Vec<bool> = PARTS[k].iter().map(|&n| Budget::take_current(n)).collect();
+        if k == 3 {
+            let inner = Budget::current()
+                .expect("a budget")
+                .in_order(NESTED.len(), &|j| {
+                    NESTED[j]
+                        .iter()
+                        .map(|&n| Budget::take_current(n))
+                        .collect::<Vec<bool>>()
+                });
+            got.extend(inner.into_iter().flat_map(|(g, _)| g));
+            got.push(Budget::take_current(3));
+        }
+        got
+    }
+
+    #[test]
+    fn budget_grants_in_the_pages_order_whatever_the_threads() {
+        // The page's requests in order: 8 5 | 2 | 1 1 | 4 (2 2) (1) 3 | 30 | 0 1 | 3.
+        let order = [8, 5, 2, 1, 1, 4, 2, 2, 1, 3, 30, 0, 1, 3];
+        let asked = [13, 2, 2, 12, 30, 1, 3];
+        for budget in [0, 1, 5, 8, 10, 13, 14, 18, 25, 40, 100] {
+            let mut taken = 0;
+            let want: Vec<bool> = order
+                .iter()
+                .map(|n| {
+                    taken += n;
+                    taken <= budget
+                })
+                .collect();
+            for threads in [1, 2, 4] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                for _ in 0..20 {
+                    let b = Budget::new(budget);
+                    let parts = pool.install(|| b.scope(|| b.in_order(asked.len(), &ask)));
+                    let got: Vec<bool> = parts.iter().flat_map(|(g, _)| g.clone()).collect();
+                    assert_eq!(got, want, "budget {budget}, {threads} threads");
+                    let bytes: Vec<i64> = parts.iter().map(|(_, n)| *n).collect();
+                    assert_eq!(bytes, asked.map(|n| n as i64));
+                    assert_eq!(b.exhausted(), taken > budget);
+                }
+            }
+        }
+    }
 
     #[test]
     fn escapes_text_node_characters() {

@@ -294,19 +294,17 @@ fn render_batches(
     let mut base = start;
     while base < s.messages.len() {
         let end = batch_end(&s.messages, base, BATCH_BYTES);
-        let batch = &s.messages[base..end];
-        let html: Vec<(String, i64)> = batch
-            .par_iter()
-            .enumerate()
-            .map(|(k, m)| {
-                let i = base + k;
-                let one = || Budget::measure(|| render_message(&ctx, m, i + 1, first_tool[i]));
-                match &budget {
-                    Some(bu) => bu.scope(one),
-                    None => one(),
-                }
-            })
-            .collect();
+        let one = |k: usize| {
+            let i = base + k;
+            render_message(&ctx, &s.messages[i], i + 1, first_tool[i])
+        };
+        let html: Vec<(String, i64)> = match &budget {
+            Some(b) => b.in_order(end - base, &one),
+            None => (0..end - base)
+                .into_par_iter()
+                .map(|k| (one(k), 0))
+                .collect(),
+        };
         for (h, spent) in html {
             each(h, spent)?;
         }
@@ -1052,6 +1050,52 @@ mod tests {
                 "{:?}",
                 &c[..c.len().min(20)]
             );
+        }
+    }
+
+    /// Past the highlighting budget, the blocks highlighted are the first
+    /// ones in the page, and the page is the same on any number of threads.
+    #[test]
+    fn the_budget_goes_to_the_first_blocks_on_any_number_of_threads() {
+        let mut s = Session::new(Agent::ClaudeCode, "budget");
+        let mut sizes = Vec::new();
+        // More messages than a batch holds, each with its own Python block.
+        for i in 0..300 {
+            let body = format!("v{i} = {i}\n{}", "total = total + v * 2\n".repeat(i % 9));
+            sizes.push(body.len() - 1);
+            let mut m = Message::new(Role::Assistant);
+            m.parts
+                .push(Part::text(format!("Step {i}:\n\n```python\n{body}```\n")));
+            s.messages.push(m);
+        }
+        let budget = 20_000;
+        let mut taken = 0;
+        let fits = sizes
+            .iter()
+            .take_while(|n| {
+                taken += *n;
+                taken <= budget
+            })
+            .count();
+        assert!(fits > 10 && fits < 250, "{fits}");
+        let mut pages = Vec::new();
+        for threads in [1, 2, 4, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let b = Budget::new(budget);
+            pages.push(pool.install(|| b.scope(|| render_messages(&s, "", 0))));
+        }
+        let highlighted: Vec<bool> = pages[0]
+            .match_indices("<pre><code")
+            .map(|(at, _)| pages[0][at..].starts_with("<pre><code class=\"hl-"))
+            .collect();
+        assert_eq!(highlighted.len(), 300);
+        let want: Vec<bool> = (0..300).map(|i| i < fits).collect();
+        assert_eq!(highlighted, want);
+        for (k, p) in pages.iter().enumerate().skip(1) {
+            assert!(p == &pages[0], "page {k} differs");
         }
     }
 
