@@ -390,10 +390,7 @@ impl Budget {
             granted = ahead.fetch_sub(n as i64, Ordering::Relaxed) >= n as i64;
         }
         if let Some(asked) = &s.asked {
-            asked
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((n, granted));
+            locked(asked).push((n, granted));
         }
         granted
     }
@@ -430,16 +427,8 @@ impl Budget {
         let part = |k: usize, left: i64, ahead: Option<Arc<AtomicI64>>| {
             let b = Budget::with(left, ahead, true);
             let out = b.scope(|| render(k));
-            let asked = std::mem::take(
-                &mut *b
-                    .0
-                    .asked
-                    .as_ref()
-                    .expect("parts log")
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()),
-            );
-            (out, asked)
+            let asked = b.0.asked.as_ref().map(|a| std::mem::take(&mut *locked(a)));
+            (out, asked.unwrap_or_default())
         };
         // Threads take the parts in order, so that the budget shared ahead
         // goes to the first parts rather than to wherever a split began.
@@ -454,7 +443,7 @@ impl Budget {
                         break;
                     }
                     let one = part(k, left, Some(ahead.clone()));
-                    *done[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(one);
+                    *locked(&done[k]) = Some(one);
                 }
             });
         let mut parts: Vec<Part<R>> = done
@@ -486,19 +475,21 @@ impl Budget {
         }
         self.spend(before);
         if let Some(asked) = &self.0.asked {
-            let mut log = asked.lock().unwrap_or_else(|e| e.into_inner());
+            let mut log = locked(asked);
             for (_, a) in &parts {
                 log.extend_from_slice(a);
             }
         }
         parts
             .into_iter()
-            .map(|(out, asked)| {
-                let bytes = asked_bytes(&asked);
-                (out, bytes)
-            })
+            .map(|(out, asked)| (out, asked_bytes(&asked)))
             .collect()
     }
+}
+
+/// A lock that a panic elsewhere does not poison for good.
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A part rendered under [`Budget::in_order`], with its requests.
@@ -898,7 +889,7 @@ fn cache() -> &'static Cache {
 
 impl Cache {
     fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        locked(&self.0)
     }
 
     fn get(&self, key: &Key) -> Option<Arc<Highlighted>> {
