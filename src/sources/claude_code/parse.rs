@@ -42,7 +42,12 @@ pub(super) struct ToolResult {
     pub is_error: bool,
     pub extras: ToolExtras,
     pub time: Option<DateTime<Utc>>,
-    pub raw_result: Option<Value>,
+    /// Whether the structured result (`toolUseResult`) names a subagent
+    /// (`agentId`). The structured result itself is not kept: what the
+    /// page shows of it is in `extras`, and a transcript's results held as
+    /// JSON trees until the session is built took more memory than the
+    /// session itself.
+    pub names_agent: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -492,8 +497,8 @@ fn tool_result(
     if let Some(id) = agent_id_in_text(&output) {
         extras.child_session = Some(id);
     }
-    let raw_result = structured.filter(|s| s.is_object());
-    if let Some(s) = &raw_result {
+    let structured = structured.filter(|s| s.is_object());
+    if let Some(s) = &structured {
         apply_structured(s, &mut extras);
     }
     ToolResult {
@@ -501,7 +506,7 @@ fn tool_result(
         is_error,
         extras,
         time,
-        raw_result,
+        names_agent: structured.is_some_and(|s| s.get("agentId").is_some()),
     }
 }
 
@@ -989,11 +994,7 @@ pub(super) fn finish_call(call: &mut ToolCall, r: ToolResult, started: Option<Da
     }
     if !matches!(call.name.as_str(), "Task" | "Agent") {
         // `agentId:` in other tools' output is just text.
-        if r.raw_result
-            .as_ref()
-            .and_then(|s| s.get("agentId"))
-            .is_none()
-        {
+        if !r.names_agent {
             extras.child_session = None;
         }
     }
@@ -1618,5 +1619,44 @@ mod tests {
             reads += 1;
         }
         assert!(reads > 10);
+    }
+
+    /// An `agentId:` in a tool's output names a subagent only for Task and
+    /// Agent calls, or when the tool's structured result names one.
+    #[test]
+    fn only_results_that_name_a_subagent_link_one() {
+        let lines = [
+            r#"{"type":"assistant","uuid":"a1","timestamp":"2026-01-01T00:00:00Z","message":{"id":"m","role":"assistant","content":[
+                {"type":"tool_use","id":"bash1","name":"Bash","input":{"command":"cat notes"}},
+                {"type":"tool_use","id":"send1","name":"SendMessage","input":{"to":"helper"}},
+                {"type":"tool_use","id":"task1","name":"Task","input":{"prompt":"look"}}]}}"#,
+            r#"{"type":"user","uuid":"u1","parentUuid":"a1","timestamp":"2026-01-01T00:00:01Z","message":{"role":"user","content":[
+                {"type":"tool_result","tool_use_id":"bash1","content":"agentId: aaaa1111"}]},
+                "toolUseResult":{"stdout":"agentId: aaaa1111","stderr":""}}"#,
+            r#"{"type":"user","uuid":"u2","parentUuid":"u1","timestamp":"2026-01-01T00:00:02Z","message":{"role":"user","content":[
+                {"type":"tool_result","tool_use_id":"send1","content":"sent"}]},
+                "toolUseResult":{"agentId":"bbbb2222","status":"sent"}}"#,
+            r#"{"type":"user","uuid":"u3","parentUuid":"u2","timestamp":"2026-01-01T00:00:03Z","message":{"role":"user","content":[
+                {"type":"tool_result","tool_use_id":"task1","content":"done\nagentId: cccc3333"}]}}"#,
+        ];
+        let bytes: String = lines.iter().map(|l| l.replace('\n', " ") + "\n").collect();
+        let s = session_from_bytes("t", bytes.as_bytes(), &Diag::silent()).unwrap();
+        let children: Vec<(String, Option<String>)> = s
+            .messages
+            .iter()
+            .flat_map(|m| &m.parts)
+            .filter_map(|p| match p {
+                Part::ToolCall(c) => Some((c.id.clone(), c.extras.child_session.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            children,
+            [
+                ("bash1".to_string(), None),
+                ("send1".to_string(), Some("bbbb2222".to_string())),
+                ("task1".to_string(), Some("cccc3333".to_string())),
+            ]
+        );
     }
 }
