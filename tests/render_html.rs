@@ -594,3 +594,67 @@ fn snapshots_of_main() {
         insta::assert_snapshot!(name, main_html(&html));
     }
 }
+
+/// A page rendered from a session that `export` hands over
+/// (`render_spending_to`, which drops each message once written) is the
+/// page rendered from a borrowed one: for every Claude Code fixture, and
+/// for one session made of all of them, long enough to be rendered in
+/// several batches, with its subagents nested under their calls.
+#[test]
+fn a_spent_session_renders_the_page_a_borrowed_one_does() {
+    use sharegen::cli::Format;
+    use sharegen::render::Renderer;
+    let diag = sharegen::diag::Diag::silent();
+    let renderer = Renderer::new(
+        &sharegen::config::Config::default(),
+        b"salt".to_vec(),
+        None,
+        None,
+    )
+    .unwrap();
+    let page_of = |s: &sharegen::model::Session| {
+        let mut borrowed = Vec::new();
+        renderer
+            .render_to(s, Format::Html, None, &mut borrowed)
+            .unwrap();
+        let mut spent = Vec::new();
+        renderer
+            .render_spending_to(s.clone(), Format::Html, &mut spent)
+            .unwrap();
+        (borrowed, spent)
+    };
+    let mut all: Option<sharegen::model::Session> = None;
+    for file in main_transcripts() {
+        let (source, found) = sharegen::sources::refs_for_path(&file, &diag)
+            .unwrap()
+            .expect("a session");
+        for summary in found {
+            let r = sharegen::sources::SessionRef {
+                agent: summary.agent,
+                id: summary.id.clone(),
+                path: summary.path.clone(),
+            };
+            let s = source.load(&r, &diag).unwrap();
+            let (borrowed, spent) = page_of(&s);
+            assert!(borrowed == spent, "{}: the pages differ", file.display());
+            match &mut all {
+                None => all = Some(s),
+                Some(a) => {
+                    a.messages.extend(s.messages);
+                    a.subagents.extend(s.subagents);
+                }
+            }
+        }
+    }
+    let all = all.expect("sessions");
+    assert!(all.messages.len() > 1000, "{} messages", all.messages.len());
+    assert!(all.subagents.iter().any(|a| a.tool_call_id.is_some()));
+    let (borrowed, spent) = page_of(&all);
+    let page = String::from_utf8(spent.clone()).unwrap();
+    assert!(page.contains("class=\"subagent\""));
+    assert!(page.contains(&format!("id=\"m-{}\"", all.messages.len())));
+    assert!(
+        borrowed == spent,
+        "the pages of all sessions together differ"
+    );
+}

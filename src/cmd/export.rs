@@ -37,14 +37,14 @@ fn infer_format(args: &ExportArgs) -> Result<Format, Error> {
 /// or the other formats.
 fn render(
     renderer: &Renderer,
-    session: &crate::model::Session,
+    session: crate::model::Session,
     format: Format,
     protection: Option<&Protection>,
     w: &mut dyn std::io::Write,
 ) -> crate::Result<()> {
     match protection {
-        Some(p) => renderer.render_protected_to(session, p, w),
-        None => renderer.render_to(session, format, None, w),
+        Some(p) => renderer.render_protected_to(&session, p, w),
+        None => renderer.render_spending_to(session, format, w),
     }
 }
 
@@ -103,7 +103,7 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
                 // Standard output holds the page: the key goes to the terminal.
                 eprintln!("key: {frag}");
             }
-            return match render(&renderer, &session, format, protection, &mut w).and_then(|()| {
+            return match render(&renderer, session, format, protection, &mut w).and_then(|()| {
                 std::io::Write::flush(&mut w).map_err(|e| Error::io("(standard output)", e))
             }) {
                 Err(Error::Io { source, .. })
@@ -122,8 +122,7 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     };
     // Streamed into a temporary file beside the target, then renamed.
     let mut file = AtomicFile::create(&target, None)?;
-    render(&renderer, &session, format, protection, &mut file)?;
-    drop(session);
+    render(&renderer, session, format, protection, &mut file)?;
     file.commit()?;
     let frag = protection.and_then(Protection::fragment);
     if args.json {
@@ -221,8 +220,7 @@ fn run_all(
                 let path =
                     crate::fsutil::output_path(&dir, &format!("{sid}.{}", format.extension()))?;
                 let mut file = AtomicFile::create(&path, None)?;
-                render(renderer, &session, format, protection, &mut file)?;
-                drop(session);
+                render(renderer, session, format, protection, &mut file)?;
                 Ok((path, file.commit_if_changed()?.changed))
             })();
             bar.inc(1);

@@ -119,13 +119,49 @@ pub fn render_page_to(
 ) -> crate::Result<()> {
     let budget = Budget::new(highlight_budget(session));
     let (head, tail) = shell_parts(session, opts, templates, &budget)?;
+    write_around(&head, &tail, w, |w| {
+        budget.scope(|| write_messages(session, "", 0, w))
+    })
+}
+
+/// [`render_page_to`] for a session the caller is done with: each message
+/// is dropped once its HTML is written, so the memory a big session holds
+/// goes to rendering the rest of it instead of adding to it.
+pub fn render_page_spending(
+    mut session: Session,
+    opts: &PageOptions,
+    templates: &Templates,
+    w: &mut dyn std::io::Write,
+) -> crate::Result<()> {
+    let budget = Budget::new(highlight_budget(&session));
+    let (head, tail) = shell_parts(&session, opts, templates, &budget)?;
+    let mut messages = std::mem::take(&mut session.messages);
+    write_around(&head, &tail, w, |w| {
+        budget.scope(|| {
+            let each = &mut |h: String, _| w.write_all(h.as_bytes());
+            render_batches(
+                Msgs::Spend(&mut messages),
+                &session.subagents,
+                "",
+                0,
+                0,
+                each,
+            )
+        })
+    })
+}
+
+/// Writes `head`, what `body` writes, then `tail`.
+fn write_around(
+    head: &str,
+    tail: &str,
+    w: &mut dyn std::io::Write,
+    body: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> crate::Result<()> {
     let io = |e: std::io::Error| crate::Error::io("(page output)", e);
     w.write_all(head.as_bytes()).map_err(io)?;
-    budget
-        .scope(|| write_messages(session, "", 0, w))
-        .map_err(io)?;
-    w.write_all(tail.as_bytes()).map_err(io)?;
-    Ok(())
+    body(&mut *w).map_err(io)?;
+    w.write_all(tail.as_bytes()).map_err(io)
 }
 
 /// Like [`render_page_to`], reusing the HTML of the first `reuse` messages
@@ -251,7 +287,15 @@ fn write_messages(
     depth: usize,
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    render_batches(s, prefix, depth, 0, &mut |h, _| w.write_all(h.as_bytes()))
+    let each = &mut |h: String, _| w.write_all(h.as_bytes());
+    render_batches(
+        Msgs::Read(&s.messages),
+        &s.subagents,
+        prefix,
+        depth,
+        0,
+        each,
+    )
 }
 
 /// Leaves the HTML of every top-level message of `s` in `frags`, keeping
@@ -265,26 +309,50 @@ fn fill_fragments(s: &Session, frags: &mut Fragments, reuse: usize) {
         }
     }
     let start = frags.html.len();
-    render_batches(s, "", 0, start, &mut |h, spent| {
-        frags.html.push((h, spent));
-        Ok(())
-    })
+    render_batches(
+        Msgs::Read(&s.messages),
+        &s.subagents,
+        "",
+        0,
+        start,
+        &mut |h, spent| {
+            frags.html.push((h, spent));
+            Ok(())
+        },
+    )
     .expect("keeping HTML in memory cannot fail");
 }
 
-/// Renders the messages of `s` from `start` on, batch by batch (each batch
-/// in parallel, on rayon's threads, with the page's highlighting budget),
-/// and hands each one's HTML, with what it spent of the budget, to `each`
-/// in order.
+/// The messages [`render_batches`] renders: read, or spent (each one's
+/// parts are dropped once its HTML is handed on).
+enum Msgs<'a> {
+    Read(&'a [Message]),
+    Spend(&'a mut [Message]),
+}
+
+impl Msgs<'_> {
+    fn all(&self) -> &[Message] {
+        match self {
+            Msgs::Read(m) => m,
+            Msgs::Spend(m) => m,
+        }
+    }
+}
+
+/// Renders `messages` (whose subagents are `subagents`) from `start` on,
+/// batch by batch (each batch in parallel, on rayon's threads, with the
+/// page's highlighting budget), and hands each one's HTML, with what it
+/// spent of the budget, to `each` in order.
 fn render_batches(
-    s: &Session,
+    mut messages: Msgs,
+    subagents: &[Subagent],
     prefix: &str,
     depth: usize,
     start: usize,
     each: &mut dyn FnMut(String, i64) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let first_tool = tool_offsets(s);
-    let by_call = subagents_by_call(s);
+    let first_tool = tool_offsets(messages.all());
+    let by_call = subagents_by_call(subagents);
     let ctx = Ctx {
         prefix,
         depth,
@@ -292,11 +360,12 @@ fn render_batches(
     };
     let budget = Budget::current();
     let mut base = start;
-    while base < s.messages.len() {
-        let end = batch_end(&s.messages, base, BATCH_BYTES);
+    while base < messages.all().len() {
+        let all = messages.all();
+        let end = batch_end(all, base, BATCH_BYTES);
         let one = |k: usize| {
             let i = base + k;
-            render_message(&ctx, &s.messages[i], i + 1, first_tool[i])
+            render_message(&ctx, &all[i], i + 1, first_tool[i])
         };
         let html: Vec<(String, i64)> = match &budget {
             Some(b) => b.in_order(end - base, &one),
@@ -305,6 +374,9 @@ fn render_batches(
                 .map(|k| (one(k), 0))
                 .collect(),
         };
+        if let Msgs::Spend(m) = &mut messages {
+            m[base..end].iter_mut().for_each(|m| m.parts = Vec::new());
+        }
         for (h, spent) in html {
             each(h, spent)?;
         }
@@ -350,10 +422,10 @@ fn diff_bytes(d: &FileDiff) -> usize {
 
 /// The number of tool calls before each message (tool anchors count on
 /// across messages).
-fn tool_offsets(s: &Session) -> Vec<usize> {
-    let mut first_tool = Vec::with_capacity(s.messages.len());
+fn tool_offsets(messages: &[Message]) -> Vec<usize> {
+    let mut first_tool = Vec::with_capacity(messages.len());
     let mut n = 0usize;
-    for m in &s.messages {
+    for m in messages {
         first_tool.push(n);
         n += m
             .parts
@@ -364,8 +436,8 @@ fn tool_offsets(s: &Session) -> Vec<usize> {
     first_tool
 }
 
-fn subagents_by_call(s: &Session) -> HashMap<&str, &Subagent> {
-    s.subagents
+fn subagents_by_call(subagents: &[Subagent]) -> HashMap<&str, &Subagent> {
+    subagents
         .iter()
         .filter_map(|a| a.tool_call_id.as_deref().map(|id| (id, a)))
         .collect()

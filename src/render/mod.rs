@@ -111,6 +111,25 @@ impl Renderer {
         }
     }
 
+    /// [`Renderer::render_to`] for a session the caller is done with: a
+    /// page drops each message once its HTML is written (see
+    /// [`html::render_page_spending`]), so a big session is not held whole
+    /// beside what rendering it takes.
+    pub fn render_spending_to(
+        &self,
+        session: Session,
+        format: Format,
+        w: &mut dyn std::io::Write,
+    ) -> crate::Result<()> {
+        match format {
+            Format::Html => {
+                let opts = self.page_options(&session, None);
+                html::render_page_spending(session, &opts, &self.templates, w)
+            }
+            Format::Json | Format::Md => self.render_to(&session, format, None, w),
+        }
+    }
+
     /// The live HTML page of `session`, reusing the HTML of its first
     /// `reuse` messages from `frags` (see [`html::render_page_reusing`]).
     pub fn render_page_reusing(
