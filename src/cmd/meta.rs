@@ -384,7 +384,7 @@ pub fn open(ctx: &Ctx, session: Option<&str>, theme: Option<&str>) -> anyhow::Re
         .join("open")
         .join(format!("{}.html", renderer.share_id(&s)));
     let mut f = AtomicFile::create(&path, Some(0o600))?;
-    renderer.render_to(&s, Format::Html, None, &mut f)?;
+    renderer.render_spending_to(s, Format::Html, &mut f)?;
     f.commit()?;
     emit(format!("{}\n", path.display()).as_bytes())?;
     opener::open(&path).with_context(|| format!("opening {} in a browser", path.display()))?;
