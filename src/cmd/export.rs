@@ -85,8 +85,11 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         found.source.load(&r, &ctx.diag)
     });
     let mut session = loaded.with_context(|| format!("loading {} session {}", r.agent, r.id))?;
-    if let Some(red) = &redactor {
+    if let Some(red) = redactor {
         red.apply(&mut session);
+        // Its compiled patterns and their search caches would otherwise
+        // stay allocated beside the page being rendered.
+        drop(red);
     }
     let sid = renderer.share_id(&session);
     let target: PathBuf = match args.output.as_deref() {
