@@ -293,10 +293,37 @@ pub(super) fn read(path: &Path, light: bool, diag: &Diag) -> Result<Vec<Rec>> {
 
 /// [`read`], never through the kept parser states.
 pub(super) fn read_fresh(path: &Path, light: bool, diag: &Diag) -> Result<Vec<Rec>> {
-    let mut recs = Vec::new();
-    for_each_line(path, diag, &mut |lineno, text, complete| {
-        add_line(path, &mut recs, lineno, text, complete, light, diag)
-    })?;
+    read_pieces(path, light, diag, jsonl::PIECE_BYTES)
+}
+
+/// [`read_fresh`] with pieces of `piece_bytes` (tests use small ones).
+/// A line's records depend on that line alone, so lines become records on
+/// every core, a piece of the file at a time, and the pieces' records join
+/// in order (see [`jsonl::par_read_lines_from`]).
+fn read_pieces(path: &Path, light: bool, diag: &Diag, piece_bytes: usize) -> Result<Vec<Rec>> {
+    let pieces = jsonl::par_read_lines_from(
+        path,
+        open(path)?,
+        diag,
+        piece_bytes,
+        &Vec::new,
+        &|recs, lineno, text, complete, diag| {
+            add_line(path, recs, lineno, text, complete, light, diag)
+        },
+    );
+    let Ok(pieces) = pieces else {
+        // A read error part-way (a cut `.zst` archive): read again one line
+        // after the other, which keeps the lines before it, with a warning.
+        let mut recs = Vec::new();
+        for_each_line(path, diag, &mut |lineno, text, complete| {
+            add_line(path, &mut recs, lineno, text, complete, light, diag)
+        })?;
+        return Ok(recs);
+    };
+    let mut recs = Vec::with_capacity(pieces.iter().map(Vec::len).sum());
+    for piece in pieces {
+        recs.extend(piece);
+    }
     Ok(recs)
 }
 
@@ -1382,6 +1409,91 @@ mod tests {
             tails.last_read(&p),
             Some(jsonl::TailRead::Appended { .. })
         ));
+    }
+
+    /// Every Codex fixture, and a rollout with broken, unknown and cut
+    /// lines, read in pieces of any size, fully or lightly: the records
+    /// and warnings of a read one line after the other.
+    #[test]
+    fn pieces_read_as_one_read_does() {
+        use std::path::PathBuf;
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/codex");
+        let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().to_path_buf())
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect();
+        assert!(files.len() >= 10, "{} rollouts", files.len());
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("odd.jsonl");
+        let mut bytes = std::fs::read(&files[0]).unwrap();
+        bytes.extend_from_slice(
+            b"not json\n[1]\n{\"type\":\"mystery\",\"payload\":{}}\n\n\
+              {\"timestamp\":\"2025-11-12T09:30:00Z\",\"type\":\"response_item\",\
+              \"payload\":{\"type\":\"message\",\"role\":\"user\",\"content\":\
+              [{\"type\":\"input_text\",\"text\":\"a last prompt\"}]}}\n\
+              {\"timestamp\":\"2025-11-12T09:31:00Z\",\"type\":\"event_",
+        );
+        std::fs::write(&odd, bytes).unwrap();
+        files.push(odd);
+        for path in &files {
+            for light in [false, true] {
+                let one = Diag::silent();
+                let mut want = Vec::new();
+                for_each_line(path, &one, &mut |n, t, c| {
+                    add_line(path, &mut want, n, t, c, light, &one)
+                })
+                .unwrap();
+                for piece in [1, 700, 4096, jsonl::PIECE_BYTES] {
+                    let d = Diag::silent();
+                    let got = read_pieces(path, light, &d, piece).unwrap();
+                    let at = format!("{} in {piece}-byte pieces, light {light}", path.display());
+                    assert_eq!(format!("{got:?}"), format!("{want:?}"), "{at}");
+                    assert_eq!(d.warnings(), one.warnings(), "{at}");
+                }
+            }
+        }
+        let d = Diag::silent();
+        let recs = read_pieces(files.last().unwrap(), false, &d, 700).unwrap();
+        assert!(!d.warnings().is_empty());
+        assert!(format!("{recs:?}").contains("a last prompt"));
+    }
+
+    /// A `.zst` archive cut short keeps the lines before the cut, with a
+    /// warning, however it is read.
+    #[test]
+    fn a_cut_archive_keeps_the_lines_before_the_cut() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "tests/fixtures/codex/sharegen/rollout-2025-11-12T09-00-00-0199a8f3-6c1e-7d40-b2a5-3e9f1c7d2a10.jsonl",
+        );
+        let plain = std::fs::read(&src).unwrap();
+        // One frame per line: what was decoded before the cut is whole
+        // lines.
+        let packed: Vec<u8> = plain
+            .split_inclusive(|b| *b == b'\n')
+            .flat_map(|line| zstd::encode_all(line, 3).unwrap())
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let whole = dir.path().join("whole.jsonl");
+        std::fs::write(&whole, &plain).unwrap();
+        let cut = dir.path().join("cut.jsonl.zst");
+        std::fs::write(&cut, &packed[..packed.len() * 2 / 3]).unwrap();
+        let all = read_pieces(&whole, false, &Diag::silent(), 700).unwrap();
+        let d = Diag::silent();
+        let kept = read_pieces(&cut, false, &d, 700).unwrap();
+        assert!(
+            !kept.is_empty() && kept.len() < all.len(),
+            "{} of {}",
+            kept.len(),
+            all.len()
+        );
+        assert_eq!(format!("{:?}", &all[..kept.len()]), format!("{kept:?}"));
+        assert!(
+            d.warnings().iter().any(|w| w.kind == "read-error"),
+            "{:?}",
+            d.warnings()
+        );
     }
 
     #[test]
