@@ -157,7 +157,7 @@ fn file_id(path: &Path) -> String {
 /// folder.
 fn load_one(path: &Path, project: Option<String>, diag: &Diag) -> Result<Session> {
     let rec = parse::read(path, diag)?;
-    let mut s = parse::build(path, &rec, &file_id(path), diag);
+    let mut s = parse::build(path, rec, &file_id(path), diag);
     s.project = project;
     Ok(s)
 }

@@ -520,13 +520,14 @@ fn message(path: &Path, m: &Value, diag: &Diag) -> Option<Message> {
 
 /// Builds the session of a replayed chat file. `fallback_id` names it when
 /// the file does not.
-pub(super) fn build(path: &Path, rec: &Record, fallback_id: &str, diag: &Diag) -> Session {
-    let messages: Vec<Message> = rec
-        .messages
-        .iter()
-        .filter_map(|m| build_message(path, m, diag))
+pub(super) fn build(path: &Path, mut rec: Record, fallback_id: &str, diag: &Diag) -> Session {
+    // Each message's JSON is dropped once it is converted, so the chat's
+    // JSON and the session made of it are not both held whole.
+    let messages: Vec<Message> = std::mem::take(&mut rec.messages)
+        .into_iter()
+        .filter_map(|m| build_message(path, &m, diag))
         .collect();
-    let mut s = shell(path, rec, messages.iter(), fallback_id);
+    let mut s = shell(path, &rec, messages.iter(), fallback_id);
     s.messages = messages;
     s
 }
