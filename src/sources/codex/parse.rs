@@ -1424,6 +1424,7 @@ mod tests {
             .map(|e| e.path().to_path_buf())
             .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
             .collect();
+        files.sort();
         assert!(files.len() >= 10, "{} rollouts", files.len());
         let dir = tempfile::tempdir().unwrap();
         let odd = dir.path().join("odd.jsonl");
