@@ -239,7 +239,7 @@ fn scan_file(path: &Path, diag: &Diag) -> Scan {
             };
         }
     };
-    if recs.is_empty() {
+    if recs.iter().all(Vec::is_empty) {
         return Scan {
             summary: None,
             parent: None,

@@ -12,7 +12,7 @@
 //!   `last_token_usage` to the turn; the turn's sum goes on its last
 //!   assistant message; the session total is the last cumulative total.
 
-use super::parse::{CallEventKind, CallResult, Ev, Key, Meta, Rec, str_of};
+use super::parse::{CallEventKind, CallResult, Ev, Key, Meta, Pieces, Rec, str_of};
 use super::patch;
 use crate::model::*;
 use chrono::{DateTime, Utc};
@@ -26,39 +26,52 @@ pub(super) struct Built {
     pub meta: Meta,
 }
 
-/// Drops event texts whose response-item twin is in the file.
-fn dedupe(recs: Vec<Rec>) -> Vec<Rec> {
-    dedupe_counting(recs).0
+/// Which event texts to drop: those whose response-item twin is in the
+/// file.
+#[derive(Default)]
+struct Twins {
+    /// The twins not matched yet, by key.
+    available: HashMap<Key, usize>,
+    /// The keys of the event texts that were kept.
+    kept_events: HashSet<Key>,
 }
 
-/// [`dedupe`], with what is left for records appended later: the twins
-/// not matched yet, by key, and the keys of the event texts that were
-/// kept (a twin arriving for one of them would drop it).
-pub(super) fn dedupe_counting(recs: Vec<Rec>) -> (Vec<Rec>, HashMap<Key, usize>, HashSet<Key>) {
-    let mut available: HashMap<Key, usize> = HashMap::new();
-    for r in &recs {
-        for k in &r.provides {
-            *available.entry(k.clone()).or_default() += 1;
+impl Twins {
+    /// The twins among `recs`.
+    fn of<'a>(recs: impl IntoIterator<Item = &'a Rec>) -> Twins {
+        let mut t = Twins::default();
+        for k in recs.into_iter().flat_map(|r| &r.provides) {
+            *t.available.entry(*k).or_default() += 1;
+        }
+        t
+    }
+
+    /// Whether `r`, the next record in order, stays.
+    fn keep(&mut self, r: &Rec) -> bool {
+        let Some(k) = r.twin.as_deref() else {
+            return true;
+        };
+        match self.available.get_mut(k) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => {
+                self.kept_events.insert(*k);
+                true
+            }
         }
     }
-    let mut kept_events = HashSet::new();
-    let recs = recs
-        .into_iter()
-        .filter(|r| match &r.twin {
-            Some(k) => match available.get_mut(k) {
-                Some(n) if *n > 0 => {
-                    *n -= 1;
-                    false
-                }
-                _ => {
-                    kept_events.insert(k.clone());
-                    true
-                }
-            },
-            None => true,
-        })
-        .collect();
-    (recs, available, kept_events)
+}
+
+/// Drops event texts whose response-item twin is in the file, and says
+/// what is left for records appended later: the twins not matched yet, by
+/// key, and the keys of the event texts that were kept (a twin arriving
+/// for one of them would drop it).
+pub(super) fn dedupe_counting(recs: Vec<Rec>) -> (Vec<Rec>, HashMap<Key, usize>, HashSet<Key>) {
+    let mut t = Twins::of(&recs);
+    let recs = recs.into_iter().filter(|r| t.keep(r)).collect();
+    (recs, t.available, t.kept_events)
 }
 
 #[derive(Default)]
@@ -280,6 +293,48 @@ fn call_from_event(id: String, kind: CallEventKind, data: Option<&Value>) -> Too
     }
 }
 
+/// Drops from an `*_end` event's payload what [`call_from_event`] and
+/// [`apply_event`] never read, so that a rollout's records do not hold it
+/// until the session is built. An exec event repeats its output up to four
+/// times (`aggregated_output`, `formatted_output`, `stdout`, `stderr`);
+/// only the one [`apply_event`] would pick stays. Keep the two in step.
+pub(super) fn keep_read_fields(kind: CallEventKind, d: &mut Value) {
+    let Some(o) = d.as_object_mut() else {
+        return;
+    };
+    let has = |k: &str| {
+        o.get(k)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+    };
+    let (read, output): (&[&str], &[&str]) = match kind {
+        CallEventKind::Exec => (
+            &[
+                "type",
+                "command",
+                "cwd",
+                "exit_code",
+                "duration",
+                "duration_ms",
+            ],
+            if has("aggregated_output") {
+                &["aggregated_output"]
+            } else if has("formatted_output") {
+                &["formatted_output"]
+            } else {
+                &["stdout", "stderr"]
+            },
+        ),
+        CallEventKind::Patch => (&["type", "changes", "success"], &["stdout", "stderr"]),
+        CallEventKind::Mcp => (
+            &["type", "invocation", "duration", "duration_ms"],
+            &["result"],
+        ),
+        CallEventKind::WebSearch => (&["type", "query"], &["results"]),
+    };
+    o.retain(|k, _| read.contains(&k.as_str()) || output.contains(&k.as_str()));
+}
+
 /// Adds what an `*_end` event knows to its call.
 fn apply_event(c: &mut ToolCall, kind: CallEventKind, d: &Value, answered: bool) {
     let begin = d.get("type").and_then(Value::as_str) == Some("patch_apply_begin");
@@ -374,11 +429,14 @@ fn apply_event(c: &mut ToolCall, kind: CallEventKind, d: &Value, answered: bool)
 }
 
 /// Builds the session. `fallback_id` names it when the header does not.
-pub(super) fn build(recs: Vec<Rec>, path: &Path, fallback_id: &str) -> Built {
-    let recs = dedupe(recs);
-    let mut b = Builder::new(&recs);
-    for r in recs {
-        b.apply(r);
+/// Each piece's records are let go as they are folded.
+pub(super) fn build(pieces: Pieces, path: &Path, fallback_id: &str) -> Built {
+    let mut twins = Twins::of(pieces.iter().flatten());
+    let mut b = Builder::new(pieces.iter().flatten());
+    for r in pieces.into_iter().flatten() {
+        if twins.keep(&r) {
+            b.apply(r);
+        }
     }
     b.finish(path, fallback_id)
 }
@@ -400,7 +458,7 @@ pub(super) struct Builder {
 
 impl Builder {
     /// A builder for `recs` (it looks for compaction items first).
-    pub(super) fn new(recs: &[Rec]) -> Builder {
+    pub(super) fn new<'a>(recs: impl IntoIterator<Item = &'a Rec>) -> Builder {
         Builder {
             f: Fold::default(),
             meta: None,
@@ -411,7 +469,7 @@ impl Builder {
             last_time: None,
             output_time: HashMap::new(),
             has_compacted: recs
-                .iter()
+                .into_iter()
                 .any(|r| matches!(r.ev, Ev::Compacted { event: false, .. })),
         }
     }
@@ -467,6 +525,7 @@ impl Builder {
                 }
             }
             Ev::Output { call_id, result } => {
+                let result = result.map(|r| *r);
                 if !self.f.calls.contains_key(&call_id) {
                     let mut c = placeholder(call_id.clone(), "unknown");
                     c.title = Some("result whose call was not recorded".into());
@@ -512,6 +571,7 @@ impl Builder {
                 }
             }
             Ev::Tokens { last, total } => {
+                let (last, total) = (last.map(|u| *u), total.map(|u| *u));
                 let per = match total {
                     Some(t) => {
                         if self.f.last_total.as_ref() == Some(&t) {
@@ -662,5 +722,136 @@ fn finish_calls(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The payloads of the `*_end` events in the Codex fixtures, plus made-up
+    /// ones that repeat an exec output in every field.
+    fn event_payloads() -> Vec<(CallEventKind, Value)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/codex");
+        let mut files: Vec<_> = walkdir::WalkDir::new(&root)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().to_path_buf())
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect();
+        files.sort();
+        let mut out = Vec::new();
+        for f in files {
+            for line in std::fs::read_to_string(&f).unwrap().lines() {
+                let Ok(v) = serde_json::from_str::<Value>(line) else {
+                    continue;
+                };
+                let p = &v["payload"];
+                let kind = match p["type"].as_str() {
+                    Some("exec_command_end") => CallEventKind::Exec,
+                    Some("patch_apply_end" | "patch_apply_begin") => CallEventKind::Patch,
+                    Some("mcp_tool_call_end") => CallEventKind::Mcp,
+                    Some("web_search_end") => CallEventKind::WebSearch,
+                    _ => continue,
+                };
+                out.push((kind, p.clone()));
+            }
+        }
+        let exec = |fields: Value| {
+            let mut p = serde_json::json!({
+                "type": "exec_command_end", "call_id": "c", "turn_id": "t",
+                "command": ["bash", "-lc", "ls"], "cwd": "/w", "parsed_cmd": [{"type": "list"}],
+                "exit_code": 2, "duration": {"secs": 1, "nanos": 5_000_000}
+            });
+            p.as_object_mut()
+                .unwrap()
+                .extend(fields.as_object().unwrap().clone());
+            (CallEventKind::Exec, p)
+        };
+        out.push(exec(serde_json::json!({
+            "stdout": "out", "stderr": "err",
+            "aggregated_output": "out\nerr", "formatted_output": "Exit code 2\nout\nerr"
+        })));
+        out.push(exec(serde_json::json!({
+            "stdout": "out", "stderr": "err", "aggregated_output": "",
+            "formatted_output": "Exit code 2\nout\nerr", "duration": null, "duration_ms": 7
+        })));
+        out.push(exec(serde_json::json!({
+            "stdout": "out", "stderr": "warn", "aggregated_output": null, "formatted_output": "",
+            "duration": "odd", "duration_ms": 9
+        })));
+        out.push(exec(serde_json::json!({ "duration_ms": 12 })));
+        let mcp = |result: Value| {
+            let p = serde_json::json!({
+                "type": "mcp_tool_call_end", "call_id": "m",
+                "invocation": {"server": "docs", "tool": "search", "arguments": {"q": "x"}},
+                "duration": {"secs": 0, "nanos": 40_000_000}, "result": result
+            });
+            (CallEventKind::Mcp, p)
+        };
+        out.push(mcp(
+            serde_json::json!({"Ok": {"content": [{"type": "text", "text": "hit"}]}}),
+        ));
+        out.push(mcp(
+            serde_json::json!({"Ok": {"isError": true, "structuredContent": {"n": 1}}}),
+        ));
+        out.push(mcp(serde_json::json!({"Err": "timed out"})));
+        out.push((
+            CallEventKind::Patch,
+            serde_json::json!({
+                "type": "patch_apply_end", "call_id": "p", "success": false,
+                "stdout": "", "stderr": "patch rejected", "changes": {}
+            }),
+        ));
+        out.push(exec(serde_json::json!({
+            "stdout": "out", "stderr": "err",
+            "aggregated_output": "out\nerr", "formatted_output": "Exit code 2\nout\nerr"
+        })));
+        out
+    }
+
+    /// What the builder makes of an event, as a call it stands in for and
+    /// as facts added to a call that was already there.
+    fn applied(kind: CallEventKind, d: &Value) -> String {
+        let mut made = Vec::new();
+        for answered in [false, true] {
+            let mut c = call_from_event("c".into(), kind, Some(d));
+            apply_event(&mut c, kind, d, answered);
+            made.push(c);
+            let mut c = placeholder("c".into(), "shell");
+            c.output = Some("already".into());
+            apply_event(&mut c, kind, d, answered);
+            made.push(c);
+        }
+        format!("{made:?}")
+    }
+
+    #[test]
+    fn events_keep_what_the_builder_reads() {
+        let payloads = event_payloads();
+        let kinds: HashSet<String> = payloads.iter().map(|(k, _)| format!("{k:?}")).collect();
+        assert_eq!(kinds.len(), 4, "{kinds:?}");
+        for (kind, full) in payloads {
+            let mut slim = full.clone();
+            keep_read_fields(kind, &mut slim);
+            assert_eq!(applied(kind, &slim), applied(kind, &full), "{full}");
+        }
+        // An exec event keeps one copy of its output, and none of the
+        // fields no one reads.
+        let (kind, mut p) = event_payloads().pop().unwrap();
+        keep_read_fields(kind, &mut p);
+        assert!(
+            p.get("parsed_cmd").is_none() && p.get("turn_id").is_none(),
+            "{p}"
+        );
+        let (kind, mut p) = event_payloads().pop().unwrap();
+        keep_read_fields(kind, &mut p);
+        let outputs: Vec<&String> = p
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.contains("out"))
+            .collect();
+        assert_eq!(outputs, ["aggregated_output"], "{p}");
     }
 }

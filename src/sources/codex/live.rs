@@ -79,7 +79,7 @@ impl Folded {
                 // An event shown earlier would be dropped now.
                 return false;
             }
-            *self.available.entry(k.clone()).or_default() += 1;
+            *self.available.entry(*k).or_default() += 1;
         }
         for r in new {
             if let Some(k) = &r.twin {

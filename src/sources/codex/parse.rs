@@ -16,6 +16,7 @@ use crate::sources::jsonl;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::path::Path;
 
@@ -99,7 +100,22 @@ pub(super) enum Stream {
     RawReasoning,
 }
 
-pub(super) type Key = (Stream, String);
+/// A twin key: the stream and the SHA-256 of the trimmed text. Holding the
+/// digest instead of the text keeps a rollout's records from carrying a
+/// third copy of every message while it is read.
+pub(super) type Key = (Stream, [u8; 32]);
+
+/// The key of `texts` joined by newlines (the texts of a prompt's parts).
+fn key_of<'a>(stream: Stream, texts: impl IntoIterator<Item = &'a str>) -> Key {
+    let mut h = Sha256::new();
+    for (i, t) in texts.into_iter().enumerate() {
+        if i > 0 {
+            h.update(b"\n");
+        }
+        h.update(t.as_bytes());
+    }
+    (stream, h.finalize().into())
+}
 
 /// What the session header says.
 #[derive(Debug, Default, Clone)]
@@ -148,9 +164,11 @@ pub(super) enum Ev {
     System(Vec<Part>),
     /// Text, reasoning or a tool call of the assistant.
     Assistant(Vec<Part>),
+    /// (Boxed, as are the usages of `Tokens`: a record is as big as its
+    /// biggest kind, and a rollout holds one per line.)
     Output {
         call_id: String,
-        result: Option<CallResult>,
+        result: Option<Box<CallResult>>,
     },
     CallEvent {
         call_id: Option<String>,
@@ -159,8 +177,8 @@ pub(super) enum Ev {
         data: Option<Value>,
     },
     Tokens {
-        last: Option<Usage>,
-        total: Option<Usage>,
+        last: Option<Box<Usage>>,
+        total: Option<Box<Usage>>,
     },
     TurnStart,
     TurnEnd,
@@ -183,7 +201,7 @@ pub(super) struct Rec {
     pub provides: Vec<Key>,
     /// For `event_msg` text: the key whose `response_item` twin makes it
     /// a duplicate.
-    pub twin: Option<Key>,
+    pub twin: Option<Box<Key>>,
 }
 
 impl Rec {
@@ -280,27 +298,32 @@ pub(crate) fn retain_tails(keep: &dyn Fn(&Path) -> bool) {
     TAILS.retain(keep);
 }
 
+/// A rollout's records in order, in the pieces they were read in: joining
+/// them would copy every record once more.
+pub(super) type Pieces = Vec<Vec<Rec>>;
+
 /// Reads a rollout into records. `light` skips what a listing does not
 /// need (see the module docs).
-pub(super) fn read(path: &Path, light: bool, diag: &Diag) -> Result<Vec<Rec>> {
+pub(super) fn read(path: &Path, light: bool, diag: &Diag) -> Result<Pieces> {
     if !light && !is_zst(path) && jsonl::tails_enabled() {
-        return TAILS.read(path, diag, Vec::new, &mut |recs, lineno, text, complete| {
+        let recs = TAILS.read(path, diag, Vec::new, &mut |recs, lineno, text, complete| {
             add_line(path, recs, lineno, text, complete, false, diag)
-        });
+        })?;
+        return Ok(vec![recs]);
     }
     read_fresh(path, light, diag)
 }
 
 /// [`read`], never through the kept parser states.
-pub(super) fn read_fresh(path: &Path, light: bool, diag: &Diag) -> Result<Vec<Rec>> {
+pub(super) fn read_fresh(path: &Path, light: bool, diag: &Diag) -> Result<Pieces> {
     read_pieces(path, light, diag, jsonl::PIECE_BYTES)
 }
 
 /// [`read_fresh`] with pieces of `piece_bytes` (tests use small ones).
 /// A line's records depend on that line alone, so lines become records on
-/// every core, a piece of the file at a time, and the pieces' records join
-/// in order (see [`jsonl::par_read_lines_from`]).
-fn read_pieces(path: &Path, light: bool, diag: &Diag, piece_bytes: usize) -> Result<Vec<Rec>> {
+/// every core, a piece of the file at a time (see
+/// [`jsonl::par_read_lines_from`]).
+fn read_pieces(path: &Path, light: bool, diag: &Diag, piece_bytes: usize) -> Result<Pieces> {
     let pieces = jsonl::par_read_lines_from(
         path,
         open(path)?,
@@ -318,13 +341,9 @@ fn read_pieces(path: &Path, light: bool, diag: &Diag, piece_bytes: usize) -> Res
         for_each_line(path, diag, &mut |lineno, text, complete| {
             add_line(path, &mut recs, lineno, text, complete, light, diag)
         })?;
-        return Ok(recs);
+        return Ok(vec![recs]);
     };
-    let mut recs = Vec::with_capacity(pieces.iter().map(Vec::len).sum());
-    for piece in pieces {
-        recs.extend(piece);
-    }
-    Ok(recs)
+    Ok(pieces)
 }
 
 /// Reads one complete or partial line into records (`watch`).
@@ -611,16 +630,17 @@ fn image_part(url: Option<&str>, name: Option<String>) -> FilePart {
 }
 
 /// The texts of the prompt parts, as a twin key.
-fn prompt_key(parts: &[Part]) -> Option<String> {
-    let texts: Vec<&str> = parts
-        .iter()
-        .filter_map(|p| match p {
-            Part::Text { text } => Some(text.trim()),
-            _ => None,
-        })
-        .filter(|t| !t.is_empty())
-        .collect();
-    (!texts.is_empty()).then(|| texts.join("\n"))
+fn prompt_key(stream: Stream, parts: &[Part]) -> Option<Key> {
+    let texts = || {
+        parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Text { text } => Some(text.trim()),
+                _ => None,
+            })
+            .filter(|t| !t.is_empty())
+    };
+    texts().next().is_some().then(|| key_of(stream, texts()))
 }
 
 fn content_items(content: Value) -> Vec<Value> {
@@ -680,9 +700,9 @@ fn response_item(
                             _ => parts.push(content_unknown(path, lineno, &t, item, diag)),
                         }
                     }
-                    let key = prompt_key(&parts);
+                    let key = prompt_key(Stream::User, &parts);
                     let mut r = Rec::new(time, Ev::User(parts));
-                    r.provides.extend(key.map(|k| (Stream::User, k)));
+                    r.provides.extend(key);
                     out.push(r);
                 }
                 "assistant" => {
@@ -712,12 +732,12 @@ fn response_item(
                             _ => parts.push(content_unknown(path, lineno, &t, item, diag)),
                         }
                     }
-                    let key = prompt_key(&parts);
+                    let key = prompt_key(Stream::Assistant, &parts);
                     if parts.is_empty() {
                         return;
                     }
                     let mut r = Rec::new(time, Ev::Assistant(parts));
-                    r.provides.extend(key.map(|k| (Stream::Assistant, k)));
+                    r.provides.extend(key);
                     out.push(r);
                 }
                 // Developer and system messages: permissions, instructions.
@@ -743,7 +763,7 @@ fn response_item(
                     if let Some(s) = i.get("text").and_then(Value::as_str)
                         && !s.trim().is_empty()
                     {
-                        provides.push((Stream::Reasoning, s.trim().to_string()));
+                        provides.push(key_of(Stream::Reasoning, [s.trim()]));
                         texts.push(s.trim().to_string());
                     }
                 }
@@ -753,7 +773,7 @@ fn response_item(
                     if let Some(s) = i.get("text").and_then(Value::as_str)
                         && !s.trim().is_empty()
                     {
-                        provides.push((Stream::RawReasoning, s.trim().to_string()));
+                        provides.push(key_of(Stream::RawReasoning, [s.trim()]));
                         texts.push(s.trim().to_string());
                     }
                 }
@@ -814,7 +834,7 @@ fn response_item(
                 time,
                 Ev::Output {
                     call_id,
-                    result: Some(result),
+                    result: Some(Box::new(result)),
                 },
             ));
         }
@@ -1174,9 +1194,9 @@ fn event_msg(
         .unwrap_or("")
         .to_string();
     let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let push_twin = |out: &mut Vec<Rec>, ev: Ev, stream: Stream, key: String| {
+    let push_twin = |out: &mut Vec<Rec>, ev: Ev, key: Key| {
         let mut r = Rec::new(time, ev);
-        r.twin = Some((stream, key));
+        r.twin = Some(Box::new(key));
         out.push(r);
     };
     match ptype.as_str() {
@@ -1198,21 +1218,17 @@ fn event_msg(
             if parts.is_empty() {
                 return;
             }
-            let key = prompt_key(&parts).unwrap_or_else(|| message.trim().to_string());
-            push_twin(out, Ev::User(parts), Stream::User, key);
+            let key = prompt_key(Stream::User, &parts)
+                .unwrap_or_else(|| key_of(Stream::User, [message.trim()]));
+            push_twin(out, Ev::User(parts), key);
         }
         "agent_message" => {
             let m = text("message");
             if m.trim().is_empty() {
                 return;
             }
-            let key = m.trim().to_string();
-            push_twin(
-                out,
-                Ev::Assistant(vec![Part::text(m)]),
-                Stream::Assistant,
-                key,
-            );
+            let key = key_of(Stream::Assistant, [m.trim()]);
+            push_twin(out, Ev::Assistant(vec![Part::text(m)]), key);
         }
         "agent_reasoning" | "agent_reasoning_raw_content" => {
             let t = text("text");
@@ -1224,14 +1240,13 @@ fn event_msg(
             } else {
                 Stream::RawReasoning
             };
-            let key = t.trim().to_string();
+            let key = key_of(stream, [t.trim()]);
             push_twin(
                 out,
                 Ev::Assistant(vec![Part::Reasoning {
                     text: t.trim().to_string(),
                     state: ReasoningState::Recorded,
                 }]),
-                stream,
                 key,
             );
         }
@@ -1243,10 +1258,13 @@ fn event_msg(
             let total = info.get("total_token_usage").and_then(usage_of);
             let last = info.get("last_token_usage").and_then(usage_of);
             let ev = if total.is_some() || last.is_some() {
-                Ev::Tokens { last, total }
+                Ev::Tokens {
+                    last: last.map(Box::new),
+                    total: total.map(Box::new),
+                }
             } else {
                 Ev::Tokens {
-                    last: usage_of(info),
+                    last: usage_of(info).map(Box::new),
                     total: None,
                 }
             };
@@ -1260,7 +1278,7 @@ fn event_msg(
                 out.push(Rec::new(
                     time,
                     Ev::Tokens {
-                        last: Some(u),
+                        last: Some(Box::new(u)),
                         total: None,
                     },
                 ));
@@ -1343,12 +1361,15 @@ fn event_msg(
         }
         k if call_event_kind(k).is_some() => {
             let kind = call_event_kind(k).expect("checked");
+            let call_id = str_of(&p, "call_id");
+            let mut data = p;
+            super::build::keep_read_fields(kind, &mut data);
             out.push(Rec::new(
                 time,
                 Ev::CallEvent {
-                    call_id: str_of(&p, "call_id"),
+                    call_id,
                     kind,
-                    data: Some(p),
+                    data: Some(data),
                 },
             ));
         }
@@ -1448,7 +1469,11 @@ mod tests {
                 .unwrap();
                 for piece in [1, 700, 4096, jsonl::PIECE_BYTES] {
                     let d = Diag::silent();
-                    let got = read_pieces(path, light, &d, piece).unwrap();
+                    let got: Vec<Rec> = read_pieces(path, light, &d, piece)
+                        .unwrap()
+                        .into_iter()
+                        .flatten()
+                        .collect();
                     let at = format!("{} in {piece}-byte pieces, light {light}", path.display());
                     assert_eq!(format!("{got:?}"), format!("{want:?}"), "{at}");
                     assert_eq!(d.warnings(), one.warnings(), "{at}");
@@ -1480,9 +1505,10 @@ mod tests {
         std::fs::write(&whole, &plain).unwrap();
         let cut = dir.path().join("cut.jsonl.zst");
         std::fs::write(&cut, &packed[..packed.len() * 2 / 3]).unwrap();
-        let all = read_pieces(&whole, false, &Diag::silent(), 700).unwrap();
+        let flat = |p: Pieces| p.into_iter().flatten().collect::<Vec<Rec>>();
+        let all = flat(read_pieces(&whole, false, &Diag::silent(), 700).unwrap());
         let d = Diag::silent();
-        let kept = read_pieces(&cut, false, &d, 700).unwrap();
+        let kept = flat(read_pieces(&cut, false, &d, 700).unwrap());
         assert!(
             !kept.is_empty() && kept.len() < all.len(),
             "{} of {}",
