@@ -27,6 +27,7 @@ use crate::diag::Diag;
 use crate::error::Result;
 use crate::model::{Agent, Session, SessionSummary};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
@@ -156,8 +157,7 @@ fn file_id(path: &Path) -> String {
 /// Loads one chat file (no subagents); `project` as resolved from its
 /// folder.
 fn load_one(path: &Path, project: Option<String>, diag: &Diag) -> Result<Session> {
-    let rec = parse::read(path, diag)?;
-    let mut s = parse::build(path, rec, &file_id(path), diag);
+    let mut s = parse::load(path, &file_id(path), diag)?;
     s.project = project;
     Ok(s)
 }
@@ -296,8 +296,16 @@ fn sniff(path: &Path) -> bool {
         let Ok(bytes) = std::fs::read(path) else {
             return false;
         };
-        return serde_json::from_slice::<Value>(&bytes)
-            .is_ok_and(|v| is_meta(&v) && v.get("messages").is_some_and(Value::is_array));
+        // The top level's values as they are in the file: telling a chat
+        // needs no JSON tree of its messages.
+        let Ok(top) = serde_json::from_slice::<HashMap<String, &RawValue>>(&bytes) else {
+            return false;
+        };
+        let is = |k: &str, open: char| top.get(k).is_some_and(|v| v.get().starts_with(open));
+        return is("sessionId", '"')
+            && (top.contains_key("projectHash") || top.contains_key("startTime"))
+            && !top.contains_key("type")
+            && is("messages", '[');
     }
     false
 }

@@ -12,8 +12,9 @@ use crate::error::{Error, Result};
 use crate::model::*;
 use crate::sources::{LiveLoad, Served, jsonl};
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
@@ -46,52 +47,110 @@ pub(super) fn is_jsonl(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "jsonl")
 }
 
-/// Reads a chat file of either form.
-pub(super) fn read(path: &Path, diag: &Diag) -> Result<Record> {
+/// Reads a chat file of either form and builds its session.
+/// `fallback_id` names it when the file does not.
+pub(super) fn load(path: &Path, fallback_id: &str, diag: &Diag) -> Result<Session> {
     if is_jsonl(path) {
-        read_jsonl(path, diag)
+        Ok(build(path, read_jsonl(path, diag)?, fallback_id, diag))
     } else {
-        read_json(path, diag)
+        load_json(path, fallback_id, diag)
     }
 }
 
-fn parse_json_text(bytes: &[u8]) -> std::result::Result<Value, serde_json::Error> {
-    let text = String::from_utf8_lossy(bytes);
-    serde_json::from_str::<Value>(&text).or_else(|e| match jsonl::replace_lone_surrogates(&text) {
-        std::borrow::Cow::Owned(fixed) => serde_json::from_str(&fixed),
+/// Parses JSON text, mending lone UTF-16 surrogates (which serde_json
+/// rejects) when it does not parse as it is.
+fn parse_lenient<'a, T: serde::Deserialize<'a>>(
+    text: &'a str,
+    mended: &'a mut Option<String>,
+) -> std::result::Result<T, serde_json::Error> {
+    serde_json::from_str::<T>(text).or_else(|e| match jsonl::replace_lone_surrogates(text) {
+        std::borrow::Cow::Owned(fixed) => serde_json::from_str(mended.insert(fixed)),
         std::borrow::Cow::Borrowed(_) => Err(e),
     })
 }
 
-/// A whole-file record. The file is rewritten in place while the CLI runs,
-/// so a read that does not parse is tried once more after a short pause.
-fn read_json(path: &Path, diag: &Diag) -> Result<Record> {
+/// A whole-file chat: its fields, and its messages as they are in the file
+/// (each is parsed when it is converted, so the chat is never held whole
+/// as a JSON tree).
+struct JsonChat<'a> {
+    fields: Map<String, Value>,
+    messages: Vec<&'a RawValue>,
+    /// `messages` is there but not an array.
+    odd_messages: bool,
+}
+
+fn parse_json_chat<'a>(
+    text: &'a str,
+    mended: &'a mut Option<String>,
+) -> std::result::Result<JsonChat<'a>, serde_json::Error> {
+    let top: BTreeMap<String, &RawValue> = parse_lenient(text, mended)?;
+    let mut chat = JsonChat {
+        fields: Map::new(),
+        messages: Vec::new(),
+        odd_messages: false,
+    };
+    for (k, v) in top {
+        if k != "messages" {
+            chat.fields.insert(k, parse_lenient(v.get(), &mut None)?);
+        } else if v.get().starts_with('[') {
+            chat.messages = serde_json::from_str(v.get())?;
+        } else {
+            chat.odd_messages = true;
+        }
+    }
+    Ok(chat)
+}
+
+/// The text of a file's bytes, invalid UTF-8 replaced (without a copy when
+/// there is none).
+fn text_of(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Loads a whole-file chat. The file is rewritten in place while the CLI
+/// runs, so a read that does not parse is tried once more after a short
+/// pause.
+fn load_json(path: &Path, fallback_id: &str, diag: &Diag) -> Result<Session> {
     let read = || std::fs::read(path).map_err(|e| Error::io(path, e));
-    let v = match parse_json_text(&read()?) {
-        Ok(v) => v,
+    let text = text_of(read()?);
+    let (mut mended, mut mended_again) = (None, None);
+    let again;
+    let chat = match parse_json_chat(&text, &mut mended) {
+        Ok(c) => c,
         Err(_) => {
             std::thread::sleep(Duration::from_millis(100));
-            parse_json_text(&read()?)
+            again = text_of(read()?);
+            parse_json_chat(&again, &mut mended_again)
                 .map_err(|e| Error::parse(path, format!("not a Gemini CLI chat file: {e}")))?
         }
     };
-    let Value::Object(mut fields) = v else {
-        return Err(Error::parse(path, "not a Gemini CLI chat file"));
-    };
-    let messages = match fields.remove("messages") {
-        Some(Value::Array(m)) => m,
-        Some(_) => {
-            diag.warn(
+    if chat.odd_messages {
+        diag.warn(
+            path,
+            None,
+            "malformed",
+            "`messages` is not an array; ignored",
+        );
+    }
+    let mut messages = Vec::with_capacity(chat.messages.len());
+    for raw in chat.messages {
+        match parse_lenient::<Value>(raw.get(), &mut None) {
+            Ok(m) => messages.extend(build_message(path, &m, diag)),
+            Err(e) => diag.warn(
                 path,
                 None,
                 "malformed",
-                "`messages` is not an array; ignored",
-            );
-            Vec::new()
+                format!("skipped a message that does not parse: {e}"),
+            ),
         }
-        None => Vec::new(),
+    }
+    let rec = Record {
+        fields: chat.fields,
+        messages: Vec::new(),
     };
-    Ok(Record { fields, messages })
+    let mut s = shell(path, &rec, messages.iter(), fallback_id);
+    s.messages = messages;
+    Ok(s)
 }
 
 /// A `.jsonl` chat file replayed so far: the record, and where each
@@ -597,7 +656,100 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("s.jsonl");
         std::fs::write(&p, lines.join("\n")).unwrap();
-        read(&p, &Diag::silent()).unwrap()
+        read_jsonl(&p, &Diag::silent()).unwrap()
+    }
+
+    /// The session a whole-file chat makes when it is parsed whole into a
+    /// JSON tree first (how `.json` chats were read before they were
+    /// converted a message at a time).
+    fn built_whole(path: &Path, text: &str, diag: &Diag) -> Session {
+        let text = jsonl::replace_lone_surrogates(text);
+        let Value::Object(mut fields) = serde_json::from_str(&text).unwrap() else {
+            panic!("not an object")
+        };
+        let messages = match fields.remove("messages") {
+            Some(Value::Array(m)) => m,
+            _ => Vec::new(),
+        };
+        build(path, Record { fields, messages }, "fallback", diag)
+    }
+
+    #[test]
+    fn whole_file_chats_build_as_when_parsed_whole() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gemini");
+        let mut files: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 5, "{files:?}");
+        let tmp = tempfile::tempdir().unwrap();
+        // One more chat: every fixture's messages in one, with a lone
+        // surrogate, a message that is not an object and escaped keys.
+        let mut all = Vec::new();
+        for f in &files {
+            let v: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+            all.extend(v["messages"].as_array().unwrap().iter().cloned());
+        }
+        let odd = tmp.path().join("odd.json");
+        let mut text = serde_json::json!({
+            "sessionId": "odd-1", "startTime": "2024-01-01T10:00:00Z",
+            "lastUpdated": "2024-01-02T10:00:00Z", "summary": "every fixture",
+            "messages": all
+        })
+        .to_string();
+        text = text.replacen(
+            "\"messages\":[",
+            "\"messages\":[{\"id\":\"s1\",\"type\":\"user\",\"content\":\"half \\ud83d of a pair\"},7,",
+            1,
+        );
+        text = text.replacen("\"summary\"", "\"summ\\u0061ry\"", 1);
+        std::fs::write(&odd, &text).unwrap();
+        files.push(odd);
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            let (a, b) = (Diag::silent(), Diag::silent());
+            let got = load(f, "fallback", &a).unwrap();
+            let want = built_whole(f, &text, &b);
+            let json = |s: &Session| serde_json::to_string_pretty(s).unwrap();
+            assert_eq!(json(&got), json(&want), "{}", f.display());
+            assert_eq!(a.warnings(), b.warnings(), "{}", f.display());
+        }
+        let s = load(files.last().unwrap(), "fallback", &Diag::silent()).unwrap();
+        assert_eq!(s.title.as_deref(), Some("every fixture"));
+        assert!(
+            serde_json::to_string(&s)
+                .unwrap()
+                .contains("half \u{fffd} of a pair")
+        );
+    }
+
+    #[test]
+    fn a_cut_whole_file_chat_is_an_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("cut.json");
+        std::fs::write(
+            &p,
+            r#"{"sessionId":"c","startTime":"2024-01-01T10:00:00Z","messages":[{"id":"#,
+        )
+        .unwrap();
+        let e = load(&p, "fallback", &Diag::silent())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cut.json") && e.contains("not a Gemini CLI chat file"),
+            "{e}"
+        );
+        // `messages` that is not an array is skipped, with a warning.
+        let p = tmp.path().join("odd.json");
+        let odd = r#"{"sessionId":"o","startTime":"2024-01-01T10:00:00Z","messages":{"a":1}}"#;
+        std::fs::write(&p, odd).unwrap();
+        let d = Diag::silent();
+        let s = load(&p, "fallback", &d).unwrap();
+        assert!(s.messages.is_empty() && s.id == "o");
+        let kinds: Vec<String> = d.warnings().into_iter().map(|w| w.kind).collect();
+        assert_eq!(kinds, ["malformed"]);
     }
 
     fn ids(r: &Record) -> Vec<String> {
