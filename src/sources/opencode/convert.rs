@@ -109,13 +109,14 @@ impl Ctx<'_> {
 }
 
 /// Converts a raw session into the model.
-pub(super) fn build(raw: RawSession, diag: &Diag) -> Built {
+pub(super) fn build(mut raw: RawSession, diag: &Diag) -> Built {
     let ctx = Ctx {
         path: &raw.origin,
         diag,
     };
-    let mut rows = Vec::with_capacity(raw.messages.len());
-    fold_rows(&mut rows, 0, raw.messages.iter().map(Some), &ctx);
+    let messages = std::mem::take(&mut raw.messages);
+    let mut rows = Vec::with_capacity(messages.len());
+    fold_rows(&mut rows, 0, messages.into_iter().map(Some), &ctx);
     let agent = agent_of(&rows);
     let tasks = tasks_of(&rows);
     let (mut s, diffs) = finish(
@@ -156,14 +157,16 @@ pub(super) struct Row {
 }
 
 /// Converts raw messages (None: a record that could not be read) into
-/// `rows` from row `from` on, replacing what was there. A summary fills
+/// `rows` from row `from` on, replacing what was there. Each raw message
+/// is dropped once converted, so the raw session and the converted one
+/// are not both held whole. A summary fills
 /// the compaction marker before it, possibly in a row before `from`:
 /// returns the first such row whose message changed (a summary filled or,
 /// its summary gone, emptied again).
-pub(super) fn fold_rows<'a>(
+pub(super) fn fold_rows(
     rows: &mut Vec<Row>,
     from: usize,
-    raw: impl IntoIterator<Item = Option<&'a RawMessage>>,
+    raw: impl IntoIterator<Item = Option<RawMessage>>,
     ctx: &Ctx,
 ) -> Option<usize> {
     let from = from.min(rows.len());
@@ -186,7 +189,7 @@ pub(super) fn fold_rows<'a>(
     let mut open = from.checked_sub(1).and_then(|i| rows[i].open_after);
     let mut models: Vec<String> = rows.iter().filter_map(|r| r.new_model.clone()).collect();
     for m in raw {
-        let converted = m.and_then(|m| match m {
+        let converted = m.and_then(|m| match &m {
             RawMessage::Classic { info, parts } => classic(info, parts, ctx),
             RawMessage::Event { id, kind, data } => event(id, kind, data, ctx),
         });

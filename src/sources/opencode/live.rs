@@ -174,9 +174,7 @@ pub(super) fn load(
         st.read = from.len();
         let raw: Vec<Option<convert::RawMessage>> =
             from.iter().map(|s| read.remove(&s.id)).collect();
-        if let Some(i) =
-            convert::fold_rows(&mut st.rows, same, raw.iter().map(Option::as_ref), &ctx)
-        {
+        if let Some(i) = convert::fold_rows(&mut st.rows, same, raw, &ctx) {
             st.served.touch(i);
         }
         st.served.touch(same);
