@@ -24,7 +24,7 @@
 //! changes are on the tool calls that made them.
 
 use super::tools::{self, file_diff, file_part};
-use super::value::{as_i64, display, str_at, text_at, time_field, time_ms, usage};
+use super::value::{as_i64, display, str_at, take_text, text_at, time_field, time_ms, usage};
 use crate::diag::Diag;
 use crate::model::{
     Agent, Message, NoticeKind, Part, ReasoningState, Role, Session, ToolCall, ToolStatus,
@@ -189,9 +189,9 @@ pub(super) fn fold_rows(
     let mut open = from.checked_sub(1).and_then(|i| rows[i].open_after);
     let mut models: Vec<String> = rows.iter().filter_map(|r| r.new_model.clone()).collect();
     for m in raw {
-        let converted = m.and_then(|m| match &m {
-            RawMessage::Classic { info, parts } => classic(info, parts, ctx),
-            RawMessage::Event { id, kind, data } => event(id, kind, data, ctx),
+        let converted = m.and_then(|m| match m {
+            RawMessage::Classic { info, parts } => classic(&info, parts, ctx),
+            RawMessage::Event { id, kind, data } => event(&id, &kind, &data, ctx),
         });
         let mut row = Row::default();
         if let Some(Converted {
@@ -357,7 +357,8 @@ struct Converted {
 }
 
 /// A MessageV2 record with its parts.
-fn classic(info: &Value, parts: &[Value], ctx: &Ctx) -> Option<Converted> {
+/// Texts and tool outputs are taken out of `parts`, not copied.
+fn classic(info: &Value, parts: Vec<Value>, ctx: &Ctx) -> Option<Converted> {
     let role = match str_at(info, "role") {
         Some("user") => Role::User,
         Some("assistant") => Role::Assistant,
@@ -386,15 +387,15 @@ fn classic(info: &Value, parts: &[Value], ctx: &Ctx) -> Option<Converted> {
         m.usage = usage(info.get("tokens"), info.get("cost"));
     }
     let mut summary_texts = Vec::new();
-    for p in parts {
+    for mut p in parts {
         if is_summary
-            && str_at(p, "type") == Some("text")
+            && str_at(&p, "type") == Some("text")
             && p.get("synthetic") != Some(&Value::Bool(true))
         {
-            summary_texts.extend(text_at(p, "text").map(str::to_string));
+            summary_texts.extend(take_text(&mut p, "text"));
             continue;
         }
-        m.parts.extend(classic_part(p, ended, ctx));
+        m.parts.extend(classic_part(&mut p, ended, ctx));
     }
     if let Some(e) = error {
         m.parts.push(error_notice(e));
@@ -492,19 +493,23 @@ fn has_encrypted(v: &Value) -> bool {
 
 /// One MessageV2 part (`ended`: whether its message has ended). Returns
 /// nothing for parts that only mark steps.
-fn classic_part(p: &Value, ended: bool, ctx: &Ctx) -> Option<Part> {
+fn classic_part(p: &mut Value, ended: bool, ctx: &Ctx) -> Option<Part> {
     let kind = str_at(p, "type").unwrap_or("");
+    if kind == "text" {
+        let synthetic = p.get("synthetic") == Some(&Value::Bool(true));
+        let text = take_text(p, "text")?;
+        return Some(if synthetic {
+            Part::notice(NoticeKind::Injected, text)
+        } else {
+            Part::text(text)
+        });
+    }
+    if kind == "tool" {
+        return Some(Part::ToolCall(Box::new(tools::from_part(p, ended))));
+    }
+    let p = &*p;
     match kind {
-        "text" => {
-            let text = text_at(p, "text")?;
-            Some(if p.get("synthetic") == Some(&Value::Bool(true)) {
-                Part::notice(NoticeKind::Injected, text)
-            } else {
-                Part::text(text)
-            })
-        }
         "reasoning" => Some(reasoning(str_at(p, "text"), p.get("metadata"))),
-        "tool" => Some(Part::ToolCall(Box::new(tools::from_part(p, ended)))),
         "file" => file_part(p).map(Part::File),
         "step-start" | "snapshot" => None,
         "step-finish" => Some(Part::StepStats {

@@ -20,7 +20,9 @@
 //! `filePath`. A 2.x pending input recorded as partial JSON text is parsed
 //! when it is complete JSON and kept as a string otherwise.
 
-use super::value::{as_i64, as_u64, display, duration, parse_json, str_at, text_at, time_field};
+use super::value::{
+    as_i64, as_u64, display, duration, into_display, parse_json, str_at, text_at, time_field,
+};
 use crate::model::{FileContent, FileDiff, FilePart, Todo, ToolCall, ToolExtras, ToolStatus};
 use serde_json::{Map, Value};
 
@@ -121,11 +123,22 @@ fn is_abort_error(text: &str) -> bool {
 /// A tool part of a 1.x message (`{type:"tool", callID, tool, state}`).
 /// `ended` is whether its message has ended (completed, failed or
 /// aborted): a call still pending or running then was interrupted.
-pub(super) fn from_part(part: &Value, ended: bool) -> ToolCall {
+/// The output is taken out of `part`, not copied.
+pub(super) fn from_part(part: &mut Value, ended: bool) -> ToolCall {
     let null = Value::Null;
+    let status = status_of(part.get("state").unwrap_or(&null));
+    let output = match status {
+        ToolStatus::Completed => part
+            .get_mut("state")
+            .and_then(|s| s.get_mut("output"))
+            .map(Value::take)
+            .and_then(into_display),
+        ToolStatus::Error => error_text(part.get("state").and_then(|s| s.get("error"))),
+        _ => None,
+    };
+    let part = &*part;
     let state = part.get("state").unwrap_or(&null);
     let name = canonical_name(str_at(part, "tool").unwrap_or(""));
-    let status = status_of(state);
     let mut input = normalize_input(&name, state.get("input"));
     if status == ToolStatus::Pending
         && input.as_object().is_some_and(Map::is_empty)
@@ -133,11 +146,6 @@ pub(super) fn from_part(part: &Value, ended: bool) -> ToolCall {
     {
         input = parse_json(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
     }
-    let output = match status {
-        ToolStatus::Completed => state.get("output").and_then(display),
-        ToolStatus::Error => error_text(state.get("error")),
-        _ => None,
-    };
     let meta = state.get("metadata").unwrap_or(&null);
     let mut attachments = Vec::new();
     if let Some(Value::Array(items)) = state.get("attachments") {

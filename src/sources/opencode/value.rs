@@ -111,6 +111,23 @@ pub(super) fn display(v: &Value) -> Option<String> {
     }
 }
 
+/// [`display`], taking the value instead of copying it.
+pub(super) fn into_display(v: Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}
+
+/// [`text_at`], taking the string out of `v` instead of copying it.
+pub(super) fn take_text(v: &mut Value, key: &str) -> Option<String> {
+    match v.get_mut(key)? {
+        Value::String(s) if !s.trim().is_empty() => Some(std::mem::take(s)),
+        _ => None,
+    }
+}
+
 /// Parses JSON text, repairing lone UTF-16 surrogate escapes.
 pub(super) fn parse_json(text: &str) -> Result<Value, serde_json::Error> {
     match serde_json::from_str(text) {
