@@ -246,6 +246,14 @@ fn lang_of(path: Option<&str>) -> String {
 
 /// Renders the session as Markdown.
 pub fn render(session: &Session) -> String {
+    let mut out = Vec::new();
+    render_to(session, &mut out).expect("writing to a vector does not fail");
+    String::from_utf8(out).expect("the transcript is UTF-8")
+}
+
+/// [`render`], written to `w` a message at a time: the transcript is never
+/// held whole in memory.
+pub fn render_to(session: &Session, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut out = String::new();
     let title = session.title.clone().unwrap_or_else(|| session.id.clone());
     let _ = writeln!(out, "# {}\n", inline(&title));
@@ -274,7 +282,8 @@ pub fn render(session: &Session) -> String {
         meta.push(format!("${c:.2}"));
     }
     let _ = writeln!(out, "> {}\n", meta.join(" · "));
-    messages(&mut out, session, 2);
+    w.write_all(out.as_bytes())?;
+    messages(w, session, 2)?;
     for a in session
         .subagents
         .iter()
@@ -285,14 +294,15 @@ pub fn render(session: &Session) -> String {
             .as_deref()
             .or(a.description.as_deref())
             .unwrap_or(&a.session.id);
-        let _ = writeln!(out, "## Subagent: {}\n", inline(label));
-        messages(&mut out, &a.session, 3);
+        writeln!(w, "## Subagent: {}\n", inline(label))?;
+        messages(w, &a.session, 3)?;
     }
-    out
+    Ok(())
 }
 
-fn messages(out: &mut String, s: &Session, level: usize) {
+fn messages(w: &mut dyn std::io::Write, s: &Session, level: usize) -> std::io::Result<()> {
     let hashes = "#".repeat(level.min(6));
+    let mut out = String::new();
     for m in &s.messages {
         let body = message_body(m, s);
         if body.trim().is_empty() {
@@ -303,16 +313,19 @@ fn messages(out: &mut String, s: &Session, level: usize) {
             Role::Assistant => "Assistant",
             Role::System => "System",
         };
-        let mut head = format!("{hashes} {role}");
+        out.clear();
+        let _ = write!(out, "{hashes} {role}");
         if let Some(model) = &m.model {
-            let _ = write!(head, " · {}", inline(model));
+            let _ = write!(out, " · {}", inline(model));
         }
         if let Some(t) = m.time {
-            let _ = write!(head, " · {}", t.format("%Y-%m-%d %H:%M:%S"));
+            let _ = write!(out, " · {}", t.format("%Y-%m-%d %H:%M:%S"));
         }
-        let _ = writeln!(out, "{head}\n\n{}", body.trim_end());
+        let _ = writeln!(out, "\n\n{}", body.trim_end());
         out.push('\n');
+        w.write_all(out.as_bytes())?;
     }
+    Ok(())
 }
 
 fn message_body(m: &Message, s: &Session) -> String {
@@ -517,9 +530,9 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
             "**Subagent** {}\n\n",
             inline(sub.agent_type.as_deref().unwrap_or(""))
         );
-        let mut inner = String::new();
-        messages(&mut inner, &sub.session, 4);
-        out.push_str(&inner);
+        let mut inner = Vec::new();
+        messages(&mut inner, &sub.session, 4).expect("writing to a vector does not fail");
+        out.push_str(&String::from_utf8_lossy(&inner));
     }
     out.push_str("</details>\n\n");
 }

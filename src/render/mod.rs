@@ -103,7 +103,7 @@ impl Renderer {
                 serde_json::to_writer_pretty(&mut *w, &doc).map_err(|e| io(e.into()))?;
                 w.write_all(b"\n").map_err(io)
             }
-            Format::Md => w.write_all(md::render(session).as_bytes()).map_err(io),
+            Format::Md => md::render_to(session, w).map_err(io),
             Format::Html => {
                 let opts = self.page_options(session, live_version);
                 html::render_page_to(session, &opts, &self.templates, w)
