@@ -1432,6 +1432,45 @@ fn malformed_database_rows_never_panic() {
     drop(c);
 }
 
+/// A part row is parsed only when its message is converted: one whose data
+/// is not a JSON object is then skipped with a warning, and the rest of
+/// its message stays.
+#[test]
+fn part_rows_that_are_not_objects_are_skipped_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("opencode");
+    std::fs::create_dir(&data).unwrap();
+    let db = data.join("opencode.db");
+    let c = build_v1_db(&db, &exports());
+    let src = OpenCode::new(data.clone(), None);
+    let list = src.discover(&Diag::silent()).unwrap();
+    let before = observed(&load(&src, &list, QUIET));
+    let pick = |kind: &str| {
+        c.query_row(
+            "SELECT id FROM part WHERE session_id = ?1 AND json_extract(data, '$.type') = ?2
+               AND trim(coalesce(json_extract(data, '$.text'), 'x')) != '' ORDER BY id LIMIT 1",
+            params![QUIET, kind],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap()
+    };
+    let (tool, text) = (pick("tool"), pick("text"));
+    c.execute("UPDATE part SET data = '[1,2' WHERE id = ?1", params![tool])
+        .unwrap();
+    c.execute("UPDATE part SET data = '42' WHERE id = ?1", params![text])
+        .unwrap();
+
+    let diag = Diag::silent();
+    let s = src.load(&sref(summary(&list, QUIET)), &diag).unwrap();
+    let after = observed(&s);
+    let texts = |c: &Counts| c.user_texts + c.assistant_texts + c.injected;
+    assert_eq!(after.tool_calls, before.tool_calls - 1);
+    assert_eq!(texts(&after), texts(&before) - 1);
+    assert_eq!(after.reasoning, before.reasoning);
+    let kinds: Vec<String> = diag.warnings().into_iter().map(|w| w.kind).collect();
+    assert!(kinds.iter().any(|k| k == "bad-part-row"), "{kinds:?}");
+}
+
 #[test]
 fn paths_that_are_not_opencode_are_not_claimed() {
     let tmp = tempfile::tempdir().unwrap();

@@ -24,7 +24,9 @@
 //! changes are on the tool calls that made them.
 
 use super::tools::{self, file_diff, file_part};
-use super::value::{as_i64, display, str_at, take_text, text_at, time_field, time_ms, usage};
+use super::value::{
+    as_i64, display, parse_json, str_at, take_text, text_at, time_field, time_ms, usage,
+};
 use crate::diag::Diag;
 use crate::model::{
     Agent, Message, NoticeKind, Part, ReasoningState, Role, Session, ToolCall, ToolStatus,
@@ -36,7 +38,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub(super) enum RawMessage {
     /// A MessageV2 record and its parts (parts in id order).
-    Classic { info: Value, parts: Vec<Value> },
+    Classic { info: Value, parts: Vec<RawPart> },
     /// A 2.x `session_message` row: `data` with `id` and `type` from the row.
     Event {
         id: String,
@@ -52,6 +54,57 @@ impl RawMessage {
             RawMessage::Classic { info, .. } => str_at(info, "id"),
             RawMessage::Event { id, .. } => Some(id),
         }
+    }
+}
+
+/// A MessageV2 part as read from a store. A database row keeps its JSON
+/// text until its message is converted: a big session's parts are then
+/// not all held as JSON trees at once (a tree of small objects takes
+/// about twice its text).
+#[derive(Debug, Clone)]
+pub(super) enum RawPart {
+    Tree(Value),
+    Row(Box<PartRow>),
+}
+
+/// A `part` row: its `data`, and the fields the row adds to it.
+#[derive(Debug, Clone)]
+pub(super) struct PartRow {
+    pub data: String,
+    pub id: Option<String>,
+    pub session_id: String,
+    pub message_id: String,
+}
+
+impl From<Value> for RawPart {
+    fn from(v: Value) -> RawPart {
+        RawPart::Tree(v)
+    }
+}
+
+impl RawPart {
+    /// The part as a JSON object; `None`, with a warning, for a row whose
+    /// data is not one.
+    fn into_value(self, ctx: &Ctx) -> Option<Value> {
+        let row = match self {
+            RawPart::Tree(v) => return Some(v),
+            RawPart::Row(row) => *row,
+        };
+        let Ok(Value::Object(mut part)) = parse_json(&row.data) else {
+            ctx.diag.warn(
+                ctx.path,
+                None,
+                "bad-part-row",
+                "skipped `part` rows whose data is not a JSON object",
+            );
+            return None;
+        };
+        if let Some(pid) = row.id {
+            part.insert("id".into(), Value::String(pid));
+        }
+        part.insert("sessionID".into(), Value::String(row.session_id));
+        part.insert("messageID".into(), Value::String(row.message_id));
+        Some(Value::Object(part))
     }
 }
 
@@ -358,7 +411,7 @@ struct Converted {
 
 /// A MessageV2 record with its parts.
 /// Texts and tool outputs are taken out of `parts`, not copied.
-fn classic(info: &Value, parts: Vec<Value>, ctx: &Ctx) -> Option<Converted> {
+fn classic(info: &Value, parts: Vec<RawPart>, ctx: &Ctx) -> Option<Converted> {
     let role = match str_at(info, "role") {
         Some("user") => Role::User,
         Some("assistant") => Role::Assistant,
@@ -387,7 +440,7 @@ fn classic(info: &Value, parts: Vec<Value>, ctx: &Ctx) -> Option<Converted> {
         m.usage = usage(info.get("tokens"), info.get("cost"));
     }
     let mut summary_texts = Vec::new();
-    for mut p in parts {
+    for mut p in parts.into_iter().filter_map(|p| p.into_value(ctx)) {
         if is_summary
             && str_at(&p, "type") == Some("text")
             && p.get("synthetic") != Some(&Value::Bool(true))
@@ -766,12 +819,12 @@ mod tests {
     fn compaction_summary_fills_the_marker() {
         let user = RawMessage::Classic {
             info: json!({"id": "msg_1", "role": "user", "time": {"created": 1}}),
-            parts: vec![json!({"id": "prt_1", "type": "compaction", "auto": true})],
+            parts: vec![json!({"id": "prt_1", "type": "compaction", "auto": true}).into()],
         };
         let summary = RawMessage::Classic {
             info: json!({"id": "msg_2", "role": "assistant", "summary": true, "modelID": "m",
                          "tokens": {"input": 5, "output": 3}, "time": {"created": 2}}),
-            parts: vec![json!({"id": "prt_2", "type": "text", "text": "We did X."})],
+            parts: vec![json!({"id": "prt_2", "type": "text", "text": "We did X."}).into()],
         };
         let b = build(raw(vec![user, summary]), &Diag::silent());
         let s = b.session;
@@ -794,7 +847,8 @@ mod tests {
             info: json!({"id": "msg_1", "role": "assistant", "time": {"created": 1, "completed": 2}}),
             parts: vec![
                 json!({"id": "prt_1", "type": "tool", "callID": "c1", "tool": "bash",
-                               "state": {"status": "running", "input": {"command": "sleep 9"}}}),
+                               "state": {"status": "running", "input": {"command": "sleep 9"}}})
+                .into(),
             ],
         };
         let s = build(raw(vec![m]), &Diag::silent()).session;
@@ -833,7 +887,7 @@ mod tests {
         let diag = Diag::silent();
         let m = RawMessage::Classic {
             info: json!({"id": "msg_1", "role": "assistant"}),
-            parts: vec![json!({"id": "prt_1", "type": "hologram", "x": 1})],
+            parts: vec![json!({"id": "prt_1", "type": "hologram", "x": 1}).into()],
         };
         let s = build(raw(vec![m]), &diag).session;
         assert!(

@@ -14,7 +14,7 @@
 //! read twice.
 
 use super::Listed;
-use super::convert::{RawMessage, RawSession};
+use super::convert::{PartRow, RawMessage, RawPart, RawSession};
 use super::value::parse_json;
 use crate::diag::Diag;
 use crate::error::{Error, Result};
@@ -390,14 +390,14 @@ impl Db {
     }
 
     /// The parts of a session's 1.2 messages (from `from` on; all with
-    /// `None`), by message id, in id order.
+    /// `None`), by message id, in id order, as their rows' text.
     fn parts(
         &self,
         id: &str,
         from: Option<Bound>,
         diag: &Diag,
-    ) -> Result<HashMap<String, Vec<Value>>> {
-        let mut out: HashMap<String, Vec<Value>> = HashMap::new();
+    ) -> Result<HashMap<String, Vec<RawPart>>> {
+        let mut out: HashMap<String, Vec<RawPart>> = HashMap::new();
         if !self.has("part", "message_id") || !self.has("part", "data") {
             return Ok(out);
         }
@@ -421,15 +421,20 @@ impl Db {
         for row in rows {
             let (pid, mid, data) = row.map_err(|e| self.err(e))?;
             let Some(mid) = text(&mid) else { continue };
-            let Some(mut part) = self.object("part", &data, diag) else {
+            // Parsed when its message is converted (see RawPart).
+            let Some(data) = text(&data) else {
+                self.object("part", &data, diag);
                 continue;
             };
-            if let Some(pid) = text(&pid) {
-                part.insert("id".into(), Value::String(pid));
-            }
-            part.insert("sessionID".into(), Value::String(id.to_string()));
-            part.insert("messageID".into(), Value::String(mid.clone()));
-            out.entry(mid).or_default().push(Value::Object(part));
+            let row = PartRow {
+                data,
+                id: text(&pid),
+                session_id: id.to_string(),
+                message_id: mid.clone(),
+            };
+            out.entry(mid)
+                .or_default()
+                .push(RawPart::Row(Box::new(row)));
         }
         Ok(out)
     }

@@ -3,7 +3,7 @@
 //! native 2.x messages (`{id, type, …}`), which are read as such.
 
 use super::Listed;
-use super::convert::{RawMessage, RawSession};
+use super::convert::{RawMessage, RawPart, RawSession};
 use super::value::{parse_json, str_at, time_field};
 use crate::diag::Diag;
 use crate::error::{Error, IoContext, Result};
@@ -82,6 +82,7 @@ pub(super) fn session(mut doc: Value, path: &Path, id: &str, diag: &Diag) -> Raw
                     time_field(&minfo, "created"),
                     str_at(&minfo, "id").unwrap_or("").to_string(),
                 );
+                let parts = parts.into_iter().map(RawPart::Tree).collect();
                 messages.push((key.0, key.1, RawMessage::Classic { info: minfo, parts }));
             }
             _ => match str_at(&item, "type").map(str::to_string) {

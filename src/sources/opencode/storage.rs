@@ -14,7 +14,7 @@
 //! reported through [`Diag`] and skipped.
 
 use super::Listed;
-use super::convert::{RawMessage, RawSession};
+use super::convert::{RawMessage, RawPart, RawSession};
 use super::value::{read_record, str_at, time_field};
 use crate::diag::Diag;
 use crate::error::{Error, Result};
@@ -244,7 +244,10 @@ pub(super) fn assemble(
         messages.push((
             time_field(&info, "created"),
             mid,
-            RawMessage::Classic { info, parts },
+            RawMessage::Classic {
+                info,
+                parts: parts.into_iter().map(RawPart::Tree).collect(),
+            },
         ));
     }
     messages.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
