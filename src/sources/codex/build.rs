@@ -732,16 +732,8 @@ mod tests {
     /// The payloads of the `*_end` events in the Codex fixtures, plus made-up
     /// ones that repeat an exec output in every field.
     fn event_payloads() -> Vec<(CallEventKind, Value)> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/codex");
-        let mut files: Vec<_> = walkdir::WalkDir::new(&root)
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .map(|e| e.path().to_path_buf())
-            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-            .collect();
-        files.sort();
         let mut out = Vec::new();
-        for f in files {
+        for f in super::super::parse::fixture_rollouts() {
             for line in std::fs::read_to_string(&f).unwrap().lines() {
                 let Ok(v) = serde_json::from_str::<Value>(line) else {
                     continue;
