@@ -164,8 +164,9 @@ pub(super) enum Ev {
     System(Vec<Part>),
     /// Text, reasoning or a tool call of the assistant.
     Assistant(Vec<Part>),
-    /// (Boxed, as are the usages of `Tokens`: a record is as big as its
-    /// biggest kind, and a rollout holds one per line.)
+    /// A call's result. It is boxed, as are the usages of `Tokens` and the
+    /// twin keys: a record is as big as its biggest kind, and a rollout
+    /// holds about one record per line.
     Output {
         call_id: String,
         result: Option<Box<CallResult>>,

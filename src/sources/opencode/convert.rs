@@ -211,11 +211,10 @@ pub(super) struct Row {
 
 /// Converts raw messages (None: a record that could not be read) into
 /// `rows` from row `from` on, replacing what was there. Each raw message
-/// is dropped once converted, so the raw session and the converted one
-/// are not both held whole. A summary fills
-/// the compaction marker before it, possibly in a row before `from`:
-/// returns the first such row whose message changed (a summary filled or,
-/// its summary gone, emptied again).
+/// is dropped once converted, so the raw session and the converted one are
+/// not both held whole. A summary fills the compaction marker before it,
+/// possibly in a row before `from`: returns the first such row whose
+/// message changed (a summary filled or, its summary gone, emptied again).
 pub(super) fn fold_rows(
     rows: &mut Vec<Row>,
     from: usize,
