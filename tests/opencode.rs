@@ -1471,6 +1471,42 @@ fn part_rows_that_are_not_objects_are_skipped_with_a_warning() {
     assert!(kinds.iter().any(|k| k == "bad-part-row"), "{kinds:?}");
 }
 
+/// Export files are recognised and listed from their top level alone:
+/// other JSON is not claimed, invalid JSON is an error naming the file,
+/// and lone surrogates do not stop an export from being one.
+#[test]
+fn export_files_are_told_apart_by_their_top_level() {
+    let tmp = tempfile::tempdir().unwrap();
+    let diag = Diag::silent();
+    let claimed = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        opencode::refs_for_path(&p, &diag).map(|r| r.map(|(_, list)| list))
+    };
+    for (name, text) in [
+        ("array.json", "[1, 2]"),
+        ("string.json", r#""info""#),
+        ("messages-object.json", r#"{"info": {}, "messages": {}}"#),
+        ("info-array.json", r#"{"info": [], "messages": []}"#),
+        ("no-info.json", r#"{"messages": []}"#),
+    ] {
+        assert!(claimed(name, text).unwrap().is_none(), "{name}");
+    }
+    let e = claimed("broken.json", r#"{"info": {}, "messages": [}"#).unwrap_err();
+    assert!(e.to_string().contains("broken.json"), "{e}");
+
+    let mut doc = exports().remove(0);
+    let n = doc["messages"].as_array().unwrap().len() as u64;
+    doc["info"]["title"] = json!("TITLE");
+    let text = doc.to_string().replacen("TITLE", "half \\ud83d a pair", 1);
+    let list = claimed("surrogate.json", &text)
+        .unwrap()
+        .expect("an export");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].messages, n);
+    assert_eq!(list[0].title.as_deref(), Some("half \u{fffd} a pair"));
+}
+
 #[test]
 fn paths_that_are_not_opencode_are_not_claimed() {
     let tmp = tempfile::tempdir().unwrap();

@@ -501,6 +501,25 @@ pub fn report_bad_line(
     }
 }
 
+/// Parses JSON text, mending lone UTF-16 surrogates (which serde_json
+/// rejects) when it does not parse as it is; the mended text, which what is
+/// parsed may borrow from, is kept in `mended`.
+pub fn parse_lenient<'a, T: serde::Deserialize<'a>>(
+    text: &'a str,
+    mended: &'a mut Option<String>,
+) -> std::result::Result<T, serde_json::Error> {
+    serde_json::from_str::<T>(text).or_else(|e| match replace_lone_surrogates(text) {
+        Cow::Owned(fixed) => serde_json::from_str(mended.insert(fixed)),
+        Cow::Borrowed(_) => Err(e),
+    })
+}
+
+/// The text of a file's bytes, invalid UTF-8 replaced (without a copy when
+/// there is none).
+pub fn text_of(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// Replaces JSON `\uXXXX` escapes of unpaired UTF-16 surrogates with
 /// `\ufffd`. Returns the input unchanged when there is none.
 pub fn replace_lone_surrogates(s: &str) -> Cow<'_, str> {

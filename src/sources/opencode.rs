@@ -608,13 +608,9 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Found> {
             if let Some(one) = store_session_file(path, diag)? {
                 return Ok(Some(one));
             }
-            let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-            let doc = value::parse_json(&String::from_utf8_lossy(&text))
-                .map_err(|e| Error::parse(path, format!("not valid JSON: {e}")))?;
-            if export::is_export(&doc) {
-                found(OpenCode::fixed(Backend::Export(path.to_path_buf())))
-            } else {
-                Ok(None)
+            match export::head(path)? {
+                Some(_) => found(OpenCode::fixed(Backend::Export(path.to_path_buf()))),
+                None => Ok(None),
             }
         }
         _ => Ok(None),

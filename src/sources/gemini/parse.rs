@@ -10,7 +10,8 @@
 use crate::diag::Diag;
 use crate::error::{Error, Result};
 use crate::model::*;
-use crate::sources::{LiveLoad, Served, jsonl};
+use crate::sources::jsonl::{self, parse_lenient, text_of};
+use crate::sources::{LiveLoad, Served};
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -57,18 +58,6 @@ pub(super) fn load(path: &Path, fallback_id: &str, diag: &Diag) -> Result<Sessio
     }
 }
 
-/// Parses JSON text, mending lone UTF-16 surrogates (which serde_json
-/// rejects) when it does not parse as it is.
-fn parse_lenient<'a, T: serde::Deserialize<'a>>(
-    text: &'a str,
-    mended: &'a mut Option<String>,
-) -> std::result::Result<T, serde_json::Error> {
-    serde_json::from_str::<T>(text).or_else(|e| match jsonl::replace_lone_surrogates(text) {
-        std::borrow::Cow::Owned(fixed) => serde_json::from_str(mended.insert(fixed)),
-        std::borrow::Cow::Borrowed(_) => Err(e),
-    })
-}
-
 /// A whole-file chat: its fields, and its messages as they are in the file
 /// (each is parsed when it is converted, so the chat is never held whole
 /// as a JSON tree).
@@ -99,12 +88,6 @@ fn parse_json_chat<'a>(
         }
     }
     Ok(chat)
-}
-
-/// The text of a file's bytes, invalid UTF-8 replaced (without a copy when
-/// there is none).
-fn text_of(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Loads a whole-file chat. The file is rewritten in place while the CLI

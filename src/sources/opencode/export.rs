@@ -7,7 +7,12 @@ use super::convert::{RawMessage, RawPart, RawSession};
 use super::value::{parse_json, str_at, time_field};
 use crate::diag::Diag;
 use crate::error::{Error, IoContext, Result};
+use crate::sources::jsonl;
+use serde::de::IgnoredAny;
 use serde_json::Value;
+use serde_json::error::Category;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Whether a parsed JSON document is an export.
@@ -26,28 +31,63 @@ pub(super) fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Value> {
     let v = parse_json(&String::from_utf8_lossy(bytes))
         .map_err(|e| Error::parse(path, format!("not valid JSON: {e}")))?;
     if !is_export(&v) {
-        return Err(Error::parse(
-            path,
-            "not an `opencode export` file (expected an object with `info` and `messages`)",
-        ));
+        return Err(not_export(path));
     }
     Ok(v)
 }
 
+fn not_export(path: &Path) -> Error {
+    Error::parse(
+        path,
+        "not an `opencode export` file (expected an object with `info` and `messages`)",
+    )
+}
+
+/// An export file's `info` and number of messages, read without a JSON
+/// tree of its messages (listing and recognising a file need no more).
+/// `Ok(None)`: JSON, but not an export.
+pub(super) fn head(path: &Path) -> Result<Option<(Value, u64)>> {
+    let text = jsonl::text_of(std::fs::read(path).at(path)?);
+    let bad = |e: serde_json::Error| Error::parse(path, format!("not valid JSON: {e}"));
+    let mut mended = None;
+    let top: HashMap<String, &RawValue> = match jsonl::parse_lenient(&text, &mut mended) {
+        Ok(top) => top,
+        // Valid JSON, but not an object.
+        Err(e) if e.classify() == Category::Data => return Ok(None),
+        Err(e) => return Err(bad(e)),
+    };
+    let at = |k: &str, open: char| top.get(k).filter(|v| v.get().starts_with(open));
+    let (Some(info), Some(messages)) = (at("info", '{'), at("messages", '[')) else {
+        return Ok(None);
+    };
+    let info: Value = jsonl::parse_lenient(info.get(), &mut None).map_err(bad)?;
+    let messages: Vec<IgnoredAny> = jsonl::parse_lenient(messages.get(), &mut None).map_err(bad)?;
+    Ok(Some((info, messages.len() as u64)))
+}
+
 /// The session id of an export: `info.id`, else the file name.
 pub(super) fn session_id(doc: &Value, path: &Path) -> String {
-    doc.get("info")
-        .and_then(|i| str_at(i, "id"))
+    id_of(doc.get("info").unwrap_or(&Value::Null), path)
+}
+
+/// The session id of an export whose `info` is `info`.
+fn id_of(info: &Value, path: &Path) -> String {
+    str_at(info, "id")
         .map(str::to_string)
         .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_default()
 }
 
 pub(super) fn list(path: &Path) -> Result<Vec<Listed>> {
-    let doc = parse(path)?;
-    let id = session_id(&doc, path);
-    let messages = doc["messages"].as_array().map_or(0, |m| m.len()) as u64;
-    Ok(vec![Listed::new(&id, &doc["info"], messages, path)])
+    let Some((info, messages)) = head(path)? else {
+        return Err(not_export(path));
+    };
+    Ok(vec![Listed::new(
+        &id_of(&info, path),
+        &info,
+        messages,
+        path,
+    )])
 }
 
 pub(super) fn read(path: &Path, id: &str, diag: &Diag) -> Result<Option<RawSession>> {
