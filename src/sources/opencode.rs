@@ -372,6 +372,9 @@ impl OpenCode {
 
     /// Reads and converts one session from `backend`.
     fn read_built(&self, backend: &Backend, id: &str, diag: &Diag) -> Result<Option<Built>> {
+        if let Backend::Export(p) = backend {
+            return export::read_built(p, id, diag);
+        }
         let Some(mut raw) = backend.read(id, diag)? else {
             return Ok(None);
         };

@@ -163,13 +163,25 @@ impl Ctx<'_> {
 
 /// Converts a raw session into the model.
 pub(super) fn build(mut raw: RawSession, diag: &Diag) -> Built {
+    let messages = std::mem::take(&mut raw.messages);
+    build_from(raw, messages.into_iter().map(Some), diag)
+}
+
+/// Converts the session `head` (its messages left out) with `messages`,
+/// which may be read as they are converted (None: a record that could not
+/// be read).
+pub(super) fn build_from(
+    head: RawSession,
+    messages: impl IntoIterator<Item = Option<RawMessage>>,
+    diag: &Diag,
+) -> Built {
+    let raw = head;
     let ctx = Ctx {
         path: &raw.origin,
         diag,
     };
-    let messages = std::mem::take(&mut raw.messages);
-    let mut rows = Vec::with_capacity(messages.len());
-    fold_rows(&mut rows, 0, messages.into_iter().map(Some), &ctx);
+    let mut rows = Vec::new();
+    fold_rows(&mut rows, 0, messages, &ctx);
     let agent = agent_of(&rows);
     let tasks = tasks_of(&rows);
     let (mut s, diffs) = finish(

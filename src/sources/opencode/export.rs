@@ -3,11 +3,12 @@
 //! native 2.x messages (`{id, type, …}`), which are read as such.
 
 use super::Listed;
-use super::convert::{RawMessage, RawPart, RawSession};
+use super::convert::{self, Built, RawMessage, RawPart, RawSession};
 use super::value::{parse_json, str_at, time_field};
 use crate::diag::Diag;
 use crate::error::{Error, IoContext, Result};
 use crate::sources::jsonl;
+use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 use serde_json::error::Category;
@@ -100,68 +101,251 @@ pub(super) fn read(path: &Path, id: &str, diag: &Diag) -> Result<Option<RawSessi
 
 /// The session of a parsed export whose id is `id`.
 pub(super) fn session(mut doc: Value, path: &Path, id: &str, diag: &Diag) -> RawSession {
-    let mut info = doc["info"].take();
-    if let Value::Object(m) = &mut info {
-        m.insert("id".into(), Value::String(id.to_string()));
-    }
+    let info = session_info(doc["info"].take(), id);
     let items = match doc["messages"].take() {
         Value::Array(items) => items,
         _ => Vec::new(),
     };
-    let mut messages: Vec<(Option<i64>, String, RawMessage)> = Vec::new();
-    for mut item in items {
-        let minfo = item.get_mut("info").map(Value::take);
-        match minfo {
-            Some(minfo) if str_at(&minfo, "role").is_some() => {
-                let mut parts: Vec<Value> = match item.get_mut("parts").map(Value::take) {
-                    Some(Value::Array(p)) => p.into_iter().filter(Value::is_object).collect(),
-                    _ => Vec::new(),
-                };
-                parts.sort_by_key(|p| str_at(p, "id").unwrap_or("").to_string());
-                let key = (
-                    time_field(&minfo, "created"),
-                    str_at(&minfo, "id").unwrap_or("").to_string(),
-                );
-                let parts = parts.into_iter().map(RawPart::Tree).collect();
-                messages.push((key.0, key.1, RawMessage::Classic { info: minfo, parts }));
+    let mut messages: Vec<Keyed> = items
+        .into_iter()
+        .filter_map(|item| raw_message(item, path, diag))
+        .collect();
+    if in_time_order(messages.iter()) {
+        messages.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    }
+    RawSession {
+        messages: messages.into_iter().map(|(_, _, m)| m).collect(),
+        ..without_messages(id, info, path)
+    }
+}
+
+/// A message with its sort key: (created, id).
+type Keyed = (Option<i64>, String, RawMessage);
+
+/// The export's `info`, with `id`.
+fn session_info(mut info: Value, id: &str) -> Value {
+    if let Value::Object(m) = &mut info {
+        m.insert("id".into(), Value::String(id.to_string()));
+    }
+    info
+}
+
+/// The session `id` of the export at `path` without its messages.
+fn without_messages(id: &str, info: Value, path: &Path) -> RawSession {
+    RawSession {
+        id: id.to_string(),
+        info,
+        messages: Vec::new(),
+        diffs: None,
+        origin: path.to_path_buf(),
+        source_paths: vec![path.to_path_buf()],
+    }
+}
+
+/// MessageV2 records are put in (created, id) order; 2.x messages carry
+/// no reliable time on every kind, so their file order is kept.
+fn in_time_order<'a>(mut messages: impl Iterator<Item = &'a Keyed>) -> bool {
+    messages.all(|m| matches!(m.2, RawMessage::Classic { .. }))
+}
+
+/// One item of `messages`: a MessageV2 record with its parts, or a 2.x
+/// message; `None`, with a warning, for anything else.
+fn raw_message(mut item: Value, path: &Path, diag: &Diag) -> Option<Keyed> {
+    let minfo = item.get_mut("info").map(Value::take);
+    match minfo {
+        Some(minfo) if str_at(&minfo, "role").is_some() => {
+            let mut parts: Vec<Value> = match item.get_mut("parts").map(Value::take) {
+                Some(Value::Array(p)) => p.into_iter().filter(Value::is_object).collect(),
+                _ => Vec::new(),
+            };
+            parts.sort_by_key(|p| str_at(p, "id").unwrap_or("").to_string());
+            let key = (
+                time_field(&minfo, "created"),
+                str_at(&minfo, "id").unwrap_or("").to_string(),
+            );
+            let parts = parts.into_iter().map(RawPart::Tree).collect();
+            Some((key.0, key.1, RawMessage::Classic { info: minfo, parts }))
+        }
+        _ => match str_at(&item, "type").map(str::to_string) {
+            Some(kind) => {
+                let mid = str_at(&item, "id").unwrap_or("").to_string();
+                let time = time_field(&item, "created");
+                Some((
+                    time,
+                    mid.clone(),
+                    RawMessage::Event {
+                        id: mid,
+                        kind,
+                        data: item,
+                    },
+                ))
             }
-            _ => match str_at(&item, "type").map(str::to_string) {
-                Some(kind) => {
-                    let mid = str_at(&item, "id").unwrap_or("").to_string();
-                    let time = time_field(&item, "created");
-                    messages.push((
-                        time,
-                        mid.clone(),
-                        RawMessage::Event {
-                            id: mid,
-                            kind,
-                            data: item,
-                        },
-                    ));
-                }
-                None => diag.warn(
+            None => {
+                diag.warn(
                     path,
                     None,
                     "malformed",
                     "skipped export messages that are neither MessageV2 nor 2.x messages",
-                ),
+                );
+                None
+            }
+        },
+    }
+}
+
+/// What tells a message's kind and place (see [`raw_message`]).
+#[derive(Deserialize)]
+struct ItemHead {
+    info: Option<Value>,
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    id: Option<Value>,
+    time: Option<Value>,
+}
+
+impl ItemHead {
+    fn into_value(self) -> Value {
+        let fields = [
+            ("info", self.info),
+            ("type", self.kind),
+            ("id", self.id),
+            ("time", self.time),
+        ];
+        Value::Object(
+            fields
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.to_string(), v?)))
+                .collect(),
+        )
+    }
+}
+
+/// Reads and converts the export at `path` if its session is `id`. The
+/// messages stay slices of the file's text until each is converted, so
+/// the file is never held as one JSON tree, nor beside the whole session.
+pub(super) fn read_built(path: &Path, id: &str, diag: &Diag) -> Result<Option<Built>> {
+    let text = jsonl::text_of(std::fs::read(path).at(path)?);
+    let bad = |e: serde_json::Error| Error::parse(path, format!("not valid JSON: {e}"));
+    let mut mended = None;
+    let top: HashMap<String, &RawValue> = jsonl::parse_lenient(&text, &mut mended).map_err(bad)?;
+    let at = |k: &str, open: char| top.get(k).filter(|v| v.get().starts_with(open));
+    let (Some(info), Some(items)) = (at("info", '{'), at("messages", '[')) else {
+        return Err(not_export(path));
+    };
+    let info: Value = jsonl::parse_lenient(info.get(), &mut None).map_err(bad)?;
+    if id_of(&info, path) != id {
+        return Ok(None);
+    }
+    let items: Vec<&RawValue> = serde_json::from_str(items.get()).map_err(bad)?;
+    let parse = |raw: &RawValue| match jsonl::parse_lenient::<Value>(raw.get(), &mut None) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diag.warn(
+                path,
+                None,
+                "malformed",
+                format!("skipped an export message: {e}"),
+            );
+            None
+        }
+    };
+    // The order needs each message's kind and key, which its fields other
+    // than `parts` (and a 2.x message's data) tell: the first pass reads
+    // only those.
+    let mut keys: Vec<(usize, Keyed)> = Vec::with_capacity(items.len());
+    for (i, raw) in items.iter().enumerate() {
+        let item = match raw.get().starts_with('{') {
+            true => match jsonl::parse_lenient::<ItemHead>(raw.get(), &mut None) {
+                Ok(h) => h.into_value(),
+                // Duplicate fields, say: read it whole.
+                Err(_) => match parse(raw) {
+                    Some(mut v) => {
+                        v["parts"] = Value::Null;
+                        v
+                    }
+                    None => continue,
+                },
             },
+            false => Value::Null,
+        };
+        if let Some(k) = raw_message(item, path, diag) {
+            keys.push((i, k));
         }
     }
-    // MessageV2 records are put in (created, id) order; 2.x messages carry
-    // no reliable time on every kind, so their file order is kept.
-    if messages
-        .iter()
-        .all(|m| matches!(m.2, RawMessage::Classic { .. }))
-    {
-        messages.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    if in_time_order(keys.iter().map(|(_, k)| k)) {
+        keys.sort_by(|(_, a), (_, b)| (a.0, &a.1).cmp(&(b.0, &b.1)));
     }
-    RawSession {
-        id: id.to_string(),
-        info,
-        messages: messages.into_iter().map(|(_, _, m)| m).collect(),
-        diffs: None,
-        origin: path.to_path_buf(),
-        source_paths: vec![path.to_path_buf()],
+    let messages = keys.into_iter().map(|(i, _)| {
+        parse(items[i]).and_then(|item| raw_message(item, path, &Diag::silent()).map(|k| k.2))
+    });
+    let head = without_messages(id, session_info(info, id), path);
+    Ok(Some(convert::build_from(head, messages, diag)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The session [`read_built`] makes, and the one made from the file
+    /// parsed whole ([`parse`], [`session`]), as JSON, with the warnings.
+    fn both(path: &Path) -> ((String, Vec<String>), (String, Vec<String>)) {
+        let run = |f: &dyn Fn(&Diag) -> Built| {
+            let d = Diag::silent();
+            let b = f(&d);
+            let json = serde_json::to_string_pretty(&b.session).unwrap();
+            (json, d.warnings().into_iter().map(|w| w.kind).collect())
+        };
+        let doc = parse(path).unwrap();
+        let id = session_id(&doc, path);
+        let lazy = run(&|d| read_built(path, &id, d).unwrap().unwrap());
+        let whole = run(&|d| convert::build(session(parse(path).unwrap(), path, &id, d), d));
+        (lazy, whole)
+    }
+
+    #[test]
+    fn exports_convert_a_message_at_a_time_as_when_parsed_whole() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opencode/export");
+        let mut files: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(files.len() >= 3, "{files:?}");
+        let tmp = tempfile::tempdir().unwrap();
+        // The first export reversed, with a message of duplicate fields, a
+        // lone surrogate, items that are no message, and the same messages
+        // again as 2.x messages (kept in file order).
+        let mut doc: Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+        let mut items = doc["messages"].as_array().unwrap().clone();
+        items.reverse();
+        let mut text = {
+            let mut d = doc.clone();
+            d["messages"] = Value::Array(items.clone());
+            d.to_string()
+        };
+        let dup = r#"{"info":{"id":"msg_dup","role":"user","time":{"created":1}},"info":{"id":"msg_dup2","role":"user","time":{"created":2}},"parts":[{"id":"prt_1","type":"text","text":"half \ud83d a pair"}]},7,{"what":1},"#;
+        text = text.replacen("\"messages\":[", &format!("\"messages\":[{dup}"), 1);
+        let reversed = tmp.path().join("reversed.json");
+        std::fs::write(&reversed, &text).unwrap();
+        files.push(reversed);
+        let v2: Vec<Value> = items
+            .iter()
+            .map(|m| {
+                serde_json::json!({"type": m["info"]["role"], "id": m["info"]["id"],
+                            "time": m["info"]["time"], "text": "x"})
+            })
+            .collect();
+        doc["messages"] = Value::Array(v2);
+        let native = tmp.path().join("native.json");
+        std::fs::write(&native, doc.to_string()).unwrap();
+        files.push(native);
+        for f in &files {
+            let (lazy, whole) = both(f);
+            assert_eq!(lazy.0, whole.0, "{}", f.display());
+            assert_eq!(lazy.1, whole.1, "{}", f.display());
+        }
+        let (lazy, _) = both(&files[files.len() - 2]);
+        assert!(lazy.0.contains("half \u{fffd} a pair"));
+        assert!(lazy.1.iter().any(|k| k == "malformed"), "{:?}", lazy.1);
     }
 }
