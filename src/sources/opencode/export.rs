@@ -9,10 +9,10 @@ use crate::diag::Diag;
 use crate::error::{Error, IoContext, Result};
 use crate::sources::jsonl;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::Value;
 use serde_json::error::Category;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -49,21 +49,63 @@ fn not_export(path: &Path) -> Error {
 /// `Ok(None)`: JSON, but not an export.
 pub(super) fn head(path: &Path) -> Result<Option<(Value, u64)>> {
     let text = jsonl::text_of(std::fs::read(path).at(path)?);
-    let bad = |e: serde_json::Error| Error::parse(path, format!("not valid JSON: {e}"));
     let mut mended = None;
-    let top: HashMap<String, &RawValue> = match jsonl::parse_lenient(&text, &mut mended) {
+    let found = top_level(&text, &mut mended).map_err(|e| not_json(path, e))?;
+    Ok(found.map(|(info, messages)| (info, messages.len() as u64)))
+}
+
+fn not_json(path: &Path, e: serde_json::Error) -> Error {
+    Error::parse(path, format!("not valid JSON: {e}"))
+}
+
+/// The top level of an export, in one pass.
+#[derive(Deserialize)]
+struct Top<'a> {
+    info: Option<Value>,
+    #[serde(borrow)]
+    messages: Option<Vec<&'a RawValue>>,
+}
+
+/// An export's `info` and its messages as they are in `text` (mended into
+/// `mended` if it holds lone surrogates); `Ok(None)`: JSON, but not an
+/// export.
+fn top_level<'a>(
+    text: &'a str,
+    mended: &'a mut Option<String>,
+) -> std::result::Result<Option<(Value, Vec<&'a RawValue>)>, serde_json::Error> {
+    let export = |top: Top<'a>| match top {
+        Top {
+            info: Some(info),
+            messages: Some(messages),
+        } if info.is_object() => Some((info, messages)),
+        _ => None,
+    };
+    let text: &'a str = match serde_json::from_str::<Top>(text) {
+        Ok(top) => return Ok(export(top)),
+        Err(e) => match jsonl::replace_lone_surrogates(text) {
+            Cow::Owned(fixed) => mended.insert(fixed),
+            Cow::Borrowed(_) if e.classify() == Category::Data => text,
+            Cow::Borrowed(_) => return Err(e),
+        },
+    };
+    if let Ok(top) = serde_json::from_str::<Top>(text) {
+        return Ok(export(top));
+    }
+    // Not an object, `messages` not an array, a field twice: read the top
+    // level's values first.
+    let top: HashMap<String, &RawValue> = match serde_json::from_str(text) {
         Ok(top) => top,
-        // Valid JSON, but not an object.
         Err(e) if e.classify() == Category::Data => return Ok(None),
-        Err(e) => return Err(bad(e)),
+        Err(e) => return Err(e),
     };
     let at = |k: &str, open: char| top.get(k).filter(|v| v.get().starts_with(open));
     let (Some(info), Some(messages)) = (at("info", '{'), at("messages", '[')) else {
         return Ok(None);
     };
-    let info: Value = jsonl::parse_lenient(info.get(), &mut None).map_err(bad)?;
-    let messages: Vec<IgnoredAny> = jsonl::parse_lenient(messages.get(), &mut None).map_err(bad)?;
-    Ok(Some((info, messages.len() as u64)))
+    Ok(Some((
+        jsonl::parse_lenient(info.get(), &mut None)?,
+        serde_json::from_str(messages.get())?,
+    )))
 }
 
 /// The session id of an export: `info.id`, else the file name.
@@ -225,18 +267,13 @@ impl ItemHead {
 /// the file is never held as one JSON tree, nor beside the whole session.
 pub(super) fn read_built(path: &Path, id: &str, diag: &Diag) -> Result<Option<Built>> {
     let text = jsonl::text_of(std::fs::read(path).at(path)?);
-    let bad = |e: serde_json::Error| Error::parse(path, format!("not valid JSON: {e}"));
     let mut mended = None;
-    let top: HashMap<String, &RawValue> = jsonl::parse_lenient(&text, &mut mended).map_err(bad)?;
-    let at = |k: &str, open: char| top.get(k).filter(|v| v.get().starts_with(open));
-    let (Some(info), Some(items)) = (at("info", '{'), at("messages", '[')) else {
+    let Some((info, items)) = top_level(&text, &mut mended).map_err(|e| not_json(path, e))? else {
         return Err(not_export(path));
     };
-    let info: Value = jsonl::parse_lenient(info.get(), &mut None).map_err(bad)?;
     if id_of(&info, path) != id {
         return Ok(None);
     }
-    let items: Vec<&RawValue> = serde_json::from_str(items.get()).map_err(bad)?;
     let parse = |raw: &RawValue| match jsonl::parse_lenient::<Value>(raw.get(), &mut None) {
         Ok(v) => Some(v),
         Err(e) => {
