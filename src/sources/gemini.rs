@@ -296,6 +296,11 @@ fn sniff(path: &Path) -> bool {
         let Ok(bytes) = std::fs::read(path) else {
             return false;
         };
+        // A chat names its `sessionId`: other JSON files (an `opencode
+        // export`, say) are told apart without being parsed.
+        if memchr::memmem::find(&bytes, b"\"sessionId\"").is_none() {
+            return false;
+        }
         // The top level's values as they are in the file: telling a chat
         // needs no JSON tree of its messages.
         let Ok(top) = serde_json::from_slice::<HashMap<String, &RawValue>>(&bytes) else {
