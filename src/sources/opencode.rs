@@ -38,7 +38,7 @@ use super::{LiveLoad, SessionRef, Source};
 use crate::diag::Diag;
 use crate::error::{Error, Result};
 use crate::model::{Agent, Session, SessionSummary, Subagent};
-use convert::{Built, RawSession};
+use convert::Built;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -130,14 +130,6 @@ impl Backend {
             Backend::Db(p) => db::Db::open(p)?.list(counts),
             Backend::Json(p, _) => storage::list(p, diag),
             Backend::Export(p) => export::list(p),
-        }
-    }
-
-    fn read(&self, id: &str, diag: &Diag) -> Result<Option<RawSession>> {
-        match self {
-            Backend::Db(p) => db::Db::open(p)?.read(id, diag),
-            Backend::Json(p, _) => storage::read(p, id, diag),
-            Backend::Export(p) => export::read(p, id, diag),
         }
     }
 }
@@ -372,10 +364,13 @@ impl OpenCode {
 
     /// Reads and converts one session from `backend`.
     fn read_built(&self, backend: &Backend, id: &str, diag: &Diag) -> Result<Option<Built>> {
-        if let Backend::Export(p) = backend {
-            return export::read_built(p, id, diag);
-        }
-        let Some(mut raw) = backend.read(id, diag)? else {
+        let raw = match backend {
+            Backend::Db(p) => db::Db::open(p)?.read(id, diag)?,
+            Backend::Json(p, _) => storage::read(p, id, diag)?,
+            // Converted as it is read (see export::read_built).
+            Backend::Export(p) => return export::read_built(p, id, diag),
+        };
+        let Some(mut raw) = raw else {
             return Ok(None);
         };
         if matches!(backend, Backend::Db(_))
@@ -655,13 +650,13 @@ fn store_session_file(path: &Path, diag: &Diag) -> Result<Found> {
 pub mod fuzz {
     use super::{Diag, Path, Session, Value, convert, export, storage, value};
 
-    /// An `opencode export` file's bytes → its session, when they are one.
+    /// An `opencode export` file's bytes → its session, when they are one,
+    /// read as a file given as a path is.
     pub fn export_bytes(bytes: &[u8], diag: &Diag) -> Option<Session> {
         let path = Path::new("(fuzz)/export.json");
-        let doc = export::parse_bytes(path, bytes).ok()?;
-        let id = export::session_id(&doc, path);
-        let raw = export::session(doc, path, &id, diag);
-        Some(convert::build(raw, diag).session)
+        let text = String::from_utf8_lossy(bytes);
+        let built = export::built_from_text(path, &text, None, diag).ok()??;
+        Some(built.session)
     }
 
     /// JSON store records → the session they make. `bytes` holds records

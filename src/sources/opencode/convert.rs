@@ -167,15 +167,14 @@ pub(super) fn build(mut raw: RawSession, diag: &Diag) -> Built {
     build_from(raw, messages.into_iter().map(Some), diag)
 }
 
-/// Converts the session `head` (its messages left out) with `messages`,
+/// Converts the session `raw` (its messages left out) with `messages`,
 /// which may be read as they are converted (None: a record that could not
 /// be read).
 pub(super) fn build_from(
-    head: RawSession,
+    raw: RawSession,
     messages: impl IntoIterator<Item = Option<RawMessage>>,
     diag: &Diag,
 ) -> Built {
-    let raw = head;
     let ctx = Ctx {
         path: &raw.origin,
         diag,

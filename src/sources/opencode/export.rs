@@ -4,7 +4,7 @@
 
 use super::Listed;
 use super::convert::{self, Built, RawMessage, RawPart, RawSession};
-use super::value::{parse_json, str_at, time_field};
+use super::value::{str_at, time_field};
 use crate::diag::Diag;
 use crate::error::{Error, IoContext, Result};
 use crate::sources::jsonl;
@@ -15,27 +15,6 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
-
-/// Whether a parsed JSON document is an export.
-pub(super) fn is_export(v: &Value) -> bool {
-    v.get("info").is_some_and(Value::is_object) && v.get("messages").is_some_and(Value::is_array)
-}
-
-/// Reads and parses an export file.
-pub(super) fn parse(path: &Path) -> Result<Value> {
-    let bytes = std::fs::read(path).at(path)?;
-    parse_bytes(path, &bytes)
-}
-
-/// Parses the bytes of an export file (`path` is for messages).
-pub(super) fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Value> {
-    let v = parse_json(&String::from_utf8_lossy(bytes))
-        .map_err(|e| Error::parse(path, format!("not valid JSON: {e}")))?;
-    if !is_export(&v) {
-        return Err(not_export(path));
-    }
-    Ok(v)
-}
 
 fn not_export(path: &Path) -> Error {
     Error::parse(
@@ -108,11 +87,6 @@ fn top_level<'a>(
     )))
 }
 
-/// The session id of an export: `info.id`, else the file name.
-pub(super) fn session_id(doc: &Value, path: &Path) -> String {
-    id_of(doc.get("info").unwrap_or(&Value::Null), path)
-}
-
 /// The session id of an export whose `info` is `info`.
 fn id_of(info: &Value, path: &Path) -> String {
     str_at(info, "id")
@@ -131,34 +105,6 @@ pub(super) fn list(path: &Path) -> Result<Vec<Listed>> {
         messages,
         path,
     )])
-}
-
-pub(super) fn read(path: &Path, id: &str, diag: &Diag) -> Result<Option<RawSession>> {
-    let doc = parse(path)?;
-    if session_id(&doc, path) != id {
-        return Ok(None);
-    }
-    Ok(Some(session(doc, path, id, diag)))
-}
-
-/// The session of a parsed export whose id is `id`.
-pub(super) fn session(mut doc: Value, path: &Path, id: &str, diag: &Diag) -> RawSession {
-    let info = session_info(doc["info"].take(), id);
-    let items = match doc["messages"].take() {
-        Value::Array(items) => items,
-        _ => Vec::new(),
-    };
-    let mut messages: Vec<Keyed> = items
-        .into_iter()
-        .filter_map(|item| raw_message(item, path, diag))
-        .collect();
-    if in_time_order(messages.iter()) {
-        messages.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    }
-    RawSession {
-        messages: messages.into_iter().map(|(_, _, m)| m).collect(),
-        ..without_messages(id, info, path)
-    }
 }
 
 /// A message with its sort key: (created, id).
@@ -184,9 +130,10 @@ fn without_messages(id: &str, info: Value, path: &Path) -> RawSession {
     }
 }
 
-/// MessageV2 records are put in (created, id) order; 2.x messages carry
-/// no reliable time on every kind, so their file order is kept.
-fn in_time_order<'a>(mut messages: impl Iterator<Item = &'a Keyed>) -> bool {
+/// Whether `messages` are put in (created, id) order: MessageV2 records
+/// are; 2.x messages carry no reliable time on every kind, so the file
+/// order of a session holding any is kept.
+fn put_in_time_order<'a>(mut messages: impl Iterator<Item = &'a Keyed>) -> bool {
     messages.all(|m| matches!(m.2, RawMessage::Classic { .. }))
 }
 
@@ -267,13 +214,26 @@ impl ItemHead {
 /// the file is never held as one JSON tree, nor beside the whole session.
 pub(super) fn read_built(path: &Path, id: &str, diag: &Diag) -> Result<Option<Built>> {
     let text = jsonl::text_of(std::fs::read(path).at(path)?);
+    built_from_text(path, &text, Some(id), diag)
+}
+
+/// [`read_built`] of the export text `text` of `path`; any session with
+/// no `id`.
+pub(super) fn built_from_text(
+    path: &Path,
+    text: &str,
+    id: Option<&str>,
+    diag: &Diag,
+) -> Result<Option<Built>> {
     let mut mended = None;
-    let Some((info, items)) = top_level(&text, &mut mended).map_err(|e| not_json(path, e))? else {
+    let Some((info, items)) = top_level(text, &mut mended).map_err(|e| not_json(path, e))? else {
         return Err(not_export(path));
     };
-    if id_of(&info, path) != id {
+    let found = id_of(&info, path);
+    if id.is_some_and(|id| id != found) {
         return Ok(None);
     }
+    let id = found.as_str();
     let parse = |raw: &RawValue| match jsonl::parse_lenient::<Value>(raw.get(), &mut None) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -309,7 +269,7 @@ pub(super) fn read_built(path: &Path, id: &str, diag: &Diag) -> Result<Option<Bu
             keys.push((i, k));
         }
     }
-    if in_time_order(keys.iter().map(|(_, k)| k)) {
+    if put_in_time_order(keys.iter().map(|(_, k)| k)) {
         keys.sort_by(|(_, a), (_, b)| (a.0, &a.1).cmp(&(b.0, &b.1)));
     }
     let messages = keys.into_iter().map(|(i, _)| {
@@ -322,9 +282,54 @@ pub(super) fn read_built(path: &Path, id: &str, diag: &Diag) -> Result<Option<Bu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::opencode::value::parse_json;
+
+    // How an export was read before it was converted a message at a time:
+    // parsed whole, then converted. The reference for read_built.
+
+    /// Whether a parsed JSON document is an export.
+    fn is_export(v: &Value) -> bool {
+        v.get("info").is_some_and(Value::is_object)
+            && v.get("messages").is_some_and(Value::is_array)
+    }
+
+    /// Parses the bytes of an export file (`path` is for messages).
+    fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Value> {
+        let v = parse_json(&String::from_utf8_lossy(bytes))
+            .map_err(|e| Error::parse(path, format!("not valid JSON: {e}")))?;
+        if !is_export(&v) {
+            return Err(not_export(path));
+        }
+        Ok(v)
+    }
+
+    /// The session id of an export: `info.id`, else the file name.
+    fn session_id(doc: &Value, path: &Path) -> String {
+        id_of(doc.get("info").unwrap_or(&Value::Null), path)
+    }
+
+    /// The session of a parsed export whose id is `id`.
+    fn session(mut doc: Value, path: &Path, id: &str, diag: &Diag) -> RawSession {
+        let info = session_info(doc["info"].take(), id);
+        let items = match doc["messages"].take() {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        };
+        let mut messages: Vec<Keyed> = items
+            .into_iter()
+            .filter_map(|item| raw_message(item, path, diag))
+            .collect();
+        if put_in_time_order(messages.iter()) {
+            messages.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        }
+        RawSession {
+            messages: messages.into_iter().map(|(_, _, m)| m).collect(),
+            ..without_messages(id, info, path)
+        }
+    }
 
     /// The session [`read_built`] makes, and the one made from the file
-    /// parsed whole ([`parse`], [`session`]), as JSON, with the warnings.
+    /// parsed whole ([`parse_bytes`], [`session`]), as JSON, with the warnings.
     fn both(path: &Path) -> ((String, Vec<String>), (String, Vec<String>)) {
         let run = |f: &dyn Fn(&Diag) -> Built| {
             let d = Diag::silent();
@@ -332,10 +337,10 @@ mod tests {
             let json = serde_json::to_string_pretty(&b.session).unwrap();
             (json, d.warnings().into_iter().map(|w| w.kind).collect())
         };
-        let doc = parse(path).unwrap();
-        let id = session_id(&doc, path);
+        let parse = || parse_bytes(path, &std::fs::read(path).unwrap()).unwrap();
+        let id = session_id(&parse(), path);
         let lazy = run(&|d| read_built(path, &id, d).unwrap().unwrap());
-        let whole = run(&|d| convert::build(session(parse(path).unwrap(), path, &id, d), d));
+        let whole = run(&|d| convert::build(session(parse(), path, &id, d), d));
         (lazy, whole)
     }
 
