@@ -349,7 +349,7 @@ impl Db {
             return Ok(Vec::new());
         }
         let after = from.map_or(String::new(), |_| Rows::Message.bound(">="));
-        let mut parts = self.parts(id, from, diag)?;
+        let mut parts = self.parts(id, from)?;
         let sql = format!(
             "SELECT id, {}, data FROM message WHERE session_id = ?1 {after} {}",
             self.col(t, "time_created"),
@@ -391,12 +391,7 @@ impl Db {
 
     /// The parts of a session's 1.2 messages (from `from` on; all with
     /// `None`), by message id, in id order, as their rows' text.
-    fn parts(
-        &self,
-        id: &str,
-        from: Option<Bound>,
-        diag: &Diag,
-    ) -> Result<HashMap<String, Vec<RawPart>>> {
+    fn parts(&self, id: &str, from: Option<Bound>) -> Result<HashMap<String, Vec<RawPart>>> {
         let mut out: HashMap<String, Vec<RawPart>> = HashMap::new();
         if !self.has("part", "message_id") || !self.has("part", "data") {
             return Ok(out);
@@ -421,13 +416,11 @@ impl Db {
         for row in rows {
             let (pid, mid, data) = row.map_err(|e| self.err(e))?;
             let Some(mid) = text(&mid) else { continue };
-            // Parsed when its message is converted (see RawPart).
-            let Some(data) = text(&data) else {
-                self.object("part", &data, diag);
-                continue;
-            };
+            // Parsed when its message is converted (see RawPart), which
+            // also warns about a row that is not an object (null data
+            // included).
             let row = PartRow {
-                data,
+                data: text(&data).unwrap_or_default(),
                 id: text(&pid),
                 session_id: id.to_string(),
                 message_id: mid.clone(),
