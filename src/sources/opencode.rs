@@ -158,16 +158,23 @@ struct Catalog {
 
 impl Catalog {
     fn build(backends: &[Backend], strict: bool, counts: bool, diag: &Diag) -> Result<Catalog> {
-        let mut entries: HashMap<String, (Listed, Backend)> = HashMap::new();
+        let mut lists = Vec::with_capacity(backends.len());
         for b in backends {
-            let listed = match b.list(counts, diag) {
-                Ok(l) => l,
+            match b.list(counts, diag) {
+                Ok(l) => lists.push((b, l)),
                 Err(e) if !strict => {
                     diag.warn(b.path(), None, "unreadable-store", format!("skipped: {e}"));
-                    continue;
                 }
                 Err(e) => return Err(e),
-            };
+            }
+        }
+        Ok(Catalog::of(lists))
+    }
+
+    /// The catalog of each backend's listing.
+    fn of<'a>(lists: impl IntoIterator<Item = (&'a Backend, Vec<Listed>)>) -> Catalog {
+        let mut entries: HashMap<String, (Listed, Backend)> = HashMap::new();
+        for (b, listed) in lists {
             for l in listed {
                 let better = match entries.get(&l.summary.id) {
                     None => true,
@@ -193,7 +200,7 @@ impl Catalog {
                 key(a).cmp(&key(b))
             });
         }
-        Ok(Catalog { entries, children })
+        Catalog { entries, children }
     }
 
     /// Whether a session folds into a parent: its parent is known and the
@@ -491,7 +498,18 @@ impl Source for OpenCode {
                     query: r.id.clone(),
                     searched: r.path.display().to_string(),
                 })?;
-        let catalog = self.catalog(false, diag)?;
+        // An export file holds one session: nothing else in it to link,
+        // and listing it again would read the whole file once more.
+        let catalog = match (&self.fixed, &backend) {
+            (
+                Some(Fixed {
+                    backend: Backend::Export(_),
+                    ..
+                }),
+                Backend::Export(_),
+            ) => Catalog::of([]),
+            _ => self.catalog(false, diag)?,
+        };
         let mut visited = HashSet::from([r.id.clone()]);
         Ok(self.link(built, &catalog, &mut visited, 0, diag))
     }
@@ -606,10 +624,13 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Found> {
             if let Some(one) = store_session_file(path, diag)? {
                 return Ok(Some(one));
             }
-            match export::head(path)? {
-                Some(_) => found(OpenCode::fixed(Backend::Export(path.to_path_buf()))),
-                None => Ok(None),
-            }
+            // Recognised and listed from one reading of the file.
+            let Some(listed) = export::listed(path)? else {
+                return Ok(None);
+            };
+            let backend = Backend::Export(path.to_path_buf());
+            let found = Catalog::of([(&backend, listed)]).top_level();
+            Ok(Some((Box::new(OpenCode::fixed(backend)), found)))
         }
         _ => Ok(None),
     }

@@ -96,15 +96,14 @@ fn id_of(info: &Value, path: &Path) -> String {
 }
 
 pub(super) fn list(path: &Path) -> Result<Vec<Listed>> {
-    let Some((info, messages)) = head(path)? else {
-        return Err(not_export(path));
-    };
-    Ok(vec![Listed::new(
-        &id_of(&info, path),
-        &info,
-        messages,
-        path,
-    )])
+    listed(path)?.ok_or_else(|| not_export(path))
+}
+
+/// The session of the file at `path` if it is an export; `Ok(None)`:
+/// JSON, but not an export.
+pub(super) fn listed(path: &Path) -> Result<Option<Vec<Listed>>> {
+    Ok(head(path)?
+        .map(|(info, messages)| vec![Listed::new(&id_of(&info, path), &info, messages, path)]))
 }
 
 /// A message with its sort key: (created, id).
