@@ -897,6 +897,64 @@ fn watch_hands_on_only_the_changed_messages_of_gemini_and_antigravity_transcript
     }
 }
 
+/// A chat file or transcript given as a path is read whole to be listed,
+/// and the load that follows (an export's) is served from that reading:
+/// the same session, subagents and project as a load from the store, with
+/// the file emptied in between. A later load reads the file again.
+#[test]
+fn a_file_given_as_a_path_is_read_once_for_its_export() {
+    let home = gemini_home();
+    let diag = sharegen::diag::Diag::silent();
+    let hashed = sha256_hex(LEGACY_PROJECT);
+    let whole = format!(".gemini/tmp/{hashed}/chats/session-2024-01-01T10-00-tool_calls.json");
+    let agy =
+        format!(".gemini/antigravity-cli/brain/{AGY}/.system_generated/logs/transcript_full.jsonl");
+    for rel in [
+        ".gemini/tmp/weather/chats/session-2026-05-04T14-00-5f1c2a9b.jsonl",
+        whole.as_str(),
+        agy.as_str(),
+    ] {
+        let path = home.path().join(rel);
+        let root = home.path().join(".gemini");
+        let store: Box<dyn sources::Source> = if rel.contains("antigravity-cli") {
+            Box::new(sources::antigravity::Antigravity::new(
+                root.join("antigravity-cli"),
+            ))
+        } else {
+            Box::new(sources::gemini::Gemini::new(root))
+        };
+        let r = sources::SessionRef {
+            agent: store.agent(),
+            id: String::new(),
+            path: path.clone(),
+        };
+        let want = store.load(&r, &diag).unwrap();
+        assert!(!want.messages.is_empty(), "{rel}");
+        if rel.contains("weather") {
+            assert_eq!(want.subagents.len(), 1, "{rel}");
+            assert_eq!(want.project.as_deref(), Some("/home/dev/weather"));
+        }
+        if rel.contains("antigravity-cli") {
+            assert_eq!(want.project.as_deref(), Some("/home/dev/tally"));
+        }
+        let (source, found) = sources::refs_for_path(&path, &diag).unwrap().unwrap();
+        let r = sources::SessionRef {
+            agent: found[0].agent,
+            id: found[0].id.clone(),
+            path: path.clone(),
+        };
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(source.load(&r, &diag).unwrap(), want, "{rel}");
+        let again = source.load(&r, &diag);
+        assert!(
+            again.is_err() || again.is_ok_and(|s| s.messages.is_empty()),
+            "{rel}: a second load was served the first reading"
+        );
+        std::fs::write(&path, bytes).unwrap();
+    }
+}
+
 /// `watch` finds a share's source at every rebuild: a Gemini `.jsonl` chat
 /// and an Antigravity transcript are recognised from their first line and
 /// their folder (not read whole), and only for their own session.

@@ -15,7 +15,7 @@
 //! the format notes and may miss fields they do not know.
 
 use super::list_cache::ListCache;
-use super::{LiveLoad, PathMatch, Served, SessionRef, Source, jsonl};
+use super::{Held, LiveLoad, PathMatch, Served, SessionRef, Source, jsonl};
 use crate::diag::Diag;
 use crate::error::Result;
 use crate::model::*;
@@ -33,6 +33,7 @@ pub struct Antigravity {
     /// The `antigravity-cli` folder.
     root: PathBuf,
     cache_dir: Option<PathBuf>,
+    held: Held,
 }
 
 impl Antigravity {
@@ -40,6 +41,7 @@ impl Antigravity {
         Antigravity {
             root,
             cache_dir: None,
+            held: Held::default(),
         }
     }
 
@@ -575,12 +577,18 @@ impl Source for Antigravity {
     }
 
     fn load(&self, r: &SessionRef, diag: &Diag) -> Result<Session> {
+        // Held with the history applied.
+        if let Some(s) = self.held.take(&r.path) {
+            return Ok(s);
+        }
         let mut s = load_file(&r.path, diag)?;
         apply_history(&mut s, &history(&self.root, diag));
         Ok(s)
     }
 
     fn load_live(&self, r: &SessionRef, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
+        // `watch` reads the file as it is at each load.
+        self.held.take(Path::new(""));
         let live = match jsonl::tails_enabled() {
             true => load_live(&r.path, diag, since)?,
             false => None,
@@ -646,11 +654,10 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
         if let Some(r) = &root {
             apply_history(&mut s, &history(r, diag));
         }
-        let source = Antigravity::new(root.unwrap_or_else(|| path.to_path_buf()));
-        return Ok(Some((
-            Box::new(source),
-            vec![SessionSummary::of(&s, path, 0)],
-        )));
+        let summary = SessionSummary::of(&s, path, 0);
+        let mut source = Antigravity::new(root.unwrap_or_else(|| path.to_path_buf()));
+        source.held = Held::new(path, s);
+        return Ok(Some((Box::new(source), vec![summary])));
     }
     if !path.is_dir() {
         return Ok(None);

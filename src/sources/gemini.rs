@@ -22,7 +22,7 @@ pub fn last_tail_read(path: &std::path::Path) -> Option<super::jsonl::TailRead> 
 }
 
 use super::list_cache::ListCache;
-use super::{LiveLoad, PathMatch, SessionRef, Source};
+use super::{Held, LiveLoad, PathMatch, SessionRef, Source};
 use crate::diag::Diag;
 use crate::error::Result;
 use crate::model::{Agent, Session, SessionSummary};
@@ -39,6 +39,7 @@ const CACHE_VERSION: u32 = 1;
 pub struct Gemini {
     root: PathBuf,
     cache_dir: Option<PathBuf>,
+    held: Held,
 }
 
 impl Gemini {
@@ -47,6 +48,7 @@ impl Gemini {
         Gemini {
             root,
             cache_dir: None,
+            held: Held::default(),
         }
     }
 
@@ -243,10 +245,13 @@ impl Source for Gemini {
 
     fn load(&self, r: &SessionRef, diag: &Diag) -> Result<Session> {
         let projects = Projects::load(&self.root, diag);
-        load_file_with(&r.path, &projects, diag)
+        let read = self.held.take(&r.path);
+        load_file_with(&r.path, read, &projects, diag)
     }
 
     fn load_live(&self, r: &SessionRef, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
+        // `watch` reads the file as it is at each load.
+        self.held.take(Path::new(""));
         let live = match super::jsonl::tails_enabled() && parse::is_jsonl(&r.path) {
             true => parse::load_live(&r.path, &file_id(&r.path), diag, since)?,
             false => None,
@@ -264,10 +269,19 @@ impl Source for Gemini {
     }
 }
 
-/// Loads a chat file with its subagents.
-fn load_file_with(path: &Path, projects: &Projects, diag: &Diag) -> Result<Session> {
+/// Loads a chat file with its subagents; `read`: the chat, already read
+/// (with its project).
+fn load_file_with(
+    path: &Path,
+    read: Option<Session>,
+    projects: &Projects,
+    diag: &Diag,
+) -> Result<Session> {
     let project = project_for(path, projects);
-    let mut s = load_one(path, project.clone(), diag)?;
+    let mut s = match read {
+        Some(s) => s,
+        None => load_one(path, project.clone(), diag)?,
+    };
     let Some(chats) = path.parent() else {
         return Ok(s);
     };
@@ -372,11 +386,10 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
         let subs = path
             .parent()
             .map_or(0, |c| subagent_files(c, &s.id).len() as u64);
-        let source = Gemini::new(root.unwrap_or_else(|| path.to_path_buf()));
-        return Ok(Some((
-            Box::new(source),
-            vec![SessionSummary::of(&s, path, subs)],
-        )));
+        let summary = SessionSummary::of(&s, path, subs);
+        let mut source = Gemini::new(root.unwrap_or_else(|| path.to_path_buf()));
+        source.held = Held::new(path, s);
+        return Ok(Some((Box::new(source), vec![summary])));
     }
     if !path.is_dir() {
         return Ok(None);

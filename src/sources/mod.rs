@@ -229,6 +229,25 @@ impl Stores {
 /// A source and the sessions found at a path the user gave.
 pub type PathMatch = (Box<dyn Source>, Vec<SessionSummary>);
 
+/// The session of a file given as a path, read whole to list it (Gemini
+/// CLI and Antigravity CLI files): held by the source made for that file
+/// for the load that follows, so that an export reads the file once.
+#[derive(Default)]
+pub(crate) struct Held(std::sync::Mutex<Option<(PathBuf, Session)>>);
+
+impl Held {
+    pub fn new(path: &Path, session: Session) -> Held {
+        Held(std::sync::Mutex::new(Some((path.to_path_buf(), session))))
+    }
+
+    /// The session held for `path`, once. Whatever is held goes: it is
+    /// never served to a later load, which must read the file as it is then.
+    pub fn take(&self, path: &Path) -> Option<Session> {
+        let held = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        held.filter(|(p, _)| p == path).map(|(_, s)| s)
+    }
+}
+
 /// Loads a session given as a path, without a store: a Claude Code
 /// `.jsonl` file, an OpenCode database, data directory, JSON store or
 /// `opencode export` file, a Codex rollout, a Gemini CLI chat file, an
@@ -323,4 +342,26 @@ pub fn attach_by_mention(
         description,
         session: Box::new(child),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_session_is_served_once_and_only_for_its_file() {
+        let session = |id: &str| Session::new(Agent::Gemini, id);
+        let held = Held::new(Path::new("a.jsonl"), session("a"));
+        assert_eq!(
+            held.take(Path::new("a.jsonl")).map(|s| s.id),
+            Some("a".into())
+        );
+        assert!(held.take(Path::new("a.jsonl")).is_none());
+        let held = Held::new(Path::new("a.jsonl"), session("a"));
+        assert!(held.take(Path::new("b.jsonl")).is_none());
+        assert!(
+            held.take(Path::new("a.jsonl")).is_none(),
+            "kept after another load"
+        );
+    }
 }
