@@ -588,7 +588,7 @@ impl Source for Antigravity {
 
     fn load_live(&self, r: &SessionRef, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
         // `watch` reads the file as it is at each load.
-        self.held.take(Path::new(""));
+        self.held.clear();
         let live = match jsonl::tails_enabled() {
             true => load_live(&r.path, diag, since)?,
             false => None,

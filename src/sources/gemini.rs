@@ -251,7 +251,7 @@ impl Source for Gemini {
 
     fn load_live(&self, r: &SessionRef, diag: &Diag, since: Option<u64>) -> Result<LiveLoad> {
         // `watch` reads the file as it is at each load.
-        self.held.take(Path::new(""));
+        self.held.clear();
         let live = match super::jsonl::tails_enabled() && parse::is_jsonl(&r.path) {
             true => parse::load_live(&r.path, &file_id(&r.path), diag, since)?,
             false => None,

@@ -246,6 +246,11 @@ impl Held {
         let held = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
         held.filter(|(p, _)| p == path).map(|(_, s)| s)
     }
+
+    /// Drops what is held.
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
 }
 
 /// Loads a session given as a path, without a store: a Claude Code
@@ -363,5 +368,8 @@ mod tests {
             held.take(Path::new("a.jsonl")).is_none(),
             "kept after another load"
         );
+        let held = Held::new(Path::new("a.jsonl"), session("a"));
+        held.clear();
+        assert!(held.take(Path::new("a.jsonl")).is_none());
     }
 }
