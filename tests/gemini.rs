@@ -790,7 +790,9 @@ fn load_transcript(home: &Path, rel: &str) -> Option<sharegen::model::Session> {
 fn transcript_source(home: &Path, rel: &str) -> (Box<dyn sources::Source>, sources::SessionRef) {
     let root = home.join(".gemini");
     let source: Box<dyn sources::Source> = if rel.contains("antigravity-cli") {
-        Box::new(sources::antigravity::Antigravity::new(root))
+        Box::new(sources::antigravity::Antigravity::new(
+            root.join("antigravity-cli"),
+        ))
     } else {
         Box::new(sources::gemini::Gemini::new(root))
     };
@@ -915,19 +917,7 @@ fn a_file_given_as_a_path_is_read_once_for_its_export() {
         agy.as_str(),
     ] {
         let path = home.path().join(rel);
-        let root = home.path().join(".gemini");
-        let store: Box<dyn sources::Source> = if rel.contains("antigravity-cli") {
-            Box::new(sources::antigravity::Antigravity::new(
-                root.join("antigravity-cli"),
-            ))
-        } else {
-            Box::new(sources::gemini::Gemini::new(root))
-        };
-        let r = sources::SessionRef {
-            agent: store.agent(),
-            id: String::new(),
-            path: path.clone(),
-        };
+        let (store, r) = transcript_source(home.path(), rel);
         let want = store.load(&r, &diag).unwrap();
         assert!(!want.messages.is_empty(), "{rel}");
         if rel.contains("weather") {
