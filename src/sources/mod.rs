@@ -349,6 +349,23 @@ pub fn attach_by_mention(
     });
 }
 
+/// The files under `tests/fixtures/<dir>` whose names end in `.<ext>`, at
+/// any depth, in a fixed order (tests).
+#[cfg(test)]
+pub(crate) fn fixture_files(dir: &str, ext: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir);
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().to_path_buf())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect();
+    files.sort();
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1473,14 +1473,14 @@ mod tests {
     /// session and warnings of a sequential read.
     #[test]
     fn pieces_parse_as_one_read_does() {
-        let root =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code/projects");
-        let mut files: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(&root)
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
-            .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
-            .collect();
+        let mut files: Vec<(PathBuf, Vec<u8>)> =
+            crate::sources::fixture_files("claude-code/projects", "jsonl")
+                .into_iter()
+                .map(|p| {
+                    let bytes = std::fs::read(&p).unwrap();
+                    (p, bytes)
+                })
+                .collect();
         assert!(files.len() > 20, "{} transcripts", files.len());
         let line = |t: &str, extra: &str| {
             format!(

@@ -755,7 +755,7 @@ mod tests {
     /// ones that repeat an exec output in every field.
     fn event_payloads() -> Vec<(CallEventKind, Value)> {
         let mut out = Vec::new();
-        for f in super::super::parse::fixture_rollouts() {
+        for f in crate::sources::fixture_files("codex", "jsonl") {
             for line in std::fs::read_to_string(&f).unwrap().lines() {
                 let Ok(v) = serde_json::from_str::<Value>(line) else {
                     continue;

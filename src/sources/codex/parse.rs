@@ -1389,20 +1389,6 @@ fn event_msg(
     }
 }
 
-/// The rollouts under `tests/fixtures/codex`, in a fixed order (tests).
-#[cfg(test)]
-pub(super) fn fixture_rollouts() -> Vec<std::path::PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/codex");
-    let mut files: Vec<_> = walkdir::WalkDir::new(&root)
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().to_path_buf())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    files.sort();
-    files
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1452,7 +1438,7 @@ mod tests {
     /// and warnings of a read one line after the other.
     #[test]
     fn pieces_read_as_one_read_does() {
-        let mut files = fixture_rollouts();
+        let mut files = crate::sources::fixture_files("codex", "jsonl");
         assert!(files.len() >= 10, "{} rollouts", files.len());
         let dir = tempfile::tempdir().unwrap();
         let odd = dir.path().join("odd.jsonl");

@@ -659,13 +659,7 @@ mod tests {
 
     #[test]
     fn whole_file_chats_build_as_when_parsed_whole() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gemini");
-        let mut files: Vec<_> = std::fs::read_dir(&root)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        files.sort();
+        let mut files = crate::sources::fixture_files("gemini", "json");
         assert!(files.len() >= 5, "{files:?}");
         let tmp = tempfile::tempdir().unwrap();
         // One more chat: every fixture's messages in one, with a lone

@@ -345,12 +345,7 @@ mod tests {
 
     #[test]
     fn exports_convert_a_message_at_a_time_as_when_parsed_whole() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opencode/export");
-        let mut files: Vec<_> = std::fs::read_dir(&root)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
+        let mut files = crate::sources::fixture_files("opencode/export", "json");
         assert!(files.len() >= 3, "{files:?}");
         let tmp = tempfile::tempdir().unwrap();
         // The first export reversed, with a message of duplicate fields, a
