@@ -636,12 +636,18 @@ fn tool_call<'a>(s: &'a Session, id: &str) -> &'a sharegen::model::ToolCall {
 
 // ---------------------------------------------------------------------------
 
-#[test]
-fn sqlite_1_2_database_lists_and_loads_every_session() {
+/// A temporary OpenCode data directory, and where its database goes.
+fn data_dir() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("opencode");
     std::fs::create_dir(&data).unwrap();
     let db = data.join("opencode.db");
+    (tmp, data, db)
+}
+
+#[test]
+fn sqlite_1_2_database_lists_and_loads_every_session() {
+    let (_tmp, data, db) = data_dir();
     let docs = all_docs();
     let _writer = build_v1_db(&db, &docs);
 
@@ -726,10 +732,7 @@ fn sqlite_2x_rows_win_and_no_record_counts_twice() {
 
 #[test]
 fn reading_never_writes_the_database_or_its_wal() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("opencode");
-    std::fs::create_dir(&data).unwrap();
-    let db = data.join("opencode.db");
+    let (_tmp, data, db) = data_dir();
     let wal = data.join("opencode.db-wal");
     let docs = all_docs();
     let writer = build_v2_db(&db, &docs);
@@ -1042,11 +1045,9 @@ fn legacy_project_stores_fill_in_what_is_missing_elsewhere() {
 
 #[test]
 fn opencode_db_replaces_the_database_glob() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("opencode");
-    std::fs::create_dir(&data).unwrap();
+    let (tmp, data, db) = data_dir();
     let docs = exports();
-    let _a = build_v1_db(&data.join("opencode.db"), &docs[..1]);
+    let _a = build_v1_db(&db, &docs[..1]);
     let elsewhere = tmp.path().join("elsewhere.db");
     let _b = build_v1_db(&elsewhere, &docs[1..]);
     let diag = Diag::silent();
@@ -1382,10 +1383,7 @@ fn random_bytes_never_panic() {
 
 #[test]
 fn malformed_database_rows_never_panic() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("opencode");
-    std::fs::create_dir(&data).unwrap();
-    let db = data.join("opencode.db");
+    let (_tmp, data, db) = data_dir();
     let docs = exports();
     let c = build_v2_db(&db, &docs);
     // Cut and mistyped JSON, wrong column types, rows for sessions that do
@@ -1437,10 +1435,7 @@ fn malformed_database_rows_never_panic() {
 /// its message stays.
 #[test]
 fn part_rows_that_are_not_objects_are_skipped_with_a_warning() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("opencode");
-    std::fs::create_dir(&data).unwrap();
-    let db = data.join("opencode.db");
+    let (_tmp, data, db) = data_dir();
     let c = build_v1_db(&db, &exports());
     let src = OpenCode::new(data.clone(), None);
     let list = src.discover(&Diag::silent()).unwrap();
@@ -1590,10 +1585,7 @@ fn rewrite_rows(c: &Connection, sid: &str, messages: &[Value], v2: bool) {
 /// way OpenCode writes it, checking `watch`'s load after each step.
 fn grow_database_session(v2: bool) {
     sharegen::sources::jsonl::enable_tails(true);
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("opencode");
-    std::fs::create_dir(&data).unwrap();
-    let db = data.join("opencode.db");
+    let (_tmp, _data, db) = data_dir();
     let docs = all_docs();
     let full: Vec<Value> = doc(&docs, QUIET)["messages"].as_array().unwrap().clone();
     let c = if v2 {
