@@ -41,78 +41,112 @@ pub const PIECE_BYTES: usize = 1 << 20;
 /// Like [`read_lines_from`], with the lines handled on all cores.
 ///
 /// The input is cut into pieces of whole lines, about `piece_bytes` each
-/// (use [`PIECE_BYTES`]), read a few per thread at a time so that memory
-/// stays bounded. Each piece's lines go to `f` with a state of its own,
-/// made by `init`, and a [`Diag`] of its own; the states come back in the
-/// order of the pieces. Line numbers, texts and `complete` flags are those
-/// [`read_lines_from`] gives, and warnings reach `diag` in file order, so
-/// the line reported for each kind is the first one.
+/// (use [`PIECE_BYTES`]). Each thread of the pool takes the next piece when
+/// it is free: it reads the piece (one thread at a time) and hands its
+/// lines to `f`, so reading and parsing overlap and about one piece per
+/// thread is in memory at a time. Each piece's lines go to `f` with a state
+/// of its own, made by `init`, and a [`Diag`] of its own; the states come
+/// back in the order of the pieces. Line numbers, texts and `complete`
+/// flags are those [`read_lines_from`] gives, and warnings reach `diag` in
+/// file order, so the line reported for each kind is the first one.
 pub fn par_read_lines_from<S: Send>(
     path: &Path,
-    mut reader: impl Read,
+    reader: impl Read + Send,
     diag: &Diag,
     piece_bytes: usize,
     init: &(dyn Fn() -> S + Sync),
     f: &(dyn Fn(&mut S, u64, &str, bool, &Diag) + Sync),
 ) -> Result<Vec<S>> {
-    use rayon::prelude::*;
-    let piece_bytes = piece_bytes.max(1);
-    let per_round = 2 * rayon::current_num_threads().max(1);
-    let mut states = Vec::new();
-    let mut carry = Vec::new();
-    let mut lines_before = 0u64;
-    let mut eof = false;
-    while !eof {
-        let mut pieces: Vec<(Vec<u8>, u64)> = Vec::with_capacity(per_round);
-        while pieces.len() < per_round && !eof {
-            let mut piece = std::mem::take(&mut carry);
+    use rayon::iter::{ParallelBridge, ParallelIterator};
+    let pieces = Pieces {
+        path,
+        reader,
+        piece_bytes: piece_bytes.max(1),
+        carry: Vec::new(),
+        lines_before: 0,
+        next: 0,
+        done: false,
+    };
+    let mut done: Vec<(usize, Result<(S, Diag)>)> = pieces
+        .par_bridge()
+        .map(|(i, piece)| {
+            let one = piece.and_then(|(bytes, before)| {
+                let (mut state, d) = (init(), Diag::silent());
+                read_lines_after(path, &bytes[..], before, &d, &mut |n, text, complete| {
+                    f(&mut state, n, text, complete, &d)
+                })?;
+                Ok((state, d))
+            });
+            (i, one)
+        })
+        .collect();
+    done.sort_unstable_by_key(|(i, _)| *i);
+    let mut states = Vec::with_capacity(done.len());
+    for (_, one) in done {
+        let (state, d) = one?;
+        d.forward_to(diag);
+        states.push(state);
+    }
+    Ok(states)
+}
+
+/// The pieces of [`par_read_lines_from`], read in order: each is its index
+/// and its bytes with the number of lines before it, or the read error
+/// that ends them.
+struct Pieces<'a, R> {
+    path: &'a Path,
+    reader: R,
+    piece_bytes: usize,
+    /// Bytes read past the last newline of the previous piece.
+    carry: Vec<u8>,
+    lines_before: u64,
+    next: usize,
+    done: bool,
+}
+
+type Piece = Result<(Vec<u8>, u64)>;
+
+impl<R: Read> Iterator for Pieces<'_, R> {
+    type Item = (usize, Piece);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let mut piece = std::mem::take(&mut self.carry);
             // Read on until the piece is big enough and holds a newline
             // past what was searched before; cut after the last one.
             let mut searched = 0;
             let cut = loop {
-                if piece.len() >= piece_bytes
+                if piece.len() >= self.piece_bytes
                     && let Some(i) = last_newline(&piece[searched..])
                 {
                     break searched + i + 1;
                 }
                 searched = piece.len();
-                let want = piece_bytes.max(piece.len()) as u64;
-                if reader
-                    .by_ref()
-                    .take(want)
-                    .read_to_end(&mut piece)
-                    .at(path)?
-                    == 0
-                {
-                    eof = true;
-                    break piece.len();
+                let want = self.piece_bytes.max(piece.len()) as u64;
+                match self.reader.by_ref().take(want).read_to_end(&mut piece) {
+                    Ok(0) => {
+                        self.done = true;
+                        break piece.len();
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        self.done = true;
+                        return Some((self.next, Err(crate::error::Error::io(self.path, e))));
+                    }
                 }
             };
-            carry = piece.split_off(cut);
+            self.carry = piece.split_off(cut);
             if piece.is_empty() {
                 continue;
             }
             let lines = memchr::memchr_iter(b'\n', &piece).count() as u64;
-            pieces.push((piece, lines_before));
-            lines_before += lines;
+            let item = (self.next, Ok((piece, self.lines_before)));
+            self.lines_before += lines;
+            self.next += 1;
+            return Some(item);
         }
-        let done: Vec<Result<(S, Diag)>> = pieces
-            .into_par_iter()
-            .map(|(piece, before)| {
-                let (mut state, d) = (init(), Diag::silent());
-                read_lines_after(path, &piece[..], before, &d, &mut |n, text, complete| {
-                    f(&mut state, n, text, complete, &d)
-                })?;
-                Ok((state, d))
-            })
-            .collect();
-        for one in done {
-            let (state, d) = one?;
-            d.forward_to(diag);
-            states.push(state);
-        }
+        None
     }
-    Ok(states)
 }
 
 /// Where the last newline in `bytes` is.

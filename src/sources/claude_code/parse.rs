@@ -195,7 +195,7 @@ pub fn last_tail_read(path: &Path) -> Option<jsonl::TailRead> {
 /// Like [`parse_file`], over any reader (`path` is for messages).
 pub(super) fn parse_reader(
     path: &Path,
-    reader: impl std::io::Read,
+    reader: impl std::io::Read + Send,
     diag: &Diag,
 ) -> Result<ParsedFile> {
     parse_pieces(path, reader, diag, jsonl::PIECE_BYTES)
@@ -204,7 +204,7 @@ pub(super) fn parse_reader(
 /// [`parse_reader`], with pieces of `piece_bytes` (tests use small ones).
 fn parse_pieces(
     path: &Path,
-    reader: impl std::io::Read,
+    reader: impl std::io::Read + Send,
     diag: &Diag,
     piece_bytes: usize,
 ) -> Result<ParsedFile> {

@@ -234,7 +234,7 @@ fn u64_of(v: &Value, key: &str) -> u64 {
 }
 
 /// Opens a rollout, decompressing `.zst` archives on the fly.
-pub(super) fn open(path: &Path) -> Result<Box<dyn std::io::Read>> {
+pub(super) fn open(path: &Path) -> Result<Box<dyn std::io::Read + Send>> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     if is_zst(path) {
         let d = zstd::stream::read::Decoder::new(f).map_err(|e| Error::io(path, e))?;
