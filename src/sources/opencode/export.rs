@@ -14,6 +14,7 @@ use serde_json::error::Category;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 fn not_export(path: &Path) -> Error {
@@ -208,12 +209,91 @@ impl ItemHead {
     }
 }
 
-/// Reads and converts the export at `path` if its session is `id`. The
-/// messages stay slices of the file's text until each is converted, so
-/// the file is never held as one JSON tree, nor beside the whole session.
+/// Reads and converts the export at `path` if its session is `id`.
+///
+/// The file is read whole once to find its messages and their order. Its
+/// text is then dropped, and each message is read again from the file,
+/// parsed and converted in turn, so the text is never held beside the
+/// session being built (the peak is about the larger of the two, not their
+/// sum). A file that changes in between is read again the plain way.
 pub(super) fn read_built(path: &Path, id: &str, diag: &Diag) -> Result<Option<Built>> {
-    let text = jsonl::text_of(std::fs::read(path).at(path)?);
-    built_from_text(path, &text, Some(id), diag)
+    read_built_with(path, id, diag, &|| {})
+}
+
+/// [`read_built`], calling `between` after the first reading (tests change
+/// the file there).
+fn read_built_with(
+    path: &Path,
+    id: &str,
+    diag: &Diag,
+    between: &dyn Fn(),
+) -> Result<Option<Built>> {
+    let mut file = std::fs::File::open(path).at(path)?;
+    let stamp = |f: &std::fs::File| f.metadata().and_then(|m| Ok((m.len(), m.modified()?)));
+    let before = stamp(&file).at(path)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).at(path)?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        // Invalid UTF-8 replaced: places in the text are not the file's.
+        Err(e) => return built_from_text(path, &jsonl::text_of(e.into_bytes()), Some(id), diag),
+    };
+    // Warnings wait until the file is known not to have changed.
+    let d = Diag::silent();
+    let (head, spans) = {
+        let mut mended = None;
+        let Some(plan) = plan(path, &text, &mut mended, Some(id), &d)? else {
+            return Ok(None);
+        };
+        let base = text.as_ptr() as usize;
+        let span = |raw: &RawValue| {
+            let at = (raw.get().as_ptr() as usize).checked_sub(base)?;
+            (at + raw.get().len() <= text.len()).then_some((at as u64, raw.get().len()))
+        };
+        let Some(spans) = plan
+            .items
+            .iter()
+            .map(|raw| span(raw))
+            .collect::<Option<Vec<_>>>()
+        else {
+            // Lone surrogates mended: the messages are slices of the
+            // mended text, not of the file.
+            let built = plan.convert(path, &d);
+            d.forward_to(diag);
+            return Ok(Some(built));
+        };
+        (plan.head, spans)
+    };
+    drop(text);
+    between();
+    let mut failed = None;
+    let mut buf = Vec::new();
+    let messages = spans.into_iter().map(|(at, len)| {
+        buf.clear();
+        let read = file
+            .seek(SeekFrom::Start(at))
+            .and_then(|_| (&mut file).take(len as u64).read_to_end(&mut buf));
+        match read {
+            Ok(n) if n == len => message(std::str::from_utf8(&buf).unwrap_or(""), path, &d),
+            Ok(_) => None,
+            Err(e) => {
+                failed.get_or_insert(e);
+                None
+            }
+        }
+    });
+    let built = convert::build_from(head, messages, &d);
+    if let Some(e) = failed {
+        return Err(Error::io(path, e));
+    }
+    if stamp(&file).ok() != Some(before) {
+        // Changed while it was read: what was read again may not be the
+        // messages found at first.
+        let text = jsonl::text_of(std::fs::read(path).at(path)?);
+        return built_from_text(path, &text, Some(id), diag);
+    }
+    d.forward_to(diag);
+    Ok(Some(built))
 }
 
 /// [`read_built`] of the export text `text` of `path`; any session with
@@ -225,15 +305,35 @@ pub(super) fn built_from_text(
     diag: &Diag,
 ) -> Result<Option<Built>> {
     let mut mended = None;
-    let Some((info, items)) = top_level(text, &mut mended).map_err(|e| not_json(path, e))? else {
-        return Err(not_export(path));
-    };
-    let found = id_of(&info, path);
-    if id.is_some_and(|id| id != found) {
-        return Ok(None);
+    Ok(plan(path, text, &mut mended, id, diag)?.map(|plan| plan.convert(path, diag)))
+}
+
+/// An export's session without its messages, and its messages as they
+/// are in the text, in the order they convert in.
+struct Plan<'a> {
+    head: RawSession,
+    items: Vec<&'a RawValue>,
+}
+
+impl Plan<'_> {
+    fn convert(self, path: &Path, diag: &Diag) -> Built {
+        let messages = self
+            .items
+            .into_iter()
+            .map(|raw| message(raw.get(), path, diag));
+        convert::build_from(self.head, messages, diag)
     }
-    let id = found.as_str();
-    let parse = |raw: &RawValue| match jsonl::parse_lenient::<Value>(raw.get(), &mut None) {
+}
+
+/// Parses the JSON text of one message of `path`; `None`, with a warning,
+/// when it does not parse.
+fn message(text: &str, path: &Path, diag: &Diag) -> Option<RawMessage> {
+    parse_item(text, path, diag)
+        .and_then(|item| raw_message(item, path, &Diag::silent()).map(|k| k.2))
+}
+
+fn parse_item(text: &str, path: &Path, diag: &Diag) -> Option<Value> {
+    match jsonl::parse_lenient::<Value>(text, &mut None) {
         Ok(v) => Some(v),
         Err(e) => {
             diag.warn(
@@ -244,17 +344,35 @@ pub(super) fn built_from_text(
             );
             None
         }
+    }
+}
+
+/// The [`Plan`] of the export text `text` of `path` (mended into `mended`
+/// if it holds lone surrogates), if its session is `id` (any with `None`).
+fn plan<'a>(
+    path: &Path,
+    text: &'a str,
+    mended: &'a mut Option<String>,
+    id: Option<&str>,
+    diag: &Diag,
+) -> Result<Option<Plan<'a>>> {
+    let Some((info, items)) = top_level(text, mended).map_err(|e| not_json(path, e))? else {
+        return Err(not_export(path));
     };
+    let found = id_of(&info, path);
+    if id.is_some_and(|id| id != found) {
+        return Ok(None);
+    }
     // The order needs each message's kind and key, which its fields other
-    // than `parts` (and a 2.x message's data) tell: the first pass reads
-    // only those.
+    // than `parts` (and a 2.x message's data) tell: this pass reads only
+    // those.
     let mut keys: Vec<(usize, Keyed)> = Vec::with_capacity(items.len());
     for (i, raw) in items.iter().enumerate() {
         let item = match raw.get().starts_with('{') {
             true => match jsonl::parse_lenient::<ItemHead>(raw.get(), &mut None) {
                 Ok(h) => h.into_value(),
                 // Duplicate fields, say: read it whole.
-                Err(_) => match parse(raw) {
+                Err(_) => match parse_item(raw.get(), path, diag) {
                     Some(mut v) => {
                         v["parts"] = Value::Null;
                         v
@@ -271,11 +389,10 @@ pub(super) fn built_from_text(
     if put_in_time_order(keys.iter().map(|(_, k)| k)) {
         keys.sort_by(|(_, a), (_, b)| (a.0, &a.1).cmp(&(b.0, &b.1)));
     }
-    let messages = keys.into_iter().map(|(i, _)| {
-        parse(items[i]).and_then(|item| raw_message(item, path, &Diag::silent()).map(|k| k.2))
-    });
-    let head = without_messages(id, session_info(info, id), path);
-    Ok(Some(convert::build_from(head, messages, diag)))
+    Ok(Some(Plan {
+        head: without_messages(&found, session_info(info, &found), path),
+        items: keys.into_iter().map(|(i, _)| items[i]).collect(),
+    }))
 }
 
 #[cfg(test)]
@@ -383,5 +500,37 @@ mod tests {
         let (lazy, _) = both(&files[files.len() - 2]);
         assert!(lazy.0.contains("half \u{fffd} a pair"));
         assert!(lazy.1.iter().any(|k| k == "malformed"), "{:?}", lazy.1);
+    }
+    /// A file rewritten after its first reading is read again whole: the
+    /// session is the new file's, not messages read from places that held
+    /// other bytes.
+    #[test]
+    fn a_file_changed_between_its_readings_is_read_again() {
+        let files = crate::sources::fixture_files("opencode/export", "json");
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("export.json");
+        let original = std::fs::read_to_string(&files[0]).unwrap();
+        std::fs::write(&path, &original).unwrap();
+        let mut doc: Value = serde_json::from_str(&original).unwrap();
+        let id = session_id(&doc, &path);
+        let mut items = doc["messages"].as_array().unwrap().clone();
+        items.reverse();
+        items.truncate(items.len() - 1);
+        doc["messages"] = Value::Array(items);
+        let changed = doc.to_string();
+        assert_ne!(changed.len(), original.len());
+
+        let d = Diag::silent();
+        let write = || std::fs::write(&path, &changed).unwrap();
+        let got = read_built_with(&path, &id, &d, &write).unwrap().unwrap();
+        let got = serde_json::to_string_pretty(&got.session).unwrap();
+        let (lazy, whole) = both(&path);
+        assert_eq!(got, whole.0);
+        assert_eq!(lazy.0, whole.0);
+        // Only the second reading's warnings are reported.
+        let kinds: Vec<String> = d.warnings().into_iter().map(|w| w.kind).collect();
+        assert_eq!(kinds, whole.1);
+        std::fs::write(&path, &original).unwrap();
+        assert_ne!(both(&path).0.0, got, "the change is seen");
     }
 }
