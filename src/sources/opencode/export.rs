@@ -229,7 +229,7 @@ fn read_built_with(
     between: &dyn Fn(),
 ) -> Result<Option<Built>> {
     let mut file = std::fs::File::open(path).at(path)?;
-    let stamp = |f: &std::fs::File| f.metadata().and_then(|m| Ok((m.len(), m.modified()?)));
+    let stamp = |f: &std::fs::File| f.metadata().map(|m| (m.len(), m.modified().ok()));
     let before = stamp(&file).at(path)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).at(path)?;
