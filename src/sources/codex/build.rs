@@ -16,8 +16,9 @@ use super::parse::{CallEventKind, CallResult, Ev, Key, Meta, Pieces, Rec, str_of
 use super::patch;
 use crate::model::*;
 use chrono::{DateTime, Utc};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::Path;
 
 /// A session and what its header said.

@@ -16,7 +16,7 @@ use crate::diag::Diag;
 use crate::error::Result;
 use crate::model::Session;
 use crate::sources::{LiveLoad, Unchanged, jsonl, next_generation};
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::LazyLock;
 
