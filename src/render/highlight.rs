@@ -23,6 +23,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -671,20 +672,17 @@ struct ClassMap(HashMap<Scope, String>);
 
 impl ClassMap {
     fn new(used: &HashSet<Scope>) -> ClassMap {
-        let names: Vec<(Scope, String)> = used.iter().map(|&s| (s, s.build_string())).collect();
-        let atoms: Vec<Vec<&str>> = names
-            .iter()
-            .map(|(_, n)| n.split('.').filter(|a| !a.is_empty()).collect())
-            .collect();
-        let rules = css_rules();
-        // The compounds of the rules that can match here.
-        let active: Option<Vec<&Vec<&str>>> = rules.map(|rules| {
-            let contained = |c: &Vec<&str>, a: &Vec<&str>| c.iter().all(|x| a.contains(x));
-            let satisfied: Vec<bool> = rules
-                .compounds
-                .iter()
-                .map(|c| atoms.iter().any(|a| contained(c, a)))
-                .collect();
+        let scopes: Vec<(Scope, Rc<ScopeRules>)> =
+            used.iter().map(|&s| (s, ScopeRules::of(s))).collect();
+        // The compounds of the rules that can match here: rules each of
+        // whose compounds some scope here contains.
+        let live = css_rules().map(|rules| {
+            let mut satisfied = vec![false; rules.compounds.len()];
+            for (_, r) in &scopes {
+                for &(c, _) in &r.contains {
+                    satisfied[c] = true;
+                }
+            }
             let mut live = vec![false; rules.compounds.len()];
             for sel in &rules.selectors {
                 if sel.iter().all(|&c| satisfied[c]) {
@@ -693,26 +691,25 @@ impl ClassMap {
                     }
                 }
             }
-            rules
-                .compounds
-                .iter()
-                .zip(live)
-                .filter(|(_, l)| *l)
-                .map(|(c, _)| c)
-                .collect()
+            live
         });
-        let mut map = HashMap::with_capacity(names.len());
-        for ((scope, _), atoms) in names.iter().zip(&atoms) {
-            let mut keep = vec![active.is_none(); atoms.len()];
-            for compound in active.iter().flatten() {
-                if compound.iter().all(|c| atoms.contains(c)) {
-                    for (k, atom) in keep.iter_mut().zip(atoms) {
-                        *k |= compound.contains(atom);
-                    }
-                }
-            }
+        let mut map = HashMap::with_capacity(scopes.len());
+        for (scope, r) in &scopes {
+            // The atoms of the live compounds the scope contains (all of
+            // them without rules).
+            let keep = match &live {
+                None => u32::MAX,
+                Some(live) => r
+                    .contains
+                    .iter()
+                    .filter(|(c, _)| live[*c])
+                    .fold(0, |keep, (_, atoms)| keep | atoms),
+            };
             let mut classes = String::new();
-            for (atom, _) in atoms.iter().zip(&keep).filter(|(_, k)| **k) {
+            for (k, atom) in r.atoms().enumerate() {
+                if k >= 32 || keep & (1 << k) == 0 {
+                    continue;
+                }
                 if !classes.is_empty() {
                     classes.push(' ');
                 }
@@ -796,6 +793,63 @@ struct CssRules {
     compounds: Vec<Vec<&'static str>>,
     /// Each selector: indices into `compounds`, outermost first.
     selectors: Vec<Vec<usize>>,
+}
+
+/// What the theme rules need of one scope, worked out once per scope and
+/// thread: its atoms (`keyword`, `control`, …; syntect packs at most eight
+/// into a scope), and the rule compounds (indices into
+/// [`CssRules::compounds`]) whose atoms it all has, each with the atoms it
+/// covers as bits. A document's [`ClassMap`] is then a few lookups per
+/// scope instead of a comparison of every compound with every scope, and
+/// scope names are not built again (syntect builds them under a global
+/// lock).
+struct ScopeRules {
+    /// The scope's name: its atoms joined by dots.
+    name: Box<str>,
+    contains: Box<[(usize, u32)]>,
+}
+
+impl ScopeRules {
+    fn atoms(&self) -> impl Iterator<Item = &str> {
+        self.name.split('.').filter(|a| !a.is_empty())
+    }
+
+    fn of(scope: Scope) -> Rc<ScopeRules> {
+        thread_local! {
+            static KNOWN: std::cell::RefCell<HashMap<Scope, Rc<ScopeRules>>> =
+                std::cell::RefCell::new(HashMap::new());
+        }
+        KNOWN.with(|known| {
+            Rc::clone(known.borrow_mut().entry(scope).or_insert_with(|| {
+                let name = scope.build_string();
+                let atoms: Vec<&str> = name.split('.').filter(|a| !a.is_empty()).collect();
+                let contains = css_rules()
+                    .map(|rules| {
+                        rules
+                            .compounds
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, c)| c.iter().all(|x| atoms.contains(x)))
+                            .map(|(i, c)| {
+                                let bits = atoms.iter().enumerate().fold(0u32, |bits, (k, a)| {
+                                    if k < 32 && c.contains(a) {
+                                        bits | (1 << k)
+                                    } else {
+                                        bits
+                                    }
+                                });
+                                (i, bits)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Rc::new(ScopeRules {
+                    name: name.into_boxed_str(),
+                    contains,
+                })
+            }))
+        })
+    }
 }
 
 /// `None` when the list is empty: every atom of every scope is emitted.
