@@ -455,7 +455,8 @@ pub struct ExportArgs {
     /// Print what was written as JSON (not with `-o -`).
     #[arg(long)]
     pub json: bool,
-    /// Output file, directory, or `-` for standard output.
+    /// Output file, directory (an existing one, or a path ending in `/`),
+    /// or `-` for standard output. Missing parent directories are created.
     #[arg(short, long, value_name = "FILE|DIR|-")]
     pub output: Option<PathBuf>,
     /// Output format (inferred from the extension of -o when not given).

@@ -13,17 +13,16 @@ pub mod exit {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    // The cause is in the message, so it is not also the error's
+    // `source()`: `{:#}` (main's error line) would print it twice.
+    #[error("{}: {err}", path.display())]
+    Io { path: PathBuf, err: io::Error },
 
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
 
-    #[error("{}: database error: {source}", path.display())]
-    Sqlite {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    #[error("{}: database error: {err}", path.display())]
+    Sqlite { path: PathBuf, err: rusqlite::Error },
 
     #[error("no session matches `{query}` (searched: {searched})")]
     UnknownSession { query: String, searched: String },
@@ -46,10 +45,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Error {
+    pub fn io(path: impl Into<PathBuf>, err: io::Error) -> Error {
         Error::Io {
             path: path.into(),
-            source,
+            err,
         }
     }
 
@@ -67,10 +66,10 @@ impl Error {
         }
     }
 
-    pub fn sqlite(path: impl Into<PathBuf>, source: rusqlite::Error) -> Error {
+    pub fn sqlite(path: impl Into<PathBuf>, err: rusqlite::Error) -> Error {
         Error::Sqlite {
             path: path.into(),
-            source,
+            err,
         }
     }
 

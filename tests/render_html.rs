@@ -453,6 +453,61 @@ fn export_writes_share_id_html_by_default_and_infers_formats() {
 }
 
 #[test]
+fn export_to_a_path_ending_in_a_separator_makes_that_folder() {
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let file = fixtures().join("focused/claude-code-log/edit_tool.jsonl");
+    for (arg, ext) in [("new/deeper/", "html"), ("md-out/", "md")] {
+        let mut cmd = sharegen(home.path());
+        cmd.current_dir(work.path()).arg("export").arg(&file);
+        cmd.args(["-o", arg]);
+        if ext == "md" {
+            cmd.args(["--format", "md"]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{arg}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dir = work.path().join(arg);
+        let written: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(written.len(), 1, "{written:?}");
+        let name = written[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        assert!(name.ends_with(&format!(".{ext}")), "{name}");
+        let printed = String::from_utf8(out.stdout).unwrap();
+        assert!(printed.trim().ends_with(&name), "{printed}");
+    }
+}
+
+#[test]
+fn an_io_error_names_the_file_and_its_cause_once() {
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    // A file where a folder of the output path should be.
+    std::fs::write(work.path().join("blocker"), "x").unwrap();
+    let file = fixtures().join("focused/claude-code-log/edit_tool.jsonl");
+    let out = sharegen(home.path())
+        .current_dir(work.path())
+        .arg("export")
+        .arg(&file)
+        .args(["-o", "blocker/page.html"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("blocker"), "{err}");
+    assert_eq!(err.matches("(os error").count(), 1, "{err}");
+}
+
+#[test]
 fn export_all_renders_in_parallel_and_skips_unchanged() {
     let home = tempfile::tempdir().unwrap();
     copy_tree(

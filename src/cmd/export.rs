@@ -20,7 +20,7 @@ fn infer_format(args: &ExportArgs) -> Result<Format, Error> {
     let ext = args
         .output
         .as_deref()
-        .filter(|p| *p != Path::new("-") && !p.is_dir() && !args.all)
+        .filter(|p| *p != Path::new("-") && !names_folder(p) && !args.all)
         .and_then(|p| p.extension())
         .map(|e| e.to_string_lossy().to_ascii_lowercase());
     match ext.as_deref() {
@@ -31,6 +31,15 @@ fn infer_format(args: &ExportArgs) -> Result<Format, Error> {
             "cannot tell the format of a .{other} file: pass --format html, md or json"
         ))),
     }
+}
+
+/// Whether `-o` names a folder to write `<share_id>.<ext>` in: an existing
+/// one, or a path that ends in a separator (`out/`), created if missing.
+fn names_folder(p: &Path) -> bool {
+    p.is_dir()
+        || p.as_os_str()
+            .to_string_lossy()
+            .ends_with(std::path::is_separator)
 }
 
 /// Writes the session: the page (encrypted when `protection` is given)
@@ -109,15 +118,14 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
             return match render(&renderer, session, format, protection, &mut w).and_then(|()| {
                 std::io::Write::flush(&mut w).map_err(|e| Error::io("(standard output)", e))
             }) {
-                Err(Error::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::BrokenPipe =>
-                {
+                Err(Error::Io { err, .. }) if err.kind() == std::io::ErrorKind::BrokenPipe => {
                     Ok(())
                 }
                 other => Ok(other?),
             };
         }
-        Some(p) if p.is_dir() => {
+        Some(p) if names_folder(p) => {
+            std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
             crate::fsutil::output_path(p, &format!("{sid}.{}", format.extension()))?
         }
         Some(p) => p.to_path_buf(),
