@@ -84,6 +84,12 @@ pub fn resolve(query: Option<&str>, stores: &Stores, diag: &Diag) -> Result<Foun
     if path.exists() {
         return resolve_path(&query, path, diag);
     }
+    if names_a_file(&query) {
+        // Not an id: saying which stores were searched would mislead.
+        return Err(Error::Usage(format!(
+            "{query}: no such file or folder (a session is an id, an id prefix, a path or `latest`)"
+        )));
+    }
     let sources = stores.sources();
     let all = list_all(stores, diag)?;
     let searched = || {
@@ -135,6 +141,16 @@ pub fn resolve(query: Option<&str>, stores: &Stores, diag: &Diag) -> Result<Foun
             candidates: matches.iter().map(|(_, s)| describe(s)).collect(),
         }),
     }
+}
+
+/// Whether `query` can only be meant as a path: it has a path separator or
+/// a session file's extension, which no session id has.
+fn names_a_file(query: &str) -> bool {
+    let lower = query.to_ascii_lowercase();
+    query.contains(std::path::is_separator)
+        || [".jsonl", ".json", ".zst", ".db"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
 }
 
 fn resolve_path(query: &str, path: &Path, diag: &Diag) -> Result<Found> {

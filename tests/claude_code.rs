@@ -581,6 +581,20 @@ fn selection_by_prefix_latest_env_and_errors() {
         err.contains("zzz") && err.contains(".claude/projects"),
         "{err}"
     );
+    // A path that does not exist: exit 2, naming the path, not the stores.
+    for missing in ["no/such/session.jsonl", "gone.jsonl"] {
+        let out = sharegen(home.path())
+            .args(["export", missing, "-o", "-"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("{missing}: no such file or folder"))
+                && !err.contains(".claude/projects"),
+            "{err}"
+        );
+    }
     // No argument and no env: usage error.
     let out = sharegen(home.path())
         .args(["export", "--format", "json", "-o", "-"])
