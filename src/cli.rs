@@ -271,7 +271,7 @@ pub struct ListArgs {
 #[derive(Args, Debug)]
 pub struct BuildArgs {
     /// The site folder (default: site.out in config.toml, else `site/` in sharegen's home).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 'o', long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Do not redact secrets (prints a warning; see `[redact]` in config.toml).
     #[arg(long)]
@@ -284,7 +284,7 @@ pub struct BuildArgs {
 #[derive(Args, Debug)]
 pub struct WatchArgs {
     /// The site folder (as for `build`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 'o', long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Quiet time before a burst of changes is rendered, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
@@ -310,7 +310,7 @@ pub enum History {
 #[derive(Args, Debug, Default, Clone)]
 pub struct PublishArgs {
     /// The site folder (as for `build`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 'o', long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Publish to this git remote (URL or path).
     #[arg(long, value_name = "URL", conflicts_with = "bucket")]

@@ -255,6 +255,16 @@ fn site_build_writes_and_deletes_nothing_through_a_link_in_its_folder() {
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not sharegen's");
 }
 
+#[test]
+fn build_takes_dash_o_for_its_folder_as_export_does() {
+    let (tmp, id) = shared_home();
+    let home = tmp.path();
+    let site = home.join("site-o");
+    let (code, _, err) = run(home, &["build", "-o", site.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(site.join(format!("s/{id}/index.html")).is_file());
+}
+
 #[cfg(unix)]
 #[test]
 fn export_all_writes_only_inside_its_folder() {
