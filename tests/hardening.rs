@@ -265,6 +265,17 @@ fn build_takes_dash_o_for_its_folder_as_export_does() {
     assert!(site.join(format!("s/{id}/index.html")).is_file());
 }
 
+#[test]
+fn unshare_of_neither_a_share_nor_a_session_names_the_share_list() {
+    let (tmp, _) = shared_home();
+    let (code, _, err) = run(tmp.path(), &["unshare", "zzzz"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("no session matches `zzzz`") && err.contains("the share list "),
+        "{err}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn export_all_writes_only_inside_its_folder() {

@@ -149,7 +149,15 @@ pub fn unshare(ctx: &Ctx, target: &str) -> anyhow::Result<()> {
     let id = if list.find(target).is_some() {
         target.to_string()
     } else {
-        let found = select::resolve(Some(target), &ctx.stores, &ctx.diag)?;
+        let found = select::resolve(Some(target), &ctx.stores, &ctx.diag).map_err(|e| match e {
+            // Neither a share ID nor a session: say that the list was
+            // searched too.
+            Error::UnknownSession { query, searched } => Error::UnknownSession {
+                query,
+                searched: format!("the share list {}, {searched}", store.path().display()),
+            },
+            other => other,
+        })?;
         let salt = ctx.salt()?;
         share_id(&salt, found.summary.agent, &found.summary.id)
     };
