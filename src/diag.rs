@@ -1,6 +1,7 @@
-//! Warnings about bad input: path:line, once per kind per file.
+//! Warnings about bad input: path:line, once per kind per file, and at the
+//! end of a command how many more of each kind were not shown.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -42,7 +43,8 @@ pub struct Diag {
 struct Inner {
     seen: HashSet<(PathBuf, String)>,
     warnings: Vec<Warning>,
-    suppressed: u64,
+    /// How many more warnings of each (file, kind) than the one shown.
+    repeats: HashMap<(PathBuf, String), u64>,
 }
 
 impl Diag {
@@ -72,10 +74,12 @@ impl Diag {
     /// for this file.
     pub fn warn(&self, path: &Path, line: Option<u64>, kind: &str, message: impl Into<String>) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if !inner.seen.insert((path.to_path_buf(), kind.to_string())) {
-            inner.suppressed += 1;
+        let key = (path.to_path_buf(), kind.to_string());
+        if inner.seen.contains(&key) {
+            *inner.repeats.entry(key).or_default() += 1;
             return;
         }
+        inner.seen.insert(key);
         let w = Warning {
             path: path.to_path_buf(),
             line,
@@ -104,6 +108,53 @@ impl Diag {
         for w in inner.warnings {
             to.warn(&w.path, w.line, &w.kind, w.message);
         }
+        if !inner.repeats.is_empty() {
+            let mut to = to.inner.lock().unwrap_or_else(|e| e.into_inner());
+            for (key, n) in inner.repeats {
+                *to.repeats.entry(key).or_default() += n;
+            }
+        }
+    }
+
+    /// How many warnings of `kind` were recorded for `path`, the one shown
+    /// included.
+    pub fn count(&self, path: &Path, kind: &str) -> u64 {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (path.to_path_buf(), kind.to_string());
+        if !inner.seen.contains(&key) {
+            return 0;
+        }
+        1 + inner.repeats.get(&key).copied().unwrap_or(0)
+    }
+
+    /// For each warning shown that recurred in its file, one line saying how
+    /// many more there were: each kind is shown once per file, so without
+    /// this a file with a thousand bad lines would look like one with one.
+    pub fn summary(&self) -> Vec<String> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner
+            .warnings
+            .iter()
+            .filter_map(|w| {
+                let n = *inner.repeats.get(&(w.path.clone(), w.kind.clone()))?;
+                let s = if n == 1 { "" } else { "s" };
+                let more = match w.line {
+                    Some(l) => format!("{n} more line{s} had the same problem as line {l}"),
+                    None => format!("the same warning {n} more time{s}"),
+                };
+                Some(format!("{}: {more}", w.path.display()))
+            })
+            .collect()
+    }
+
+    /// Prints [`Diag::summary`] to stderr (not when quiet).
+    pub fn print_summary(&self) {
+        if !self.echo || self.verbosity < Verbosity::Normal {
+            return;
+        }
+        for line in self.summary() {
+            eprintln!("{} {line}", crate::term::warning());
+        }
     }
 
     /// The kind and line of each warning recorded (tests).
@@ -121,5 +172,39 @@ impl Diag {
             .unwrap_or_else(|e| e.into_inner())
             .warnings
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeats_are_counted_per_file_and_kind_and_summed_when_forwarded() {
+        let (a, b) = (Path::new("a.jsonl"), Path::new("b.jsonl"));
+        let to = Diag::silent();
+        to.warn(a, Some(2), "malformed", "bad");
+        to.warn(a, Some(5), "malformed", "bad");
+        to.warn(a, Some(7), "unknown", "odd");
+        to.warn(b, None, "malformed", "bad");
+        // A piece read on its own records its own first and repeats.
+        let piece = Diag::silent();
+        piece.warn(a, Some(9), "malformed", "bad");
+        piece.warn(a, Some(11), "malformed", "bad");
+        piece.warn(b, None, "malformed", "bad");
+        piece.forward_to(&to);
+        assert_eq!(to.count(a, "malformed"), 4);
+        assert_eq!(to.count(a, "unknown"), 1);
+        assert_eq!(to.count(b, "malformed"), 2);
+        assert_eq!(to.count(b, "unknown"), 0);
+        assert_eq!(
+            to.summary(),
+            [
+                "a.jsonl: 3 more lines had the same problem as line 2",
+                "b.jsonl: the same warning 1 more time",
+            ]
+        );
+        // The first of each kind is the one kept (and shown).
+        assert_eq!(to.kinds_and_lines().len(), 3);
     }
 }

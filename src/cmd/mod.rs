@@ -84,7 +84,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         _ => {}
     }
     let ctx = Ctx::from_env(verbosity)?;
-    match cli.command {
+    // `watch` runs until stopped, re-reading files as they change: a count
+    // at its end would add up its cycles.
+    let summarize = !matches!(cli.command, Command::Watch(_));
+    let result = match cli.command {
         Command::List(args) => list::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
         Command::Share(args) => share::share(&ctx, args),
@@ -112,7 +115,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let t = crate::render::templates::Templates::new(templates)?;
             emit(format!("{}\n", t.themes().join("\n")).as_bytes())
         }
+    };
+    if summarize {
+        ctx.diag.print_summary();
     }
+    result
 }
 
 /// Writes to stdout; a closed pipe (`sharegen list | head`) is not an error.
