@@ -440,6 +440,84 @@ fn lone_surrogates_and_malformed_lines_do_not_lose_the_session() {
     assert!(msgs.iter().any(|m| m["parts"][0]["text"] == "ok"));
 }
 
+#[test]
+fn repeated_bad_lines_are_counted_and_a_file_with_nothing_readable_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = r#"{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"2026-01-01T10:00:00Z","message":{"role":"user","content":"hello"}}"#;
+    // Each kind of warning is shown once per file; the rest are counted.
+    let mixed = tmp.path().join("mixed.jsonl");
+    std::fs::write(
+        &mixed,
+        format!("{good}\nnot json\nnor this\n[1]\nnor that\n"),
+    )
+    .unwrap();
+    let out = sharegen(tmp.path())
+        .args(["export", "-o"])
+        .arg(tmp.path().join("mixed.html"))
+        .arg(&mixed)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("mixed.jsonl:2: skipped a line that is not valid JSON"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("mixed.jsonl:4: skipped a line that is not a JSON object"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("mixed.jsonl: 2 more lines had the same problem as line 2"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("same problem as line 4"), "{stderr}");
+    assert!(tmp.path().join("mixed.html").is_file());
+
+    // Not one line is a record: an error naming the file, and no page.
+    for (name, text, bad, line) in [
+        ("notes.jsonl", "a note\nanother\nand more\n", 3, 1),
+        ("cut.jsonl", &good[..40], 1, 1),
+    ] {
+        let f = tmp.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        let page = tmp.path().join(format!("{name}.html"));
+        let out = sharegen(tmp.path())
+            .args(["export", "-o"])
+            .arg(&page)
+            .arg(&f)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        let s = if bad == 1 { "" } else { "s" };
+        assert!(
+            stderr.contains(&format!(
+                "{}: no message could be read: {bad} line{s} could not be parsed, the first at line {line}",
+                f.display()
+            )),
+            "{name}: {stderr}"
+        );
+        assert!(!page.exists(), "{name}: a page was written");
+    }
+
+    // An empty file is an empty session, not an error.
+    let empty = tmp.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let out = sharegen(tmp.path())
+        .args(["export", "-o"])
+        .arg(tmp.path().join("empty.html"))
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(tmp.path().join("empty.html").is_file());
+}
+
 fn claude_home() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_tree(

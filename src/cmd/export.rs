@@ -94,6 +94,7 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         found.source.load(&r, &ctx.diag)
     });
     let mut session = loaded.with_context(|| format!("loading {} session {}", r.agent, r.id))?;
+    crate::sources::check_readable(&session, &ctx.diag)?;
     if let Some(red) = redactor {
         red.apply(&mut session);
         // Its compiled patterns and their search caches would otherwise
@@ -224,6 +225,7 @@ fn run_all(
             };
             let out = (|| -> anyhow::Result<(PathBuf, bool)> {
                 let mut session = sources[*i].load(&r, &ctx.diag)?;
+                crate::sources::check_readable(&session, &ctx.diag)?;
                 if let Some(red) = redactor {
                     red.apply(&mut session);
                 }

@@ -374,6 +374,7 @@ pub fn open(ctx: &Ctx, session: Option<&str>, theme: Option<&str>) -> anyhow::Re
         .source
         .load(&r, &ctx.diag)
         .with_context(|| format!("loading {} session {}", r.agent, r.id))?;
+    crate::sources::check_readable(&s, &ctx.diag)?;
     if let Some(red) = ctx.redactor(false)? {
         red.apply(&mut s);
     }

@@ -12,6 +12,7 @@ pub fn run(ctx: &Ctx, session: Option<&str>, json: bool) -> anyhow::Result<()> {
         .source
         .load(&r, &ctx.diag)
         .with_context(|| format!("loading {} session {}", r.agent, r.id))?;
+    crate::sources::check_readable(&s, &ctx.diag)?;
     let redactor = Redactor::new(&ctx.config.redact, &ctx.salt()?, &ctx.home.config_path())?;
     let report = redactor.apply(&mut s);
     if json {

@@ -200,6 +200,7 @@ fn hex(b: &[u8]) -> String {
 /// Loads the session a share points at.
 pub fn load_share(share: &Share, stores: &Stores, diag: &Diag) -> Result<Session> {
     let mut session = with_share_source(share, stores, diag, |source, r| source.load(r, diag))?;
+    crate::sources::check_readable(&session, diag)?;
     if let Some(t) = &share.title {
         session.title = Some(t.clone());
     }

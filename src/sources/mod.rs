@@ -298,6 +298,44 @@ pub fn source_for_session(path: &Path, id: &str, diag: &Diag) -> Result<Option<B
         .map(|(source, _)| source))
 }
 
+/// The warning kinds that say a line (or file) of a session could not be
+/// read at all.
+const UNREADABLE: [&str; 3] = ["malformed", "truncated", "not-object"];
+
+/// Fails a loaded session that has nothing in it because none of what its
+/// files hold could be read (a file that is not a transcript, or one cut off
+/// in its first line): an empty page, written with exit code 0, would hide
+/// that. A session whose files hold nothing at all is an empty session, not
+/// an error.
+pub fn check_readable(session: &Session, diag: &Diag) -> Result<()> {
+    if !session.messages.is_empty() || !session.subagents.is_empty() {
+        return Ok(());
+    }
+    for path in &session.source_paths {
+        let bad: u64 = UNREADABLE.iter().map(|k| diag.count(path, k)).sum();
+        if bad == 0 {
+            continue;
+        }
+        let first = diag
+            .warnings()
+            .into_iter()
+            .filter(|w| &w.path == path && UNREADABLE.contains(&w.kind.as_str()))
+            .filter_map(|w| w.line)
+            .min();
+        let s = if bad == 1 { "" } else { "s" };
+        return Err(crate::Error::parse(
+            path,
+            match first {
+                Some(l) => format!(
+                    "no message could be read: {bad} line{s} could not be parsed, the first at line {l}"
+                ),
+                None => format!("no message could be read: {bad} part{s} could not be parsed"),
+            },
+        ));
+    }
+    Ok(())
+}
+
 /// Forgets the incremental parser states (see [`jsonl::Tails`]) of the
 /// files `keep` rejects.
 pub fn retain_tails(keep: impl Fn(&Path) -> bool) {
