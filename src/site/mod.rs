@@ -499,7 +499,7 @@ pub fn build(
                     &list_path_hint(&id),
                     None,
                     &format!("build:{id}"),
-                    format!("share {id} not rendered: {e}"),
+                    format!("not rendered: {e}"),
                 );
                 // Keep what was there: a failing source must not unpublish.
                 // But a share protected since its last build loses its
