@@ -169,6 +169,55 @@ fn unshare_and_expiry_remove_pages() {
 }
 
 #[test]
+fn shares_shows_each_sessions_own_title_unless_the_share_has_one() {
+    let home = home();
+    let listed: Value = serde_json::from_str(&run_ok(home.path(), &["list", "--json"])).unwrap();
+    let title_of = |id: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap()["title"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let ideas = share(home.path(), IDEAS);
+    run_ok(
+        home.path(),
+        &["share", WORKTREES, "--yes", "--title", "Worktree teams"],
+    );
+    let table = run_ok(home.path(), &["shares"]);
+    let row = |id: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row(&ideas).ends_with(&title_of(IDEAS)), "{table}");
+    assert!(
+        table.lines().any(|l| l.ends_with("Worktree teams")),
+        "{table}"
+    );
+    assert!(!table.contains(&title_of(WORKTREES)), "{table}");
+    let json: Value = serde_json::from_str(&run_ok(home.path(), &["shares", "--json"])).unwrap();
+    let by_id = |id: &str| {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["session_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_id(IDEAS)["session_title"], title_of(IDEAS));
+    assert!(by_id(IDEAS).get("title").is_none());
+    assert_eq!(by_id(WORKTREES)["title"], "Worktree teams");
+    assert!(by_id(WORKTREES).get("session_title").is_none());
+}
+
+#[test]
 fn the_seatbelt_refuses_off_a_tty_with_exit_3() {
     let home = home();
     let out = sharegen(home.path())

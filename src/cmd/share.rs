@@ -209,15 +209,42 @@ struct Row {
     protected: Option<&'static str>,
     expired: bool,
     url: Option<String>,
+    /// The session's own title (from the listing), which a share without a
+    /// `--title` of its own is shown under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_title: Option<String>,
+}
+
+/// The titles of the shared sessions that have no share title, from the
+/// stores' listing (cached by size and mtime). Sessions no longer in a
+/// store have none; what the listing would warn about is for `list` to say.
+fn session_titles(
+    ctx: &Ctx,
+    shares: &[Share],
+) -> std::collections::HashMap<(crate::model::Agent, String), String> {
+    if shares.iter().all(|s| s.title.is_some()) {
+        return Default::default();
+    }
+    let quiet = crate::diag::Diag::silent();
+    select::list_all(&ctx.stores, &quiet)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(_, s)| Some(((s.agent, s.id), s.title?)))
+        .collect()
 }
 
 pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
     let list = store(ctx).read()?;
     let now = Utc::now();
+    let mut titles = session_titles(ctx, &list.shares);
     let rows: Vec<Row> = list
         .shares
         .iter()
         .map(|s| Row {
+            session_title: match s.title {
+                Some(_) => None,
+                None => titles.remove(&(s.agent, s.session_id.clone())),
+            },
             share: Share {
                 protection: None,
                 ..s.clone()
@@ -262,7 +289,10 @@ pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
             fmt(&s.last_rendered),
             fmt(&s.last_published),
             r.protected.map(|k| format!("[{k}] ")).unwrap_or_default(),
-            s.title.clone().unwrap_or_default(),
+            s.title
+                .as_deref()
+                .or(r.session_title.as_deref())
+                .unwrap_or_default(),
             r.url
                 .as_deref()
                 .map(|u| format!(" {u}"))
