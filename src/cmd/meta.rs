@@ -351,14 +351,17 @@ pub fn doctor(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
         for c in &checks {
             out.push_str(&format!("{:<8} {:<28} {}\n", c.status, c.area, c.detail));
         }
-        out.push_str(&format!(
-            "{}\n",
-            if failed == 0 {
-                "no problems found".to_string()
-            } else {
-                format!("{failed} problem(s) found")
-            }
-        ));
+        let warned = checks.iter().filter(|c| c.status == "warning").count();
+        let mut summary = if failed == 0 {
+            "no problems found".to_string()
+        } else {
+            format!("{failed} problem(s) found")
+        };
+        if warned > 0 {
+            // A warning is not a failure (exit code 0), but it is worth a look.
+            summary.push_str(&format!(", {warned} warning(s) to look at"));
+        }
+        out.push_str(&format!("{summary}\n"));
         emit(out.as_bytes())?;
     }
     if failed > 0 {
