@@ -108,12 +108,13 @@ pub fn run(
         }
         match driver.rebuild() {
             Ok(dirs) => refresh(dirs, &mut watcher),
-            Err(e) => diag.warn(
-                Path::new("watch"),
-                None,
-                "rebuild",
-                format!("rebuild failed: {e}"),
-            ),
+            // Said every time, not once per process as a warning about a
+            // file is: the next change may fail again, or differently.
+            Err(e) => {
+                if diag.verbosity() > crate::diag::Verbosity::Quiet {
+                    eprintln!("{} watch: rebuild failed: {e}", crate::term::warning());
+                }
+            }
         }
         rebuilds += 1;
     }

@@ -307,8 +307,15 @@ fn watch_follows_appends_bursts_shares_and_recreated_files() {
     // A session file deleted and recreated is picked up again.
     let file = session_file(home.path(), IDEAS);
     let content = std::fs::read(&file).unwrap();
+    let failures = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&format!("share {a} not rendered")))
+            .count()
+    };
     std::fs::remove_file(&file).unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    wait_until("the failure to be said", || failures() == 1);
     assert!(
         page(home.path(), &a).contains("pelicans"),
         "a vanished source keeps its page"
@@ -317,6 +324,15 @@ fn watch_follows_appends_bursts_shares_and_recreated_files() {
     append_prompt(home.path(), IDEAS, "w-2", "Recreated: flamingos");
     wait_until("the recreated file", || {
         page(home.path(), &a).contains("flamingos")
+    });
+    // Failing again is said again: it is not a warning said once a run.
+    let content = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    wait_until("the second failure to be said", || failures() == 2);
+    std::fs::write(&file, &content).unwrap();
+    append_prompt(home.path(), IDEAS, "w-3", "Recreated again: herons");
+    wait_until("the file recreated again", || {
+        page(home.path(), &a).contains("herons")
     });
 
     // Live pages poll their version.json (and may fetch only from 'self').

@@ -15,6 +15,8 @@ struct SiteDriver<'a> {
     /// `--publish`: where to push after a rebuild that changed files.
     targets: Vec<Target>,
     published_once: bool,
+    /// The shares the last rebuild failed to render, and why.
+    failing: std::collections::BTreeMap<String, String>,
 }
 
 impl SiteDriver<'_> {
@@ -66,6 +68,23 @@ impl Driver for SiteDriver<'_> {
                 }
             );
         }
+        let failing: std::collections::BTreeMap<String, String> =
+            report.failed.iter().cloned().collect();
+        if v {
+            // Each share that starts failing, or fails for another reason;
+            // one that keeps failing the same way is not repeated, and one
+            // that renders again shows in the line above.
+            for (id, why) in &failing {
+                if self.failing.get(id) != Some(why) {
+                    eprintln!(
+                        "{} {} share {id} not rendered: {why}",
+                        chrono::Local::now().format("%H:%M:%S"),
+                        crate::term::warning(),
+                    );
+                }
+            }
+        }
+        self.failing = failing;
         if !self.targets.is_empty() && (!self.published_once || !report.written_files.is_empty()) {
             self.publish();
         }
@@ -101,6 +120,7 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<()> {
         opts,
         targets,
         published_once: false,
+        failing: Default::default(),
     };
     // The share list's folder: shares made while watching take effect.
     let extra = vec![ctx.home.config_dir.clone()];

@@ -495,12 +495,16 @@ pub fn build(
                 new_state.shares.insert(done.id, done.state);
             }
             Err((id, e)) => {
-                diag.warn(
-                    &list_path_hint(&id),
-                    None,
-                    &format!("build:{id}"),
-                    format!("not rendered: {e}"),
-                );
+                // `watch` says which shares fail, and again whenever that
+                // changes (its driver); a warning would be said once per run.
+                if !opts.live {
+                    diag.warn(
+                        &list_path_hint(&id),
+                        None,
+                        &format!("build:{id}"),
+                        format!("not rendered: {e}"),
+                    );
+                }
                 // Keep what was there: a failing source must not unpublish.
                 // But a share protected since its last build loses its
                 // page instead: it must not stay online in clear.
