@@ -334,6 +334,19 @@ fn watch_follows_appends_bursts_shares_and_recreated_files() {
     wait_until("the file recreated again", || {
         page(home.path(), &a).contains("herons")
     });
+    // A file that no longer holds a readable line fails too, and the page
+    // stays: it is not replaced by an empty one.
+    let content = std::fs::read(&file).unwrap();
+    std::fs::write(&file, "not a transcript\n").unwrap();
+    wait_until("the unreadable file to be said", || failures() == 3);
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(said.contains("no message could be read"), "{said}");
+    assert!(page(home.path(), &a).contains("herons"));
+    std::fs::write(&file, &content).unwrap();
+    append_prompt(home.path(), IDEAS, "w-4", "Readable again: egrets");
+    wait_until("the file readable again", || {
+        page(home.path(), &a).contains("egrets")
+    });
 
     // Live pages poll their version.json (and may fetch only from 'self').
     // The page and its version.json are two files: read them until they

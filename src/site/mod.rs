@@ -215,13 +215,25 @@ pub fn load_share_live(
     diag: &Diag,
     since: Option<u64>,
 ) -> Result<LiveLoad> {
-    let mut load = with_share_source(share, stores, diag, |source, r| {
-        source.load_live(r, diag, since)
-    })?;
-    if let Some(t) = &share.title {
-        load.session.title = Some(t.clone());
-    }
-    Ok(load)
+    // This load's warnings on their own, so that a whole load can be told
+    // whether any of its lines could not be read (`diag` holds those of
+    // every earlier load of the run); they are passed on after.
+    let this = Diag::silent();
+    let load = with_share_source(share, stores, &this, |source, r| {
+        source.load_live(r, &this, since)
+    })
+    .and_then(|mut load| {
+        // A load of only what was appended may well have no messages.
+        if load.unchanged.is_none() {
+            crate::sources::check_readable(&load.session, &this)?;
+        }
+        if let Some(t) = &share.title {
+            load.session.title = Some(t.clone());
+        }
+        Ok(load)
+    });
+    this.forward_to(diag);
+    load
 }
 
 /// Calls `load` with the source of the session a share points at.
