@@ -36,6 +36,8 @@ impl std::fmt::Display for Warning {
 pub struct Diag {
     verbosity: Verbosity,
     echo: bool,
+    /// Warnings are kept, not printed, until passed on (see [`Diag::scan`]).
+    defer: bool,
     inner: Mutex<Inner>,
 }
 
@@ -43,8 +45,17 @@ pub struct Diag {
 struct Inner {
     seen: HashSet<(PathBuf, String)>,
     warnings: Vec<Warning>,
-    /// How many more warnings of each (file, kind) than the one shown.
-    repeats: HashMap<(PathBuf, String), u64>,
+    /// Per (file, kind): how many more than the one shown.
+    tallies: HashMap<(PathBuf, String), Tally>,
+}
+
+/// The warnings of one kind in one file after the first.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    more: u64,
+    /// The last line counted: a file read again (listed, then loaded)
+    /// warns again about lines up to it, which are not counted twice.
+    last_line: u64,
 }
 
 impl Diag {
@@ -53,6 +64,7 @@ impl Diag {
         Diag {
             verbosity,
             echo: true,
+            defer: false,
             inner: Mutex::default(),
         }
     }
@@ -62,6 +74,20 @@ impl Diag {
         Diag {
             verbosity: Verbosity::Quiet,
             echo: false,
+            defer: false,
+            inner: Mutex::default(),
+        }
+    }
+
+    /// For a pass over files that are then read again, such as listing the
+    /// stores to find the session to load: says its info lines as this one
+    /// would, and keeps its warnings for [`Diag::forward_firsts_to`], so that
+    /// what the second reading warns about again is not counted twice.
+    pub fn scan(&self) -> Diag {
+        Diag {
+            verbosity: self.verbosity,
+            echo: self.echo,
+            defer: true,
             inner: Mutex::default(),
         }
     }
@@ -76,8 +102,26 @@ impl Diag {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let key = (path.to_path_buf(), kind.to_string());
         if inner.seen.contains(&key) {
-            *inner.repeats.entry(key).or_default() += 1;
+            let t = inner.tallies.entry(key).or_default();
+            match line {
+                // A line read before, by an earlier reading of the file.
+                Some(l) if l <= t.last_line => {}
+                Some(l) => {
+                    t.more += 1;
+                    t.last_line = l;
+                }
+                None => t.more += 1,
+            }
             return;
+        }
+        if let Some(l) = line {
+            inner.tallies.insert(
+                key.clone(),
+                Tally {
+                    more: 0,
+                    last_line: l,
+                },
+            );
         }
         inner.seen.insert(key);
         let w = Warning {
@@ -86,7 +130,7 @@ impl Diag {
             kind: kind.to_string(),
             message: message.into(),
         };
-        if self.echo && self.verbosity >= Verbosity::Normal {
+        if self.echo && !self.defer && self.verbosity >= Verbosity::Normal {
             eprintln!("{} {w}", crate::term::warning());
         }
         inner.warnings.push(w);
@@ -108,11 +152,27 @@ impl Diag {
         for w in inner.warnings {
             to.warn(&w.path, w.line, &w.kind, w.message);
         }
-        if !inner.repeats.is_empty() {
-            let mut to = to.inner.lock().unwrap_or_else(|e| e.into_inner());
-            for (key, n) in inner.repeats {
-                *to.repeats.entry(key).or_default() += n;
+        if inner.tallies.is_empty() {
+            return;
+        }
+        let mut to = to.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, piece) in inner.tallies {
+            let t = to.tallies.entry(key).or_default();
+            // Lines after the last one counted (a piece's repeats are all
+            // after its first, which `warn` has just counted or not).
+            if piece.last_line == 0 || piece.last_line > t.last_line {
+                t.more += piece.more;
+                t.last_line = t.last_line.max(piece.last_line);
             }
+        }
+    }
+
+    /// Passes on only the first warning of each kind and file, not how
+    /// many more there were (see [`Diag::scan`]).
+    pub fn forward_firsts_to(self, to: &Diag) {
+        let inner = self.inner.into_inner().unwrap_or_else(|e| e.into_inner());
+        for w in inner.warnings {
+            to.warn(&w.path, w.line, &w.kind, w.message);
         }
     }
 
@@ -124,7 +184,7 @@ impl Diag {
         if !inner.seen.contains(&key) {
             return 0;
         }
-        1 + inner.repeats.get(&key).copied().unwrap_or(0)
+        1 + inner.tallies.get(&key).map_or(0, |t| t.more)
     }
 
     /// For each warning shown that recurred in its file, one line saying how
@@ -136,7 +196,10 @@ impl Diag {
             .warnings
             .iter()
             .filter_map(|w| {
-                let n = *inner.repeats.get(&(w.path.clone(), w.kind.clone()))?;
+                let n = inner.tallies.get(&(w.path.clone(), w.kind.clone()))?.more;
+                if n == 0 {
+                    return None;
+                }
                 let s = if n == 1 { "" } else { "s" };
                 let more = match w.line {
                     Some(l) => format!("{n} more line{s} had the same problem as line {l}"),
@@ -206,5 +269,34 @@ mod tests {
         );
         // The first of each kind is the one kept (and shown).
         assert_eq!(to.kinds_and_lines().len(), 3);
+    }
+
+    #[test]
+    fn a_file_read_again_is_not_counted_twice() {
+        let a = Path::new("a.jsonl");
+        let to = Diag::silent();
+        // Listed first: only the first warning is passed on.
+        let scan = to.scan();
+        for l in [2, 3, 4] {
+            scan.warn(a, Some(l), "malformed", "bad");
+        }
+        scan.forward_firsts_to(&to);
+        assert_eq!(to.count(a, "malformed"), 1);
+        assert!(to.summary().is_empty());
+        // Then loaded whole, in two pieces.
+        let (p1, p2) = (Diag::silent(), Diag::silent());
+        for l in [2, 3] {
+            p1.warn(a, Some(l), "malformed", "bad");
+        }
+        p2.warn(a, Some(4), "malformed", "bad");
+        p1.forward_to(&to);
+        p2.forward_to(&to);
+        assert_eq!(to.count(a, "malformed"), 3);
+        // Loaded whole once more: nothing new.
+        for l in [2, 3, 4] {
+            to.warn(a, Some(l), "malformed", "bad");
+        }
+        assert_eq!(to.count(a, "malformed"), 3);
+        assert_eq!(to.kinds_and_lines(), [("malformed".to_string(), Some(2))]);
     }
 }

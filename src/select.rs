@@ -31,7 +31,12 @@ pub fn list_all(stores: &Stores, diag: &Diag) -> Result<Vec<(usize, SessionSumma
             diag.info(format!("{}: {} (not found)", s.agent(), s.location()));
             continue;
         }
-        let found = s.discover(diag)?;
+        // Listing reads files that the session's load may read again: its
+        // warnings are passed on without their counts.
+        let scan = diag.scan();
+        let found = s.discover(&scan);
+        scan.forward_firsts_to(diag);
+        let found = found?;
         diag.info(format!(
             "{}: {} ({} sessions)",
             s.agent(),

@@ -473,6 +473,25 @@ fn repeated_bad_lines_are_counted_and_a_file_with_nothing_readable_is_an_error()
     );
     assert!(!stderr.contains("same problem as line 4"), "{stderr}");
     assert!(tmp.path().join("mixed.html").is_file());
+    // Found by id in a store, the file is read to list it and again to
+    // load it: its lines are still counted once.
+    let id = "0a0a0a0a-1111-4222-8333-444444444444";
+    let stored = tmp.path().join(format!(".claude/projects/-w/{id}.jsonl"));
+    std::fs::create_dir_all(stored.parent().unwrap()).unwrap();
+    std::fs::copy(&mixed, &stored).unwrap();
+    let out = sharegen(tmp.path())
+        .args(["export", "0a0a0a0a", "-o"])
+        .arg(tmp.path().join("stored.html"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{id}.jsonl: 2 more lines had the same problem as line 2"
+        )),
+        "{stderr}"
+    );
 
     // Not one line is a record: an error naming the file, and no page.
     for (name, text, bad, line) in [
