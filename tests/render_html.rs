@@ -713,3 +713,43 @@ fn a_spent_session_renders_the_page_a_borrowed_one_does() {
         "the pages of all sessions together differ"
     );
 }
+
+/// A message that shows when harness notices are hidden shows something:
+/// one whose parts are all notices or step statistics (which the same
+/// filter hides) is marked to be hidden with them, not left an empty box.
+#[test]
+fn no_message_is_an_empty_box_when_notices_are_hidden() {
+    let hidden_alone = |class: &str| {
+        class
+            .split_whitespace()
+            .any(|c| c == "notice" || c == "step")
+    };
+    let articles = Selector::parse("article.msg").unwrap();
+    let parts = Selector::parse(":scope > .parts > *").unwrap();
+    let mut files = codex_fixture_files();
+    files.extend(main_transcripts());
+    let mut step_only = 0;
+    for file in &files {
+        let doc = Html::parse_document(&export_to(file, "html"));
+        for a in doc.select(&articles) {
+            let class = a.value().attr("class").unwrap_or("");
+            let kids: Vec<_> = a.select(&parts).collect();
+            let empty_when_filtered = kids
+                .iter()
+                .all(|p| hidden_alone(p.value().attr("class").unwrap_or("")));
+            let marked = class.split_whitespace().any(|c| c == "notice-only");
+            assert_eq!(
+                marked,
+                empty_when_filtered,
+                "{}: {} ({class})",
+                file.display(),
+                a.value().attr("id").unwrap_or("")
+            );
+            if marked && kids.iter().any(|p| p.value().attr("class") == Some("step")) {
+                step_only += 1;
+            }
+        }
+    }
+    // codex_053_rate_limit.jsonl ends with a message of step statistics only.
+    assert!(step_only > 0);
+}

@@ -681,7 +681,10 @@ fn render_message(ctx: &Ctx, m: &Message, index: usize, first_tool: usize) -> St
         Role::Assistant => "assistant",
         Role::System => "system",
     };
-    let only_notices = m.parts.iter().all(|p| matches!(p, Part::Notice { .. }));
+    let only_notices = m
+        .parts
+        .iter()
+        .all(|p| matches!(p, Part::Notice { .. } | Part::StepStats { .. }));
     let mut out = String::with_capacity(512);
     out.push_str("<article class=\"msg ");
     out.push_str(role);
