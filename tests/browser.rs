@@ -455,6 +455,15 @@ fn check_run(f: &mut Failures, warn: &mut Vec<String>, page: &Page, run: &Value)
         f.check(shots.len() == 4, || {
             format!("{at}: expected 4 screenshot sets: {}", run["screenshots"])
         });
+        // 360 px, the narrowest the page is made for, collapsed and expanded.
+        let narrow = &run["narrow"];
+        for (key, how) in [("layout", ""), ("layout_expanded", ", expanded")] {
+            let l = &narrow[key];
+            f.check(
+                l["client_width"] == 360 && n(&l["scroll_width"]) <= n(&l["client_width"]),
+                || format!("{at}: the page scrolls sideways at 360 px{how}: {narrow}"),
+            );
+        }
         for sh in &shots {
             for low in sh["contrast"]["low"].as_array().into_iter().flatten() {
                 let ratio = low["ratio"].as_f64().unwrap_or(99.0);
@@ -471,14 +480,19 @@ fn check_run(f: &mut Failures, warn: &mut Vec<String>, page: &Page, run: &Value)
                     }
                 }
             }
-            let l = &sh["layout"];
-            f.check(n(&l["scroll_width"]) <= n(&l["client_width"]), || {
-                format!(
-                    "{at}: the page scrolls sideways at {} px ({}): {l}",
-                    sh["width"],
-                    s(&sh["theme"])
-                )
-            });
+            for (key, how) in [("layout", ""), ("layout_expanded", ", expanded")] {
+                let l = &sh[key];
+                f.check(
+                    n(&l["client_width"]) > 0 && n(&l["scroll_width"]) <= n(&l["client_width"]),
+                    || {
+                        format!(
+                            "{at}: the page scrolls sideways at {} px ({}{how}): {l}",
+                            sh["width"],
+                            s(&sh["theme"])
+                        )
+                    },
+                );
+            }
             for key in ["top", "expanded"] {
                 if let Some(p) = sh[key].as_str() {
                     let ok = std::fs::read(p)

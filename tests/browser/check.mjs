@@ -162,6 +162,39 @@ function bg() {
 
 // Contrast of every visible piece of text against the background it sits
 // on (alpha and opacity blended). Run with everything expanded.
+// Whether the page scrolls sideways, and which elements (outside a box
+// that scrolls or clips) reach past the viewport's right edge.
+function layoutReport() {
+  const vw = document.documentElement.clientWidth;
+  const wide = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const r = el.getBoundingClientRect();
+    if (r.width && r.right > vw + 1 && el.checkVisibility()) {
+      let inner = false;
+      for (let p = el.parentElement; p; p = p.parentElement) {
+        const o = getComputedStyle(p).overflowX;
+        if (o === "auto" || o === "scroll" || o === "hidden") { inner = true; break; }
+      }
+      if (!inner) wide.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : ""} right=${Math.round(r.right)}`);
+    }
+  }
+  // A word too long for its line overflows its element's box, not the box.
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = texts.nextNode(); n; n = texts.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    const r = range.getBoundingClientRect();
+    if (!r.width || r.right <= vw + 1 || !n.parentElement?.checkVisibility()) continue;
+    let inner = false;
+    for (let p = n.parentElement; p; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === "auto" || o === "scroll" || o === "hidden") { inner = true; break; }
+    }
+    if (!inner) wide.push(`text in ${n.parentElement.tagName.toLowerCase()}.${String(n.parentElement.className).trim().split(/\s+/).join(".")} right=${Math.round(r.right)}: ${JSON.stringify(n.textContent.slice(0, 40))}`);
+  }
+  return { client_width: vw, scroll_width: document.documentElement.scrollWidth, scroll_height: document.documentElement.scrollHeight, overflowing: wide.slice(0, 10) };
+}
+
 function contrastReport() {
   const parse = (c) => {
     const m = c.match(/rgba?\(([^)]+)\)/);
@@ -409,28 +442,14 @@ async function checkPage(pageSpec, mode, baseUrl) {
           for (const theme of ["light", "dark"]) {
             await page.evaluate((t) => localStorage.setItem("sharegen-theme", t), theme);
             await fresh(page, url);
-            const layout = await page.evaluate(() => {
-              const vw = document.documentElement.clientWidth;
-              const wide = [];
-              for (const el of document.querySelectorAll("body *")) {
-                const r = el.getBoundingClientRect();
-                if (r.width && r.right > vw + 1 && el.checkVisibility()) {
-                  let inner = false;
-                  for (let p = el.parentElement; p; p = p.parentElement) {
-                    const o = getComputedStyle(p).overflowX;
-                    if (o === "auto" || o === "scroll" || o === "hidden") { inner = true; break; }
-                  }
-                  if (!inner) wide.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : ""} right=${Math.round(r.right)}`);
-                }
-              }
-              return { client_width: vw, scroll_width: document.documentElement.scrollWidth, scroll_height: document.documentElement.scrollHeight, overflowing: wide.slice(0, 10) };
-            });
+            const layout = await page.evaluate(layoutReport);
             const base = `${pageSpec.name}-${width}-${theme}`;
             const top = path.join(spec.screenshot_dir, `${base}.png`);
             const h = Math.min(layout.scroll_height, width < 800 ? 3200 : 2400);
             await page.screenshot({ path: top, fullPage: true, clip: { x: 0, y: 0, width, height: h }, timeout: 30_000 });
             // Everything expanded, around the first tool call with a body.
             await page.locator("#expand").click();
+            const layout_expanded = await page.evaluate(layoutReport);
             const contrast = width === 1280 ? await page.evaluate(contrastReport) : null;
             const target = page.locator("main details.tool").first();
             let expanded = null;
@@ -439,7 +458,7 @@ async function checkPage(pageSpec, mode, baseUrl) {
               expanded = path.join(spec.screenshot_dir, `${base}-expanded.png`);
               await page.screenshot({ path: expanded, timeout: 30_000 });
             }
-            shots.push({ width, theme, layout, contrast, top, expanded });
+            shots.push({ width, theme, layout, layout_expanded, contrast, top, expanded });
             out.screenshots.push(top);
             if (expanded) out.screenshots.push(expanded);
           }
@@ -447,6 +466,17 @@ async function checkPage(pageSpec, mode, baseUrl) {
         await page.evaluate(() => localStorage.clear());
         await page.setViewportSize({ width: 1280, height: 900 });
         return shots;
+      });
+      // The narrowest width the page is made for: no screenshots, only
+      // whether it scrolls sideways, collapsed and expanded.
+      await group(run, "narrow", async () => {
+        await page.setViewportSize({ width: 360, height: 740 });
+        await fresh(page, url);
+        const layout = await page.evaluate(layoutReport);
+        await page.locator("#expand").click();
+        const layout_expanded = await page.evaluate(layoutReport);
+        await page.setViewportSize({ width: 1280, height: 900 });
+        return { width: 360, layout, layout_expanded };
       });
     }
   } finally {
