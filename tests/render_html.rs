@@ -717,8 +717,9 @@ fn a_spent_session_renders_the_page_a_borrowed_one_does() {
 /// A message that shows when harness notices are hidden shows something:
 /// one whose parts are all notices or step statistics (which the same
 /// filter hides) is marked to be hidden with them, not left an empty box.
+/// A page without prompts says so in its table of contents.
 #[test]
-fn no_message_is_an_empty_box_when_notices_are_hidden() {
+fn no_message_is_an_empty_box_and_an_empty_toc_says_so() {
     let hidden_alone = |class: &str| {
         class
             .split_whitespace()
@@ -728,9 +729,16 @@ fn no_message_is_an_empty_box_when_notices_are_hidden() {
     let parts = Selector::parse(":scope > .parts > *").unwrap();
     let mut files = codex_fixture_files();
     files.extend(main_transcripts());
-    let mut step_only = 0;
+    let toc_links = Selector::parse("nav.toc li a").unwrap();
+    let toc_none = Selector::parse("nav.toc li.none").unwrap();
+    let (mut step_only, mut no_prompts) = (0, 0);
     for file in &files {
         let doc = Html::parse_document(&export_to(file, "html"));
+        // The table of contents says when there is no prompt to list.
+        let links = doc.select(&toc_links).count();
+        let none = doc.select(&toc_none).count();
+        assert_eq!((links == 0) as usize, none, "{}", file.display());
+        no_prompts += none;
         for a in doc.select(&articles) {
             let class = a.value().attr("class").unwrap_or("");
             let kids: Vec<_> = a.select(&parts).collect();
@@ -750,6 +758,8 @@ fn no_message_is_an_empty_box_when_notices_are_hidden() {
             }
         }
     }
-    // codex_053_rate_limit.jsonl ends with a message of step statistics only.
+    // codex_053_rate_limit.jsonl ends with a message of step statistics
+    // only, and has no prompt.
     assert!(step_only > 0);
+    assert!(no_prompts > 0);
 }
