@@ -53,7 +53,14 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
         out.push(b'\n');
         return emit(&out);
     }
-    emit(table(&rows, std::io::stdout().is_terminal()).as_bytes())
+    // On a terminal the table fits its width; otherwise (a pipe, a file)
+    // titles and projects are kept whole up to 200 characters.
+    let width = std::io::stdout().is_terminal().then(|| {
+        terminal_size::terminal_size()
+            .map(|(w, _)| usize::from(w.0))
+            .unwrap_or(120)
+    });
+    emit(table(&rows, width).as_bytes())
 }
 
 fn clip(s: &str, max: usize) -> String {
@@ -66,9 +73,49 @@ fn clip(s: &str, max: usize) -> String {
     t
 }
 
-fn table(rows: &[Row], tty: bool) -> String {
-    let title_w = if tty { 48 } else { 200 };
-    let proj_w = if tty { 32 } else { 200 };
+/// The widths of the title and project columns for a terminal `width`
+/// columns wide, given the widest title and project and the width the
+/// other columns take (separators included): the project gets up to 40%
+/// of what is left, the title the rest; neither goes below a useful
+/// minimum (the line wraps instead, on a very narrow terminal).
+fn fit(width: usize, others: usize, title: usize, project: usize) -> (usize, usize) {
+    let room = width.saturating_sub(others + 2);
+    if title + project <= room {
+        return (title, project);
+    }
+    let project_w = project
+        .min((room * 2 / 5).max(room.saturating_sub(title)))
+        .max(8);
+    let title_w = room.saturating_sub(project_w).max(12);
+    (title_w.min(title), project_w.min(project))
+}
+
+/// Like [`clip`], keeping the end: a project folder's last components name it.
+fn clip_start(s: &str, max: usize) -> String {
+    let s = s.replace(['\n', '\r', '\t'], " ");
+    let n = s.chars().count();
+    if n <= max {
+        return s;
+    }
+    let mut t = String::from("…");
+    t.extend(s.chars().skip(n - max.saturating_sub(1)));
+    t
+}
+
+fn table(rows: &[Row], width: Option<usize>) -> String {
+    let (title_w, proj_w) = match width {
+        Some(width) => {
+            let widest = |f: &dyn Fn(&Row) -> usize| rows.iter().map(f).max().unwrap_or(0);
+            let title = widest(&|r| clip(r.title.unwrap_or(""), 200).chars().count()).max(5);
+            let project =
+                widest(&|r| r.project.map(tilde).unwrap_or_default().chars().count()).clamp(7, 200);
+            let agent = widest(&|r| r.agent.as_str().len()).max(5);
+            let msgs = widest(&|r| r.messages.to_string().len()).max(4);
+            // AGENT, ID (12), UPDATED (16), MSGS and five separators.
+            fit(width, agent + 12 + 16 + msgs + 2 * 4, title, project)
+        }
+        None => (200, 200),
+    };
     let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
@@ -76,7 +123,7 @@ fn table(rows: &[Row], tty: bool) -> String {
                 r.agent.to_string(),
                 r.id.chars().take(12).collect(),
                 clip(r.title.unwrap_or(""), title_w),
-                clip(&r.project.map(tilde).unwrap_or_default(), proj_w),
+                clip_start(&r.project.map(tilde).unwrap_or_default(), proj_w),
                 r.updated
                     .as_deref()
                     .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
@@ -118,4 +165,54 @@ fn table(rows: &[Row], tty: bool) -> String {
         out = "no sessions found (run with -v to see which stores were searched)\n".into();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_table_fits_the_terminal() {
+        let path = PathBuf::from("/x.jsonl");
+        let long = "Refactor the timeline filtering so that we hide the group instead of every item of it, and fix the colours".to_string();
+        let row = |title: &'static str, project: &'static str| Row {
+            agent: Agent::ClaudeCode,
+            id: "0d3a8e6f-290f-4105-a327-a2496e5e2a83",
+            title: Some(title),
+            project: Some(project),
+            created: None,
+            updated: Some("2026-01-02T03:04:05Z".into()),
+            messages: 1234,
+            subagents: 0,
+            path: &path,
+            share_id: String::new(),
+        };
+        let title: &'static str = Box::leak(long.into_boxed_str());
+        let rows = [
+            row(title, "/Users/someone/workspace/a-project-with-a-long-name"),
+            row("short", "/w"),
+        ];
+        for width in [80, 100, 120, 160] {
+            let t = table(&rows, Some(width));
+            for l in t.lines() {
+                assert!(l.chars().count() <= width, "{width}: {l:?}\n{t}");
+            }
+            assert!(t.contains('…'), "{width}: something had to be cut\n{t}");
+        }
+        // Wide enough: nothing is cut.
+        let t = table(&rows, Some(300));
+        assert!(
+            t.contains(title) && t.contains("a-project-with-a-long-name"),
+            "{t}"
+        );
+        assert!(!t.contains('…'), "{t}");
+        // Off a terminal, whole up to 200 characters.
+        assert!(table(&rows, None).contains(title));
+        // A project is cut at its start: its last folders name it.
+        let t = table(&rows, Some(100));
+        assert!(
+            t.contains("-long-name  ") && !t.contains("/Users/some"),
+            "{t}"
+        );
+    }
 }
