@@ -443,6 +443,20 @@ fn lone_surrogates_and_malformed_lines_do_not_lose_the_session() {
 #[test]
 fn repeated_bad_lines_are_counted_and_a_file_with_nothing_readable_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
+    // `export SESSION -o PAGE`: the exit code and stderr.
+    let export = |session: &std::ffi::OsStr, page: &Path| {
+        let out = sharegen(tmp.path())
+            .arg("export")
+            .arg(session)
+            .arg("-o")
+            .arg(page)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
     let good = r#"{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"2026-01-01T10:00:00Z","message":{"role":"user","content":"hello"}}"#;
     // Each kind of warning is shown once per file; the rest are counted.
     let mixed = tmp.path().join("mixed.jsonl");
@@ -451,26 +465,15 @@ fn repeated_bad_lines_are_counted_and_a_file_with_nothing_readable_is_an_error()
         format!("{good}\nnot json\nnor this\n[1]\nnor that\n"),
     )
     .unwrap();
-    let out = sharegen(tmp.path())
-        .args(["export", "-o"])
-        .arg(tmp.path().join("mixed.html"))
-        .arg(&mixed)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("mixed.jsonl:2: skipped a line that is not valid JSON"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("mixed.jsonl:4: skipped a line that is not a JSON object"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("mixed.jsonl: 2 more lines had the same problem as line 2"),
-        "{stderr}"
-    );
+    let (code, stderr) = export(mixed.as_os_str(), &tmp.path().join("mixed.html"));
+    assert_eq!(code, Some(0), "{stderr}");
+    for said in [
+        "mixed.jsonl:2: skipped a line that is not valid JSON",
+        "mixed.jsonl:4: skipped a line that is not a JSON object",
+        "mixed.jsonl: 2 more lines had the same problem as line 2",
+    ] {
+        assert!(stderr.contains(said), "{said}: {stderr}");
+    }
     assert!(!stderr.contains("same problem as line 4"), "{stderr}");
     assert!(tmp.path().join("mixed.html").is_file());
     // Found by id in a store, the file is read to list it and again to
@@ -479,19 +482,10 @@ fn repeated_bad_lines_are_counted_and_a_file_with_nothing_readable_is_an_error()
     let stored = tmp.path().join(format!(".claude/projects/-w/{id}.jsonl"));
     std::fs::create_dir_all(stored.parent().unwrap()).unwrap();
     std::fs::copy(&mixed, &stored).unwrap();
-    let out = sharegen(tmp.path())
-        .args(["export", "0a0a0a0a", "-o"])
-        .arg(tmp.path().join("stored.html"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "{id}.jsonl: 2 more lines had the same problem as line 2"
-        )),
-        "{stderr}"
-    );
+    let (code, stderr) = export("0a0a0a0a".as_ref(), &tmp.path().join("stored.html"));
+    assert_eq!(code, Some(0), "{stderr}");
+    let said = format!("{id}.jsonl: 2 more lines had the same problem as line 2");
+    assert!(stderr.contains(&said), "{stderr}");
 
     // Not one line is a record: an error naming the file, and no page.
     for (name, text, bad, line) in [
@@ -501,39 +495,22 @@ fn repeated_bad_lines_are_counted_and_a_file_with_nothing_readable_is_an_error()
         let f = tmp.path().join(name);
         std::fs::write(&f, text).unwrap();
         let page = tmp.path().join(format!("{name}.html"));
-        let out = sharegen(tmp.path())
-            .args(["export", "-o"])
-            .arg(&page)
-            .arg(&f)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        let (code, stderr) = export(f.as_os_str(), &page);
+        assert_eq!(code, Some(1), "{name}: {stderr}");
         let s = if bad == 1 { "" } else { "s" };
-        assert!(
-            stderr.contains(&format!(
-                "{}: no message could be read: {bad} line{s} could not be parsed, the first at line {line}",
-                f.display()
-            )),
-            "{name}: {stderr}"
+        let said = format!(
+            "{}: no message could be read: {bad} line{s} could not be parsed, the first at line {line}",
+            f.display()
         );
+        assert!(stderr.contains(&said), "{name}: {stderr}");
         assert!(!page.exists(), "{name}: a page was written");
     }
 
     // An empty file is an empty session, not an error.
     let empty = tmp.path().join("empty.jsonl");
     std::fs::write(&empty, "").unwrap();
-    let out = sharegen(tmp.path())
-        .args(["export", "-o"])
-        .arg(tmp.path().join("empty.html"))
-        .arg(&empty)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, stderr) = export(empty.as_os_str(), &tmp.path().join("empty.html"));
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(tmp.path().join("empty.html").is_file());
 }
 
