@@ -1,7 +1,7 @@
 //! Warnings about bad input: path:line, once per kind per file, and at the
 //! end of a command how many more of each kind were not shown.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -43,9 +43,9 @@ pub struct Diag {
 
 #[derive(Debug, Default)]
 struct Inner {
-    seen: HashSet<(PathBuf, String)>,
+    /// The first warning of each (file, kind), in the order recorded.
     warnings: Vec<Warning>,
-    /// Per (file, kind): how many more than the one shown.
+    /// One per (file, kind) recorded.
     tallies: HashMap<(PathBuf, String), Tally>,
 }
 
@@ -53,8 +53,9 @@ struct Inner {
 #[derive(Debug, Default, Clone, Copy)]
 struct Tally {
     more: u64,
-    /// The last line counted: a file read again (listed, then loaded)
-    /// warns again about lines up to it, which are not counted twice.
+    /// The last line counted (0: none): a file read again (listed, then
+    /// loaded) warns again about lines up to it, which are not counted
+    /// twice.
     last_line: u64,
 }
 
@@ -101,8 +102,7 @@ impl Diag {
     pub fn warn(&self, path: &Path, line: Option<u64>, kind: &str, message: impl Into<String>) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let key = (path.to_path_buf(), kind.to_string());
-        if inner.seen.contains(&key) {
-            let t = inner.tallies.entry(key).or_default();
+        if let Some(t) = inner.tallies.get_mut(&key) {
             match line {
                 // A line read before, by an earlier reading of the file.
                 Some(l) if l <= t.last_line => {}
@@ -114,16 +114,8 @@ impl Diag {
             }
             return;
         }
-        if let Some(l) = line {
-            inner.tallies.insert(
-                key.clone(),
-                Tally {
-                    more: 0,
-                    last_line: l,
-                },
-            );
-        }
-        inner.seen.insert(key);
+        let last_line = line.unwrap_or(0);
+        inner.tallies.insert(key, Tally { more: 0, last_line });
         let w = Warning {
             path: path.to_path_buf(),
             line,
@@ -148,11 +140,21 @@ impl Diag {
     /// warnings silently, then forwards them piece by piece, so the line
     /// reported for each kind is the first, as in a sequential read).
     pub fn forward_to(self, to: &Diag) {
+        self.forward(to, true);
+    }
+
+    /// Passes on only the first warning of each kind and file, not how
+    /// many more there were (see [`Diag::scan`]).
+    pub fn forward_firsts_to(self, to: &Diag) {
+        self.forward(to, false);
+    }
+
+    fn forward(self, to: &Diag, with_counts: bool) {
         let inner = self.inner.into_inner().unwrap_or_else(|e| e.into_inner());
         for w in inner.warnings {
             to.warn(&w.path, w.line, &w.kind, w.message);
         }
-        if inner.tallies.is_empty() {
+        if !with_counts {
             return;
         }
         let mut to = to.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -167,24 +169,12 @@ impl Diag {
         }
     }
 
-    /// Passes on only the first warning of each kind and file, not how
-    /// many more there were (see [`Diag::scan`]).
-    pub fn forward_firsts_to(self, to: &Diag) {
-        let inner = self.inner.into_inner().unwrap_or_else(|e| e.into_inner());
-        for w in inner.warnings {
-            to.warn(&w.path, w.line, &w.kind, w.message);
-        }
-    }
-
     /// How many warnings of `kind` were recorded for `path`, the one shown
     /// included.
     pub fn count(&self, path: &Path, kind: &str) -> u64 {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let key = (path.to_path_buf(), kind.to_string());
-        if !inner.seen.contains(&key) {
-            return 0;
-        }
-        1 + inner.tallies.get(&key).map_or(0, |t| t.more)
+        inner.tallies.get(&key).map_or(0, |t| 1 + t.more)
     }
 
     /// For each warning shown that recurred in its file, one line saying how
