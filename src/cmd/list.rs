@@ -63,14 +63,22 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
     emit(table(&rows, width).as_bytes())
 }
 
-fn clip(s: &str, max: usize) -> String {
+/// `s` on one line, cut to `max` characters with an ellipsis where it was
+/// cut: at its end, or (`keep_end`) at its start.
+fn clip_to(s: &str, max: usize, keep_end: bool) -> String {
     let s = s.replace(['\n', '\r', '\t'], " ");
-    if s.chars().count() <= max {
+    let n = s.chars().count();
+    if n <= max {
         return s;
     }
-    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-    t.push('…');
-    t
+    let keep = max.saturating_sub(1);
+    if keep_end {
+        std::iter::once('…')
+            .chain(s.chars().skip(n - keep))
+            .collect()
+    } else {
+        s.chars().take(keep).chain(std::iter::once('…')).collect()
+    }
 }
 
 /// The widths of the title and project columns for a terminal `width`
@@ -90,23 +98,11 @@ fn fit(width: usize, others: usize, title: usize, project: usize) -> (usize, usi
     (title_w.min(title), project_w.min(project))
 }
 
-/// Like [`clip`], keeping the end: a project folder's last components name it.
-fn clip_start(s: &str, max: usize) -> String {
-    let s = s.replace(['\n', '\r', '\t'], " ");
-    let n = s.chars().count();
-    if n <= max {
-        return s;
-    }
-    let mut t = String::from("…");
-    t.extend(s.chars().skip(n - max.saturating_sub(1)));
-    t
-}
-
 fn table(rows: &[Row], width: Option<usize>) -> String {
     let (title_w, proj_w) = match width {
         Some(width) => {
             let widest = |f: &dyn Fn(&Row) -> usize| rows.iter().map(f).max().unwrap_or(0);
-            let title = widest(&|r| clip(r.title.unwrap_or(""), 200).chars().count()).max(5);
+            let title = widest(&|r| r.title.unwrap_or("").chars().count()).clamp(5, 200);
             let project =
                 widest(&|r| r.project.map(tilde).unwrap_or_default().chars().count()).clamp(7, 200);
             let agent = widest(&|r| r.agent.as_str().len()).max(5);
@@ -122,8 +118,9 @@ fn table(rows: &[Row], width: Option<usize>) -> String {
             [
                 r.agent.to_string(),
                 r.id.chars().take(12).collect(),
-                clip(r.title.unwrap_or(""), title_w),
-                clip_start(&r.project.map(tilde).unwrap_or_default(), proj_w),
+                clip_to(r.title.unwrap_or(""), title_w, false),
+                // A project folder's last components name it.
+                clip_to(&r.project.map(tilde).unwrap_or_default(), proj_w, true),
                 r.updated
                     .as_deref()
                     .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
