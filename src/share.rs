@@ -206,6 +206,15 @@ pub fn parse_expiry(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
             "invalid expiry `{s}`: use a duration such as 12h, 7d, 2w, or a date such as 2026-12-31"
         ))
     })?;
+    // A share that expires as it is made would be removed at the next
+    // build without a word; `unshare` is how to end one now.
+    if t <= now {
+        return Err(Error::Usage(format!(
+            "expiry `{s}` ({} UTC) is in the past: give a later date, or a duration such as 7d \
+             (`sharegen unshare` removes a share now)",
+            t.format("%Y-%m-%d %H:%M")
+        )));
+    }
     Ok(t)
 }
 
@@ -226,6 +235,24 @@ mod tests {
             last_rendered: None,
             last_published: None,
             protection: None,
+        }
+    }
+
+    #[test]
+    fn an_expiry_in_the_past_is_refused() {
+        let now = "2026-11-22T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            parse_expiry("2026-12-31", now).unwrap(),
+            "2026-12-31T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert_eq!(
+            parse_expiry("7d", now).unwrap(),
+            now + chrono::Duration::days(7)
+        );
+        for past in ["2020-01-01", "2026-11-22"] {
+            let e = parse_expiry(past, now).unwrap_err().to_string();
+            assert!(e.contains("is in the past"), "{past}: {e}");
+            assert!(e.contains("unshare"), "{past}: {e}");
         }
     }
 
