@@ -100,6 +100,28 @@ pub struct Written {
     pub changed: bool,
 }
 
+/// `std::fs::create_dir_all`, with the error naming the file in the way
+/// when part of the path is a file (the OS says only "File exists" or "Not
+/// a directory", about the folder asked for).
+pub fn create_dir_all(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        match dir.ancestors().find(|a| a.exists() && !a.is_dir()) {
+            Some(file) => {
+                let what = if file == dir {
+                    "is a file, not a folder".to_string()
+                } else {
+                    format!("is a file, not a folder (making {})", dir.display())
+                };
+                Error::io(
+                    file,
+                    std::io::Error::new(std::io::ErrorKind::NotADirectory, what),
+                )
+            }
+            None => Error::io(dir, e),
+        }
+    })
+}
+
 impl AtomicFile {
     /// Starts writing `path`; `mode` sets Unix permissions (default 0644).
     pub fn create(path: &Path, mode: Option<u32>) -> Result<AtomicFile> {
@@ -107,7 +129,7 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        std::fs::create_dir_all(dir).at(dir)?;
+        create_dir_all(dir)?;
         let tmp = tempfile::Builder::new()
             .prefix(".sharegen-")
             .suffix(".tmp")
@@ -334,6 +356,27 @@ pub fn link_leaves(root: &Path, path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_in_the_way_of_a_folder_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("page.html");
+        std::fs::write(&file, "x").unwrap();
+        for (dir, said) in [
+            (
+                file.join("sub/deeper"),
+                format!("is a file, not a folder (making {}", file.display()),
+            ),
+            (file.clone(), "is a file, not a folder".to_string()),
+        ] {
+            let e = create_dir_all(&dir).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("{}: ", file.display())), "{e}");
+            assert!(e.contains(&said), "{e}");
+            assert!(!e.contains("File exists"), "{e}");
+        }
+        create_dir_all(&tmp.path().join("a/b")).unwrap();
+        assert!(tmp.path().join("a/b").is_dir());
+    }
 
     /// Big files are hashed on another thread, in chunks: the bytes and
     /// the hash must still be exactly what was written, whatever the sizes

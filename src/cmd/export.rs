@@ -126,7 +126,7 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
             };
         }
         Some(p) if names_folder(p) => {
-            std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
+            crate::fsutil::create_dir_all(p)?;
             crate::fsutil::output_path(p, &format!("{sid}.{}", format.extension()))?
         }
         Some(p) => p.to_path_buf(),
@@ -193,7 +193,7 @@ fn run_all(
             Error::Usage("--all writes one file per session: -o must be a folder".into()).into(),
         );
     }
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    crate::fsutil::create_dir_all(&dir)?;
     let filter = Filter::new(
         args.agent.as_deref(),
         args.project.as_deref(),

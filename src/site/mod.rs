@@ -272,7 +272,7 @@ pub fn build(
     now: DateTime<Utc>,
 ) -> Result<BuildReport> {
     let out = &opts.out;
-    std::fs::create_dir_all(out).at(out)?;
+    crate::fsutil::create_dir_all(out)?;
     let old_manifest = Manifest::read(&out.join(MANIFEST))?;
     let state_path = out.join(STATE);
     let old_state: State = std::fs::read(&state_path)
