@@ -503,7 +503,25 @@ fn an_io_error_names_the_file_and_its_cause_once() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("blocker"), "{err}");
+    // Not the OS's "File exists": the file in the way, named once.
+    assert!(
+        err.starts_with("error: blocker: is a file, not a folder"),
+        "{err}"
+    );
+    assert_eq!(err.matches("is a file").count(), 1, "{err}");
+    // An error the OS reports (a name longer than the file system takes):
+    // the file, and the OS's cause once.
+    let long = format!("{}.html", "n".repeat(300));
+    let out = sharegen(home.path())
+        .current_dir(work.path())
+        .arg("export")
+        .arg(&file)
+        .args(["-o", &long])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains(&long), "{err}");
     assert_eq!(err.matches("(os error").count(), 1, "{err}");
 }
 
