@@ -491,19 +491,23 @@ fn export_to_a_path_ending_in_a_separator_makes_that_folder() {
 fn an_io_error_names_the_file_and_its_cause_once() {
     let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    // A file where a folder of the output path should be.
-    std::fs::write(work.path().join("blocker"), "x").unwrap();
     let file = fixtures().join("focused/claude-code-log/edit_tool.jsonl");
-    let out = sharegen(home.path())
-        .current_dir(work.path())
-        .arg("export")
-        .arg(&file)
-        .args(["-o", "blocker/page.html"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8(out.stderr).unwrap();
-    // Not the OS's "File exists": the file in the way, named once.
+    // `export FILE -o OUT` in `work`: its exit code and stderr.
+    let export_to_path = |out: &str| {
+        let o = sharegen(home.path())
+            .current_dir(work.path())
+            .arg("export")
+            .arg(&file)
+            .args(["-o", out])
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8(o.stderr).unwrap())
+    };
+    // A file where a folder of the output path should be: not the OS's
+    // "File exists", but the file in the way, named once.
+    std::fs::write(work.path().join("blocker"), "x").unwrap();
+    let (code, err) = export_to_path("blocker/page.html");
+    assert_eq!(code, Some(1));
     assert!(
         err.starts_with("error: blocker: is a file, not a folder"),
         "{err}"
@@ -512,15 +516,8 @@ fn an_io_error_names_the_file_and_its_cause_once() {
     // An error the OS reports (a name longer than the file system takes):
     // the file, and the OS's cause once.
     let long = format!("{}.html", "n".repeat(300));
-    let out = sharegen(home.path())
-        .current_dir(work.path())
-        .arg("export")
-        .arg(&file)
-        .args(["-o", &long])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8(out.stderr).unwrap();
+    let (code, err) = export_to_path(&long);
+    assert_eq!(code, Some(1));
     assert!(err.contains(&long), "{err}");
     assert_eq!(err.matches("(os error").count(), 1, "{err}");
 }
