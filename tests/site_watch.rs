@@ -218,6 +218,20 @@ fn shares_shows_each_sessions_own_title_unless_the_share_has_one() {
 }
 
 #[test]
+fn watch_publish_without_a_target_fails_before_watching() {
+    let home = home();
+    let out = sharegen(home.path())
+        .args(["watch", "--publish"])
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no publish target"), "{err}");
+    assert!(!err.contains("watching"), "{err}");
+}
+
+#[test]
 fn the_seatbelt_refuses_off_a_tty_with_exit_3() {
     let home = home();
     let out = sharegen(home.path())

@@ -104,17 +104,18 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<()> {
     ctrlc::set_handler(move || {
         let _ = stopper.send(Msg::Stop);
     })?;
+    // Before saying it watches: a missing publish target is an error.
+    let targets = if args.publish {
+        targets(ctx, &PublishArgs::default())?
+    } else {
+        Vec::new()
+    };
     if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
         eprintln!(
             "watching shared sessions; site in {} (Ctrl-C stops)",
             opts.out.display()
         );
     }
-    let targets = if args.publish {
-        targets(ctx, &PublishArgs::default())?
-    } else {
-        Vec::new()
-    };
     let mut driver = SiteDriver {
         ctx,
         opts,
