@@ -199,12 +199,14 @@ fn hex(b: &[u8]) -> String {
 
 /// Loads the session a share points at.
 pub fn load_share(share: &Share, stores: &Stores, diag: &Diag) -> Result<Session> {
-    let mut session = with_share_source(share, stores, diag, |source, r| source.load(r, diag))?;
-    crate::sources::check_readable(&session, diag)?;
-    if let Some(t) = &share.title {
-        session.title = Some(t.clone());
-    }
-    Ok(session)
+    with_own_diag(diag, |this| {
+        let mut session = with_share_source(share, stores, this, |source, r| source.load(r, this))?;
+        crate::sources::check_readable(&session, this)?;
+        if let Some(t) = &share.title {
+            session.title = Some(t.clone());
+        }
+        Ok(session)
+    })
 }
 
 /// Loads the session a share points at for `watch`, which holds what the
@@ -215,25 +217,30 @@ pub fn load_share_live(
     diag: &Diag,
     since: Option<u64>,
 ) -> Result<LiveLoad> {
-    // This load's warnings on their own, so that a whole load can be told
-    // whether any of its lines could not be read (`diag` holds those of
-    // every earlier load of the run); they are passed on after.
-    let this = Diag::silent();
-    let load = with_share_source(share, stores, &this, |source, r| {
-        source.load_live(r, &this, since)
-    })
-    .and_then(|mut load| {
+    with_own_diag(diag, |this| {
+        let mut load = with_share_source(share, stores, this, |source, r| {
+            source.load_live(r, this, since)
+        })?;
         // A load of only what was appended may well have no messages.
         if load.unchanged.is_none() {
-            crate::sources::check_readable(&load.session, &this)?;
+            crate::sources::check_readable(&load.session, this)?;
         }
         if let Some(t) = &share.title {
             load.session.title = Some(t.clone());
         }
         Ok(load)
-    });
+    })
+}
+
+/// Runs one load with a `Diag` of its own, then passes its warnings on to
+/// `diag`: whether this load could read its lines is told from its own
+/// warnings, not from those of every earlier load of the run (`watch`
+/// loads the same files again and again, `diag` remembers them all).
+fn with_own_diag<T>(diag: &Diag, load: impl FnOnce(&Diag) -> Result<T>) -> Result<T> {
+    let this = Diag::silent();
+    let out = load(&this);
     this.forward_to(diag);
-    load
+    out
 }
 
 /// Calls `load` with the source of the session a share points at.
@@ -715,4 +722,63 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     let mut f = AtomicFile::create(path, None)?;
     f.write_all(bytes).at(path)?;
     Ok(f.commit_if_changed()?.changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `watch` and `publish` load a share's file again and again with one
+    /// `Diag`: whether a load could read its file is told from that load's
+    /// own warnings, not from an earlier load's.
+    #[test]
+    fn a_load_is_judged_by_its_own_warnings() {
+        let tmp = tempfile::tempdir().unwrap();
+        let id = "11111111-2222-4333-8444-555555555555";
+        let file = tmp.path().join(format!(".claude/projects/-w/{id}.jsonl"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let good = r#"{"type":"user","uuid":"u1","parentUuid":null,"sessionId":"11111111-2222-4333-8444-555555555555","timestamp":"2026-01-01T10:00:00Z","cwd":"/w","message":{"role":"user","content":"hello"}}"#;
+        let share = Share {
+            share_id: "abcdefghij".into(),
+            agent: Agent::ClaudeCode,
+            session_id: id.into(),
+            path: file.clone(),
+            project: None,
+            title: None,
+            shared_at: Utc::now(),
+            expires: None,
+            last_rendered: None,
+            last_published: None,
+            protection: None,
+        };
+        let stores = Stores {
+            claude_root: Some(tmp.path().join(".claude")),
+            ..Stores::default()
+        };
+        let diag = Diag::silent();
+        // A bad line beside a good one: read, with a warning.
+        std::fs::write(&file, format!("not json\n{good}\n")).unwrap();
+        assert_eq!(
+            load_share(&share, &stores, &diag).unwrap().messages.len(),
+            1
+        );
+        assert_eq!(diag.count(&file, "malformed"), 1);
+        // Emptied: an empty session, although the run saw a bad line.
+        std::fs::write(&file, "").unwrap();
+        let s = load_share(&share, &stores, &diag).unwrap();
+        assert!(s.messages.is_empty());
+        let live = load_share_live(&share, &stores, &diag, None).unwrap();
+        assert!(live.session.messages.is_empty());
+        // Nothing readable in it: an error, for both kinds of load.
+        std::fs::write(&file, "not json\n").unwrap();
+        for e in [
+            load_share(&share, &stores, &diag).unwrap_err(),
+            load_share_live(&share, &stores, &diag, None).unwrap_err(),
+        ] {
+            assert!(
+                e.to_string().contains("no message could be read: 1 line"),
+                "{e}"
+            );
+        }
+    }
 }
