@@ -196,6 +196,27 @@ impl ShareStore {
     }
 }
 
+#[cfg(test)]
+impl Share {
+    /// A share of the Claude Code session `session_id` read from `path`,
+    /// made now, with no options (tests).
+    pub(crate) fn for_test(session_id: &str, path: PathBuf) -> Share {
+        Share {
+            share_id: crate::home::share_id(b"test-salt", Agent::ClaudeCode, session_id),
+            agent: Agent::ClaudeCode,
+            session_id: session_id.into(),
+            path,
+            project: None,
+            title: None,
+            shared_at: Utc::now(),
+            expires: None,
+            last_rendered: None,
+            last_published: None,
+            protection: None,
+        }
+    }
+}
+
 /// Parses `--expires`: a duration from now (`7d`, `12h`) or a date.
 pub fn parse_expiry(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     if let Some(d) = crate::timeutil::parse_duration(s.trim()) {
@@ -223,19 +244,7 @@ mod tests {
     use super::*;
 
     fn share(id: &str) -> Share {
-        Share {
-            share_id: crate::home::share_id(b"test-salt", Agent::ClaudeCode, id),
-            agent: Agent::ClaudeCode,
-            session_id: format!("s-{id}"),
-            path: PathBuf::from("/x"),
-            project: None,
-            title: None,
-            shared_at: Utc::now(),
-            expires: None,
-            last_rendered: None,
-            last_published: None,
-            protection: None,
-        }
+        Share::for_test(&format!("s-{id}"), PathBuf::from("/x"))
     }
 
     #[test]

@@ -738,19 +738,7 @@ mod tests {
         let file = tmp.path().join(format!(".claude/projects/-w/{id}.jsonl"));
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         let good = r#"{"type":"user","uuid":"u1","parentUuid":null,"sessionId":"11111111-2222-4333-8444-555555555555","timestamp":"2026-01-01T10:00:00Z","cwd":"/w","message":{"role":"user","content":"hello"}}"#;
-        let share = Share {
-            share_id: "abcdefghij".into(),
-            agent: Agent::ClaudeCode,
-            session_id: id.into(),
-            path: file.clone(),
-            project: None,
-            title: None,
-            shared_at: Utc::now(),
-            expires: None,
-            last_rendered: None,
-            last_published: None,
-            protection: None,
-        };
+        let share = Share::for_test(id, file.clone());
         let stores = Stores {
             claude_root: Some(tmp.path().join(".claude")),
             ..Stores::default()
