@@ -443,21 +443,18 @@ fn subagents_by_call(subagents: &[Subagent]) -> HashMap<&str, &Subagent> {
         .collect()
 }
 
-/// How many bytes of code one page highlights: 256 KB for sessions with up
-/// to 2 MB of text; above, about 1/96 of the text (48 KB to 2 MB), which
-/// keeps both the time and the markup of huge pages bounded. Past it, code
-/// is shown as plain text (see [`Budget`]).
+/// How many bytes of code one page highlights: 256 KB, or about 1/96 of
+/// the session's text when that is more (from 24 MB of text), at most
+/// 2 MB, which keeps both the time and the markup of huge pages bounded.
+/// A bigger session never gets a smaller budget. Past it, code is shown as
+/// plain text (see [`Budget`]).
 pub fn highlight_budget(s: &Session) -> usize {
     budget_for(text_bytes(s))
 }
 
 /// The highlighting budget of a page with `text` bytes of text.
 fn budget_for(text: usize) -> usize {
-    if text <= 2 * 1024 * 1024 {
-        // Small sessions: highlight generously, it costs little.
-        return 256 * 1024;
-    }
-    (text / 96).clamp(48 * 1024, 2 * 1024 * 1024)
+    (text / 96).clamp(256 * 1024, 2 * 1024 * 1024)
 }
 
 /// The bytes of text of a session, subagents included.
@@ -1125,6 +1122,24 @@ mod tests {
                 "{:?}",
                 &c[..c.len().min(20)]
             );
+        }
+    }
+
+    /// A session with more text never gets a smaller highlighting budget:
+    /// one with 2.1 MB of text used to get 48 KB where one with 2 MB got
+    /// 256 KB.
+    #[test]
+    fn the_budget_never_shrinks_as_the_text_grows() {
+        let mb = 1024 * 1024;
+        assert_eq!(budget_for(0), 256 * 1024);
+        assert_eq!(budget_for(2 * mb + mb / 10), 256 * 1024);
+        assert_eq!(budget_for(48 * mb), 512 * 1024);
+        assert_eq!(budget_for(1024 * mb), 2 * mb);
+        let mut last = 0;
+        for step in 0..4096 {
+            let b = budget_for(step * 64 * 1024);
+            assert!(b >= last, "budget fell to {b} at {step} x 64 KB of text");
+            last = b;
         }
     }
 
