@@ -140,19 +140,28 @@ impl Diag {
     /// warnings silently, then forwards them piece by piece, so the line
     /// reported for each kind is the first, as in a sequential read).
     pub fn forward_to(self, to: &Diag) {
-        self.forward(to, true);
+        self.forward(to, true, |_| true);
     }
 
     /// Passes on only the first warning of each kind and file, not how
     /// many more there were (see [`Diag::scan`]).
     pub fn forward_firsts_to(self, to: &Diag) {
-        self.forward(to, false);
+        self.forward(to, false, |_| true);
     }
 
-    fn forward(self, to: &Diag, with_counts: bool) {
+    /// Like [`Diag::forward_firsts_to`], for the warnings about the files
+    /// `about` accepts only: finding one session by listing all of them
+    /// should not warn about the others.
+    pub fn forward_firsts_about(self, to: &Diag, about: impl Fn(&Path) -> bool) {
+        self.forward(to, false, about);
+    }
+
+    fn forward(self, to: &Diag, with_counts: bool, about: impl Fn(&Path) -> bool) {
         let inner = self.inner.into_inner().unwrap_or_else(|e| e.into_inner());
         for w in inner.warnings {
-            to.warn(&w.path, w.line, &w.kind, w.message);
+            if about(&w.path) {
+                to.warn(&w.path, w.line, &w.kind, w.message);
+            }
         }
         if !with_counts {
             return;

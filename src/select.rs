@@ -95,8 +95,25 @@ pub fn resolve(query: Option<&str>, stores: &Stores, diag: &Diag) -> Result<Foun
             "{query}: no such file or folder (a session is an id, an id prefix, a path or `latest`)"
         )));
     }
+    // The listing's warnings about other sessions' files are noise here,
+    // unless no session is found: then they may say why.
+    let scan = diag.scan();
+    let found = list_all(stores, &scan).and_then(|all| pick(query, all, stores));
+    match &found {
+        Ok(f) => {
+            let file = f.summary.path.clone();
+            let dir = file.with_extension("");
+            scan.forward_firsts_about(diag, |p| p == file || p.starts_with(&dir));
+        }
+        Err(_) => scan.forward_firsts_to(diag),
+    }
+    found
+}
+
+/// The one session of `all` that `query` (an id, an id prefix or
+/// `latest`) names.
+fn pick(query: String, all: Vec<(usize, SessionSummary)>, stores: &Stores) -> Result<Found> {
     let sources = stores.sources();
-    let all = list_all(stores, diag)?;
     let searched = || {
         sources
             .iter()

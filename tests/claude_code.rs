@@ -514,6 +514,59 @@ fn repeated_bad_lines_are_counted_and_a_file_with_nothing_readable_is_an_error()
     assert!(tmp.path().join("empty.html").is_file());
 }
 
+#[test]
+fn finding_a_session_by_id_warns_only_about_its_own_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join(".claude/projects/-w");
+    std::fs::create_dir_all(&project).unwrap();
+    let line = |uuid: &str, text: &str| {
+        format!(
+            r#"{{"type":"user","uuid":"{uuid}","parentUuid":null,"timestamp":"2026-01-01T10:00:00Z","message":{{"role":"user","content":"{text}"}}}}"#
+        )
+    };
+    let good = "1a1a1a1a-1111-4222-8333-444444444444";
+    let bad = "2b2b2b2b-1111-4222-8333-444444444444";
+    std::fs::write(
+        project.join(format!("{good}.jsonl")),
+        line("u1", "fine") + "\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join(format!("{bad}.jsonl")),
+        line("u2", "broken") + "\nnot json\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = sharegen(tmp.path()).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let page = tmp.path().join("page.html");
+    let page = page.to_str().unwrap();
+    // Twice: with the listing cache cold, then warm.
+    for _ in 0..2 {
+        let (code, stderr) = run(&["export", "1a1a1a1a", "-o", page]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(
+            !stderr.contains(bad),
+            "warned about another session: {stderr}"
+        );
+    }
+    // The session's own bad line is still reported, once.
+    std::fs::remove_dir_all(tmp.path().join("sg/cache")).ok();
+    let (code, stderr) = run(&["export", "2b2b2b2b", "-o", page]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let said = format!("{bad}.jsonl:2: skipped a line that is not valid JSON");
+    assert_eq!(stderr.matches(&said).count(), 1, "{stderr}");
+    // `list` warns about every file.
+    std::fs::remove_dir_all(tmp.path().join("sg/cache")).ok();
+    let (code, stderr) = run(&["list"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains(&said), "{stderr}");
+}
+
 fn claude_home() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_tree(
