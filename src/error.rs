@@ -74,6 +74,17 @@ impl Error {
     }
 
     /// The process exit code this error maps to.
+    /// What went wrong, for a warning about `file`: without the file's
+    /// name when the error names that file.
+    pub fn cause_at(&self, file: &std::path::Path) -> String {
+        match self {
+            Error::Io { path, err } if path == file => err.to_string(),
+            Error::Parse { path, message } if path == file => message.clone(),
+            Error::Sqlite { path, err } if path == file => format!("database error: {err}"),
+            e => e.to_string(),
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::UnknownSession { .. } | Error::AmbiguousSession { .. } | Error::Usage(_) => {

@@ -567,6 +567,43 @@ fn finding_a_session_by_id_warns_only_about_its_own_files() {
     assert!(stderr.contains(&said), "{stderr}");
 }
 
+/// A folder named like a transcript (or, for another user, a file that
+/// cannot be read) is warned about and skipped: it does not stop `list`,
+/// `export` or `share` from finding the other sessions.
+#[test]
+fn one_unreadable_transcript_does_not_hide_the_others() {
+    let home = claude_home();
+    let project = home.path().join(".claude/projects/-junk");
+    let odd = project.join("22222222-2222-4222-8222-222222222222.jsonl");
+    std::fs::create_dir_all(&odd).unwrap();
+    let out = sharegen(home.path())
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rows.len() > 1, "{rows:?}");
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r["id"] == "22222222-2222-4222-8222-222222222222")
+    );
+    let page = home.path().join("latest.html");
+    let out = sharegen(home.path())
+        .args(["export", "latest", "-o"])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(page.is_file());
+}
+
 fn claude_home() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_tree(

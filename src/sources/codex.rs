@@ -232,7 +232,12 @@ fn scan_file(path: &Path, diag: &Diag) -> Scan {
     let recs = match parse::read(path, true, diag) {
         Ok(r) => r,
         Err(e) => {
-            diag.warn(path, None, "unreadable", format!("skipped: {e}"));
+            diag.warn(
+                path,
+                None,
+                "unreadable",
+                format!("skipped: {}", e.cause_at(path)),
+            );
             return Scan {
                 summary: None,
                 parent: None,
@@ -397,7 +402,12 @@ fn attach_subagents(
         let recs = match parse::read(f, false, diag) {
             Ok(r) => r,
             Err(e) => {
-                diag.warn(f, None, "unreadable", format!("subagent skipped: {e}"));
+                diag.warn(
+                    f,
+                    None,
+                    "unreadable",
+                    format!("subagent skipped: {}", e.cause_at(f)),
+                );
                 continue;
             }
         };

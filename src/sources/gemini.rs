@@ -198,7 +198,12 @@ fn scan(
             let found = cache.get_or_scan(&f, || match load_one(&f, project.clone(), diag) {
                 Ok(s) => Some(SessionSummary::of(&s, &f, 0)),
                 Err(e) => {
-                    diag.warn(&f, None, "unreadable", format!("skipped: {e}"));
+                    diag.warn(
+                        &f,
+                        None,
+                        "unreadable",
+                        format!("skipped: {}", e.cause_at(&f)),
+                    );
                     None
                 }
             });
@@ -288,7 +293,12 @@ fn load_file_with(
     for f in subagent_files(chats, &s.id) {
         match load_one(&f, project.clone(), diag) {
             Ok(child) => super::attach_by_mention(&mut s, child, None, None),
-            Err(e) => diag.warn(&f, None, "unreadable", format!("subagent skipped: {e}")),
+            Err(e) => diag.warn(
+                &f,
+                None,
+                "unreadable",
+                format!("subagent skipped: {}", e.cause_at(&f)),
+            ),
         }
     }
     Ok(s)

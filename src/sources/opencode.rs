@@ -163,7 +163,12 @@ impl Catalog {
             match b.list(counts, diag) {
                 Ok(l) => lists.push((b, l)),
                 Err(e) if !strict => {
-                    diag.warn(b.path(), None, "unreadable-store", format!("skipped: {e}"));
+                    diag.warn(
+                        b.path(),
+                        None,
+                        "unreadable-store",
+                        format!("skipped: {}", e.cause_at(b.path())),
+                    );
                 }
                 Err(e) => return Err(e),
             }

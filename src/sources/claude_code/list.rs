@@ -413,6 +413,8 @@ pub fn scan_dirs(
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
             .filter(|p| !link_leaves(root, p))
+            // A folder named `x.jsonl` is no transcript.
+            .filter(|p| p.is_file())
             .collect();
         files.sort();
         let mut agent_parents: HashMap<String, u64> = HashMap::new();
@@ -446,7 +448,20 @@ pub fn scan_dirs(
                         summary: if size == 0 {
                             None
                         } else {
-                            scan_file(&f, diag)?
+                            // One file that cannot be read does not hide
+                            // the others.
+                            match scan_file(&f, diag) {
+                                Ok(s) => s,
+                                Err(e) => {
+                                    diag.warn(
+                                        &f,
+                                        None,
+                                        "unreadable",
+                                        format!("skipped: {}", e.cause_at(&f)),
+                                    );
+                                    continue;
+                                }
+                            }
                         },
                         parent: None,
                     },

@@ -1063,7 +1063,12 @@ pub(super) fn load_agent_files(path: &Path, id: &str, diag: &Diag) -> Vec<Subage
                 let s = build(aid, p.recs, &p.meta, &file).session;
                 agents.push((s, agent_type, description));
             }
-            Err(e) => diag.warn(&file, None, "unreadable", format!("subagent skipped: {e}")),
+            Err(e) => diag.warn(
+                &file,
+                None,
+                "unreadable",
+                format!("subagent skipped: {}", e.cause_at(&file)),
+            ),
         }
     }
     agents
