@@ -176,7 +176,10 @@ fn names_a_file(query: &str) -> bool {
 }
 
 fn resolve_path(query: &str, path: &Path, diag: &Diag) -> Result<Found> {
-    let Some((source, mut found)) = sources::refs_for_path(path, diag)? else {
+    // Absolute, so that a share made from one folder is found from any
+    // other (`build`, `watch` from a service, `publish`).
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let Some((source, mut found)) = sources::refs_for_path(&abs, diag)? else {
         return Err(Error::UnknownSession {
             query: query.to_string(),
             searched: format!(

@@ -276,6 +276,55 @@ fn unshare_of_neither_a_share_nor_a_session_names_the_share_list() {
     );
 }
 
+#[test]
+fn unshare_of_a_session_that_is_not_shared_says_so() {
+    let (tmp, _) = shared_home();
+    let home = tmp.path();
+    let other = "2b2b2b2b-0000-4000-8000-000000000000";
+    write(
+        &home.join(format!(".claude/projects/-work-project/{other}.jsonl")),
+        &transcript(other, "not shared"),
+    );
+    let (code, _, err) = run(home, &["unshare", "2b2b2b2b"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!("claude-code session {other} is not shared")),
+        "{err}"
+    );
+}
+
+/// A share made from a relative path is found from any folder, and can be
+/// unshared by that path even once the file is gone.
+#[test]
+fn a_share_made_from_a_relative_path_works_from_anywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let work = home.join("work");
+    let file = work.join("talk.jsonl");
+    write(&file, &transcript("talk", "relative"));
+    let share = |dir: &Path, args: &[&str]| {
+        let o = sharegen(home).current_dir(dir).args(args).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) = share(&work, &["share", "./talk.jsonl", "--yes"]);
+    assert_eq!(code, Some(0), "{err}");
+    let list: Value = serde_json::from_slice(&std::fs::read(shares_json(home)).unwrap()).unwrap();
+    assert_eq!(
+        list["shares"][0]["path"],
+        json!(std::path::absolute(&file).unwrap())
+    );
+    let (code, err) = share(home, &["build"]);
+    assert_eq!(code, Some(0), "{err}");
+    std::fs::remove_file(&file).unwrap();
+    let (code, err) = share(&work, &["unshare", "./talk.jsonl"]);
+    assert_eq!(code, Some(0), "{err}");
+    let list: Value = serde_json::from_slice(&std::fs::read(shares_json(home)).unwrap()).unwrap();
+    assert_eq!(list["shares"], json!([]));
+}
+
 #[cfg(unix)]
 #[test]
 fn export_all_writes_only_inside_its_folder() {

@@ -146,8 +146,18 @@ fn shell_quote(s: &str) -> String {
 pub fn unshare(ctx: &Ctx, target: &str) -> anyhow::Result<()> {
     let store = store(ctx);
     let list = store.read()?;
+    // A share made from a file is found by the file's path, even once the
+    // file is gone.
+    let by_path = std::path::absolute(target).ok().and_then(|abs| {
+        list.shares
+            .iter()
+            .find(|s| s.path == abs)
+            .map(|s| s.share_id.clone())
+    });
     let id = if list.find(target).is_some() {
         target.to_string()
+    } else if let Some(id) = by_path {
+        id
     } else {
         let found = select::resolve(Some(target), &ctx.stores, &ctx.diag).map_err(|e| match e {
             // Neither a share ID nor a session: say that the list was
@@ -159,7 +169,15 @@ pub fn unshare(ctx: &Ctx, target: &str) -> anyhow::Result<()> {
             other => other,
         })?;
         let salt = ctx.salt()?;
-        share_id(&salt, found.summary.agent, &found.summary.id)
+        let id = share_id(&salt, found.summary.agent, &found.summary.id);
+        if list.find(&id).is_none() {
+            return Err(Error::Usage(format!(
+                "{} session {} is not shared (`sharegen shares` lists what is)",
+                found.summary.agent, found.summary.id
+            ))
+            .into());
+        }
+        id
     };
     let removed = store.update(|l| {
         let gone: Vec<Share> = l
