@@ -333,7 +333,9 @@ impl Redactor {
             allow,
             key: key.to_vec(),
             key_of_config: {
-                let d = Sha256::digest(format!("{cfg:?}{scrubs:?}").as_bytes());
+                // The version changes when what a configuration does
+                // changes, so that sites render their pages again.
+                let d = Sha256::digest(format!("2|{cfg:?}{scrubs:?}").as_bytes());
                 data_encoding::HEXLOWER.encode(&d[..8])
             },
             scrubs,
@@ -492,7 +494,7 @@ impl Redactor {
             }
             let next = match &sc.word {
                 Some(re) => re.replace_all(&out, sc.to).into_owned(),
-                None => out.replace(sc.from.as_str(), sc.to),
+                None => replace_path(&out, &sc.from, sc.to),
             };
             if next != out {
                 changed = true;
@@ -524,6 +526,36 @@ impl Redactor {
         report.findings = found.into_iter().flatten().collect();
         report
     }
+}
+
+/// `s` with each whole occurrence of the path `from` replaced by `to`: not
+/// where it is only the start of a longer name (`/home/al` in
+/// `/home/alice`) or the end of one (`/x/home/al`).
+fn replace_path(s: &str, from: &str, to: &str) -> String {
+    let name = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let mut out = String::with_capacity(s.len());
+    let mut pos = 0;
+    for (i, _) in s.match_indices(from) {
+        if i < pos {
+            continue;
+        }
+        let before = s[..i].chars().next_back();
+        let mut after = s[i + from.len()..].chars();
+        let whole_start = !before.is_some_and(name);
+        let whole_end = match after.next() {
+            None => true,
+            // A sentence's full stop ends the path; `.bak` does not.
+            Some('.') => !after.next().is_some_and(name),
+            Some(c) => !name(c),
+        };
+        if whole_start && whole_end {
+            out.push_str(&s[pos..i]);
+            out.push_str(to);
+            pos = i + from.len();
+        }
+    }
+    out.push_str(&s[pos..]);
+    out
 }
 
 /// Text the harness injected (system reminders and the like).
@@ -705,6 +737,28 @@ fn host_name() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_home_folder_is_replaced_only_as_a_whole_path() {
+        let h = "/home/al";
+        for (text, want) in [
+            ("/home/al/x.rs", "~/x.rs"),
+            ("cd /home/al", "cd ~"),
+            ("in /home/al.", "in ~."),
+            ("file:///home/al/a", "file://~/a"),
+            ("\"/home/al\",", "\"~\","),
+            ("/home/alice/x", "/home/alice/x"),
+            ("/home/al.bak/x", "/home/al.bak/x"),
+            ("/home/al-old", "/home/al-old"),
+            ("/mnt/x/home/al", "/mnt/x/home/al"),
+            (
+                "/home/al and /home/al/b and /home/alice",
+                "~ and ~/b and /home/alice",
+            ),
+        ] {
+            assert_eq!(replace_path(text, h, "~"), want, "{text}");
+        }
+    }
 
     fn redactor() -> Redactor {
         let cfg = RedactConfig {
