@@ -276,6 +276,37 @@ fn unshare_of_neither_a_share_nor_a_session_names_the_share_list() {
     );
 }
 
+/// Options that do not apply are refused, not ignored; nothing is written.
+#[test]
+fn export_refuses_options_that_do_not_apply() {
+    let (tmp, _) = shared_home();
+    let home = tmp.path();
+    let page = home.join("one.html");
+    let p = page.to_str().unwrap();
+    for (args, said) in [
+        (
+            vec!["export", MAIN, "--agent", "codex", "-o", p],
+            "--agent, --project and --since",
+        ),
+        (
+            vec!["export", MAIN, "--since", "7d", "-o", p],
+            "--agent, --project and --since",
+        ),
+        (
+            vec!["export", MAIN, "-o", "-", "--open"],
+            "--open opens one page",
+        ),
+        (vec!["export", "--all", "-o", p], "looks like a file"),
+        (vec!["export", "--all", "-o", "-"], "not to -o -"),
+    ] {
+        let (code, stdout, err) = run(home, &args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(!page.exists(), "{args:?} wrote {}", page.display());
+    }
+}
+
 #[test]
 fn unshare_of_a_session_that_is_not_shared_says_so() {
     let (tmp, _) = shared_home();

@@ -57,7 +57,47 @@ fn render(
     }
 }
 
+/// What clap cannot check: `requires = "all"` is not enforced once a
+/// session is given (clap-rs/clap#4520), and where the output goes.
+fn check_args(args: &ExportArgs) -> Result<(), Error> {
+    let usage = |m: &str| Err(Error::Usage(m.to_string()));
+    if !args.all && (args.agent.is_some() || args.project.is_some() || args.since.is_some()) {
+        return usage(
+            "--agent, --project and --since choose sessions for --all; \
+             one session is chosen by its id, prefix or path",
+        );
+    }
+    let stdout = args.output.as_deref() == Some(Path::new("-"));
+    if args.open && (args.all || stdout) {
+        return usage("--open opens one page written to a file: not with --all or -o -");
+    }
+    if args.all
+        && let Some(out) = &args.output
+    {
+        if stdout {
+            return usage("--all writes one file per session into a folder: not to -o -");
+        }
+        let ext = out
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        if !names_folder(out)
+            && matches!(
+                ext.as_deref(),
+                Some("html" | "htm" | "md" | "markdown" | "json")
+            )
+        {
+            return Err(Error::Usage(format!(
+                "--all writes one file per session into a folder; {} looks like a file \
+                 (end it with / to make a folder of that name)",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
+    check_args(&args)?;
     let format = infer_format(&args)?;
     if format == Format::Html {
         crate::render::highlight::warm_up();
