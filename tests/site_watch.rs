@@ -153,6 +153,13 @@ fn unshare_and_expiry_remove_pages() {
     let report = build(home.path());
     assert_eq!(strings(&report["removed"]), vec![a.clone()]);
     assert!(!out.join(format!("s/{a}")).exists());
+    // Its files are reported as deleted, not written.
+    let page = format!("s/{a}/index.html");
+    assert!(strings(&report["deleted"]).contains(&page), "{report}");
+    assert!(
+        !strings(&report["written"]).iter().any(|f| f.contains(&a)),
+        "{report}"
+    );
     let manifest = std::fs::read_to_string(out.join("sharegen-manifest.json")).unwrap();
     assert!(!manifest.contains(&a));
     // Expiry.

@@ -57,6 +57,7 @@ pub fn run(ctx: &Ctx, args: BuildArgs) -> anyhow::Result<()> {
             "removed": report.removed,
             "failed": report.failed,
             "written": report.written_files,
+            "deleted": report.deleted_files,
         }))?;
         b.push(b'\n');
         emit(&b)?;

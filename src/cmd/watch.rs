@@ -85,7 +85,11 @@ impl Driver for SiteDriver<'_> {
             }
         }
         self.failing = failing;
-        if !self.targets.is_empty() && (!self.published_once || !report.written_files.is_empty()) {
+        if !self.targets.is_empty()
+            && (!self.published_once
+                || !report.written_files.is_empty()
+                || !report.deleted_files.is_empty())
+        {
             self.publish();
         }
         Ok(report.watch_paths)

@@ -123,6 +123,8 @@ pub struct BuildReport {
     pub removed: Vec<String>,
     pub failed: Vec<(String, String)>,
     pub written_files: Vec<String>,
+    /// Files a previous build wrote that this one deleted.
+    pub deleted_files: Vec<String>,
     /// Paths whose changes should trigger the next build (for `watch`).
     pub watch_paths: Vec<PathBuf>,
 }
@@ -615,7 +617,7 @@ pub fn build(
                 && let Ok(p) = output_path(out, rel)
             {
                 match std::fs::remove_file(&p) {
-                    Ok(()) => report.written_files.push(rel.clone()),
+                    Ok(()) => report.deleted_files.push(rel.clone()),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(Error::io(&p, e)),
                 }
