@@ -434,7 +434,18 @@ impl Config {
         let cfg: Config = serde_ignored::deserialize(toml::Value::Table(table.clone()), |p| {
             unknown.push(p.to_string())
         })
-        .map_err(|e| Error::parse(path, e.to_string()))?;
+        .map_err(|e| {
+            // A bad value from a variable is not the file's fault.
+            let message = e.to_string();
+            let var = sources.iter().find_map(|(k, s)| match s {
+                Source::Env(var) if message.trim_end().ends_with(&format!("in `{k}`")) => Some(var),
+                _ => None,
+            });
+            match var {
+                Some(var) => Error::Usage(format!("${var}: {message}")),
+                None => Error::parse(path, message),
+            }
+        })?;
         for key in unknown {
             diag.warn(
                 path,

@@ -592,3 +592,19 @@ fn opencode_store_links_leading_out_are_not_followed() {
     );
     assert!(json.contains("Respond with exactly"), "{json}");
 }
+
+/// A bad value from a `SHAREGEN_*` variable is blamed on the variable, not
+/// on a config.toml that may not exist.
+#[test]
+fn a_bad_variable_is_named_as_the_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = sharegen(tmp.path())
+        .args(["list"])
+        .env("SHAREGEN_SITE_INDEX", "maybe")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("$SHAREGEN_SITE_INDEX: invalid type"), "{err}");
+    assert!(!err.contains("config.toml"), "{err}");
+}

@@ -545,6 +545,26 @@ fn doctor_reports_the_stores_of_a_fixture_home() {
         String::from_utf8_lossy(&out.stdout)
             .contains("1 problem(s) found, 1 warning(s) to look at")
     );
+    // A target that cannot be used is a problem, not "no target".
+    let out = env
+        .bash("sharegen doctor --json")
+        .env("SHAREGEN_PUBLISH_GIT_HISTORY", "sometimes")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let publish = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["area"] == "publish")
+        .unwrap()
+        .clone();
+    assert_eq!(publish["status"], "error", "{publish}");
+    assert!(
+        publish["detail"].as_str().unwrap().contains("`sometimes`"),
+        "{publish}"
+    );
 }
 
 #[test]

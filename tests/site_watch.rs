@@ -234,7 +234,12 @@ fn watch_publish_without_a_target_fails_before_watching() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no publish target"), "{err}");
+    assert!(
+        err.contains("the targets in config.toml, and there is none"),
+        "{err}"
+    );
+    // watch has no --git or --bucket to suggest.
+    assert!(!err.contains("--git"), "{err}");
     assert!(!err.contains("watching"), "{err}");
 }
 

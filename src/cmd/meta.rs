@@ -288,6 +288,11 @@ pub fn doctor(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
         Err(e) => add("shares", "error", e.to_string()),
     }
     match super::publish::targets(ctx, &PublishArgs::default()) {
+        Ok(targets) if targets.is_empty() => add(
+            "publish",
+            "note",
+            "no target configured ([publish.git] or [publish.bucket] in config.toml)".into(),
+        ),
         Ok(targets) => {
             for t in targets {
                 match t {
@@ -308,11 +313,7 @@ pub fn doctor(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
                 }
             }
         }
-        Err(_) => add(
-            "publish",
-            "note",
-            "no target configured ([publish.git] or [publish.bucket] in config.toml)".into(),
-        ),
+        Err(e) => add("publish", "error", e.to_string()),
     }
     // Claude Code deletes transcripts after cleanupPeriodDays (30 by default).
     if let Some(root) = &ctx.stores.claude_root

@@ -19,7 +19,8 @@ pub enum Target {
     Bucket(BucketTarget),
 }
 
-/// The targets: from the flags, else every one configured in config.toml.
+/// The targets: from the flags, else every one configured in config.toml
+/// (none if there is none).
 pub fn targets(ctx: &Ctx, args: &PublishArgs) -> crate::Result<Vec<Target>> {
     let gc = ctx.config.publish.git.clone().unwrap_or_default();
     let bc = ctx.config.publish.bucket.clone().unwrap_or_default();
@@ -70,13 +71,6 @@ pub fn targets(ctx: &Ctx, args: &PublishArgs) -> crate::Result<Vec<Target>> {
     }
     if let Some(url) = bc.url.clone() {
         v.push(bucket_target(url));
-    }
-    if v.is_empty() {
-        return Err(Error::Usage(format!(
-            "no publish target: pass --git URL or --bucket URL, or set [publish.git] url or \
-             [publish.bucket] url in {}",
-            ctx.home.config_path().display()
-        )));
     }
     Ok(v)
 }
@@ -199,6 +193,14 @@ pub fn print_human(ctx: &Ctx, report: &PublishReport) -> anyhow::Result<()> {
 
 pub fn run(ctx: &Ctx, args: PublishArgs) -> anyhow::Result<()> {
     let targets = targets(ctx, &args)?;
+    if targets.is_empty() {
+        return Err(Error::Usage(format!(
+            "no publish target: pass --git URL or --bucket URL, or set [publish.git] url or \
+             [publish.bucket] url in {}",
+            ctx.home.config_path().display()
+        ))
+        .into());
+    }
     let opts = site_options(ctx, args.out.clone(), args.no_redact)?;
     let build = build_site(ctx, &opts)?;
     if !build.failed.is_empty() {

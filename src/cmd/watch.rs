@@ -110,7 +110,16 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<()> {
     })?;
     // Before saying it watches: a missing publish target is an error.
     let targets = if args.publish {
-        targets(ctx, &PublishArgs::default())?
+        let t = targets(ctx, &PublishArgs::default())?;
+        if t.is_empty() {
+            return Err(crate::Error::Usage(format!(
+                "watch --publish publishes to the targets in config.toml, and there is none: \
+                 set [publish.git] url or [publish.bucket] url in {}",
+                ctx.home.config_path().display()
+            ))
+            .into());
+        }
+        t
     } else {
         Vec::new()
     };
