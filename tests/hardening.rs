@@ -608,3 +608,25 @@ fn a_bad_variable_is_named_as_the_source() {
     assert!(err.contains("$SHAREGEN_SITE_INDEX: invalid type"), "{err}");
     assert!(!err.contains("config.toml"), "{err}");
 }
+
+/// With nothing to list, stdout stays empty: the note goes to stderr, and
+/// `-q` silences it.
+#[test]
+fn list_with_no_sessions_writes_nothing_to_stdout() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (args, said) in [
+        (vec!["list"], "no sessions found"),
+        (
+            vec!["list", "--agent", "codex"],
+            "no sessions match the filters",
+        ),
+        (vec!["-q", "list"], ""),
+        (vec!["list", "--limit", "0"], ""),
+    ] {
+        let (code, stdout, err) = run(tmp.path(), &args);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert_eq!(stdout, "", "{args:?}");
+        assert!(err.starts_with(said), "{args:?}: {err}");
+        assert_eq!(err.is_empty(), said.is_empty(), "{args:?}: {err}");
+    }
+}

@@ -53,6 +53,21 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
         out.push(b'\n');
         return emit(&out);
     }
+    if rows.is_empty() {
+        // A note for the reader, not a row: stdout stays empty.
+        if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet && args.limit != Some(0) {
+            let filtered = args.agent.is_some() || args.project.is_some() || args.since.is_some();
+            eprintln!(
+                "{}",
+                if filtered {
+                    "no sessions match the filters"
+                } else {
+                    "no sessions found (run with -v to see which stores were searched)"
+                }
+            );
+        }
+        return Ok(());
+    }
     // On a terminal the table fits its width; otherwise (a pipe, a file)
     // titles and projects are kept whole up to 200 characters.
     let width = std::io::stdout().is_terminal().then(|| {
@@ -157,9 +172,6 @@ fn table(rows: &[Row], width: Option<usize>) -> String {
     line(&head.map(String::from));
     for c in &cells {
         line(c);
-    }
-    if rows.is_empty() {
-        out = "no sessions found (run with -v to see which stores were searched)\n".into();
     }
     out
 }
