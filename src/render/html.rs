@@ -708,19 +708,25 @@ fn render_message(ctx: &Ctx, m: &Message, index: usize, first_tool: usize) -> St
             tool_n += 1;
             out.push_str(&tool_call(ctx, c, &format!("{}t-{tool_n}", ctx.prefix)));
         } else {
-            out.push_str(&part(p));
+            out.push_str(&part(p, m.role == Role::User));
         }
     }
     out.push_str("</div></article>");
     out
 }
 
-fn part(p: &Part) -> String {
+/// One part of a message; `typed`: written by a person, whose line breaks
+/// are kept (Markdown would join the lines of a paragraph).
+fn part(p: &Part, typed: bool) -> String {
     let mut out = String::new();
     match p {
         Part::Text { text } => {
             out.push_str("<div class=\"md\">");
-            out.push_str(&markdown::to_html(text));
+            if typed {
+                out.push_str(&markdown::to_html_keeping_lines(text));
+            } else {
+                out.push_str(&markdown::to_html(text));
+            }
             out.push_str("</div>");
         }
         Part::Reasoning { text, state } => {

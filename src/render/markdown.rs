@@ -27,6 +27,16 @@ pub fn safe_href(url: &str) -> bool {
 
 /// Renders Markdown text to HTML.
 pub fn to_html(text: &str) -> String {
+    render(text, false)
+}
+
+/// Renders Markdown text to HTML, each line break kept as one (for what
+/// people type: a prompt's lines are meant as lines).
+pub fn to_html_keeping_lines(text: &str) -> String {
+    render(text, true)
+}
+
+fn render(text: &str, keep_lines: bool) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 4);
     let mut events: Vec<Event> = Vec::new();
     let mut code: Option<(String, String)> = None; // (lang, body)
@@ -112,6 +122,7 @@ pub fn to_html(text: &str) -> String {
                 }
             }
             Event::Text(t) if link_depth == 0 => autolink(t, &mut events),
+            Event::SoftBreak if keep_lines => events.push(Event::HardBreak),
             other => events.push(other),
         }
     }
@@ -205,6 +216,18 @@ pub fn escape_into(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_line_breaks_are_kept() {
+        let text = "Refactor the parser.\nKeep the API stable.\n\n- a\n- b";
+        let kept = to_html_keeping_lines(text);
+        assert!(
+            kept.contains("Refactor the parser.<br />\nKeep the API stable."),
+            "{kept}"
+        );
+        assert!(kept.contains("<li>a</li>"), "{kept}");
+        assert!(!to_html(text).contains("<br"), "{}", to_html(text));
+    }
 
     #[test]
     fn raw_html_is_text() {
