@@ -1051,9 +1051,11 @@ fn subagent_block(a: &Subagent, prefix: &str, depth: usize) -> String {
         .collect::<Vec<_>>()
         .join(" — ");
     escape_into(&mut out, if label.is_empty() { &s.id } else { &label });
-    let msgs = s.messages.iter().filter(|m| m.role != Role::System).count();
+    // Every message the block shows, notices included.
+    let msgs = s.messages.len();
+    let plural = if msgs == 1 { "" } else { "s" };
     out.push_str(&format!(
-        " <span class=\"dur\">{msgs} messages</span></summary>"
+        " <span class=\"dur\">{msgs} message{plural}</span></summary>"
     ));
     if depth > 8 {
         out.push_str("<p class=\"note\">Nested too deeply to show.</p>");
@@ -1129,6 +1131,28 @@ mod tests {
                 &c[..c.len().min(20)]
             );
         }
+    }
+
+    #[test]
+    fn counts_of_one_are_singular_and_count_every_message_shown() {
+        let mut s = Session::new(Agent::ClaudeCode, "plural");
+        let mut m = Message::new(Role::User);
+        m.parts.push(Part::text("hello"));
+        s.messages.push(m);
+        let mut child = Session::new(Agent::ClaudeCode, "child");
+        let mut notice = Message::new(Role::System);
+        notice.parts.push(Part::text("a notice"));
+        child.messages.push(notice);
+        s.subagents.push(Subagent {
+            tool_call_id: None,
+            agent_type: None,
+            description: None,
+            session: Box::new(child),
+        });
+        let templates = Templates::new(None).unwrap();
+        let page = render_page(&s, &PageOptions::default(), &templates).unwrap();
+        assert!(page.contains("(1 prompt)"), "{page}");
+        assert!(page.contains(">1 message</span>"), "{page}");
     }
 
     /// A session with more text never gets a smaller highlighting budget:
