@@ -340,8 +340,10 @@ pub enum NoticeKind {
     Interrupted,
     /// A background task or subagent reported back.
     TaskNotification,
-    /// An error or warning the agent showed.
+    /// An error the agent showed.
     Error,
+    /// A warning the agent showed.
+    Warning,
     /// Anything else the harness said.
     Other,
 }

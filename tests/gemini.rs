@@ -979,3 +979,37 @@ fn a_shared_chat_file_is_found_for_its_session_only() {
         );
     }
 }
+
+/// `info`, `error` and `warning` records are notices of their own kinds: a
+/// warning is not labelled an error.
+#[test]
+fn warnings_are_not_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = agent_fixtures("gemini").join("system_messages.json");
+    let out = run_ok_all(
+        tmp.path(),
+        &[
+            "export",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+            "-o",
+            "-",
+        ],
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let kinds: Vec<&str> = doc["session"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["parts"].as_array().unwrap())
+        .filter(|p| p["type"] == "notice")
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["other", "error", "warning"]);
+    let page = run_ok_all(tmp.path(), &["export", file.to_str().unwrap(), "-o", "-"]);
+    assert!(
+        page.contains("<span class=\"nlabel\">Warning</span>"),
+        "{page}"
+    );
+}

@@ -803,6 +803,7 @@ fn part(p: &Part, typed: bool) -> String {
                 NoticeKind::Interrupted => "Interrupted",
                 NoticeKind::TaskNotification => "Task notification",
                 NoticeKind::Error => "Error",
+                NoticeKind::Warning => "Warning",
                 NoticeKind::Other => "Notice",
             };
             let short = text.len() < 160 && !text.contains('\n');

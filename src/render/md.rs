@@ -398,6 +398,7 @@ fn message_body(m: &Message, s: &Session) -> String {
                         NoticeKind::Hook => "Hook",
                         NoticeKind::TaskNotification => "Task notification",
                         NoticeKind::Error => "Error",
+                        NoticeKind::Warning => "Warning",
                         _ => "Notice",
                     };
                     let _ = write!(out, "<details><summary>{label}</summary>\n\n");

@@ -764,7 +764,8 @@ fn system_parts(v: &Value) -> Vec<Part> {
         "away_summary" => vec![Part::notice(NoticeKind::Other, content)],
         _ => {
             let kind = match v.get("level").and_then(Value::as_str) {
-                Some("error") | Some("warning") => NoticeKind::Error,
+                Some("error") => NoticeKind::Error,
+                Some("warning") => NoticeKind::Warning,
                 _ if content.starts_with("Running ") || content.contains("hook") => {
                     NoticeKind::Hook
                 }

@@ -1303,7 +1303,14 @@ fn event_msg(
                 .unwrap_or_else(|| ptype.clone());
             out.push(Rec::new(
                 time,
-                Ev::System(vec![Part::notice(NoticeKind::Error, msg)]),
+                Ev::System(vec![Part::notice(
+                    if ptype == "warning" {
+                        NoticeKind::Warning
+                    } else {
+                        NoticeKind::Error
+                    },
+                    msg,
+                )]),
             ));
         }
         "context_compacted" => out.push(Rec::new(

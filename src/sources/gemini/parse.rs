@@ -519,10 +519,10 @@ fn message(path: &Path, m: &Value, diag: &Diag) -> Option<Message> {
             msg
         }
         "info" | "warning" | "error" => {
-            let notice = if kind == "info" {
-                NoticeKind::Other
-            } else {
-                NoticeKind::Error
+            let notice = match kind {
+                "info" => NoticeKind::Other,
+                "warning" => NoticeKind::Warning,
+                _ => NoticeKind::Error,
             };
             let text = content_parts(path, m.get("content").unwrap_or(&Value::Null), diag)
                 .into_iter()
