@@ -630,3 +630,28 @@ fn list_with_no_sessions_writes_nothing_to_stdout() {
         assert_eq!(err.is_empty(), said.is_empty(), "{args:?}: {err}");
     }
 }
+
+/// A folder sharegen did not build (no manifest) keeps its own pages: the
+/// build refuses instead of replacing them.
+#[test]
+fn build_does_not_replace_pages_it_did_not_write() {
+    let (tmp, id) = shared_home();
+    let home = tmp.path();
+    let site = home.join("mysite");
+    write(&site.join("index.html"), "MY OWN PAGE");
+    let (code, _, err) = run(home, &["build", "-o", site.to_str().unwrap()]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("index.html is not sharegen's"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(site.join("index.html")).unwrap(),
+        "MY OWN PAGE"
+    );
+    assert!(!site.join("s").exists());
+    // Moved away, the folder is built, and built again.
+    std::fs::remove_file(site.join("index.html")).unwrap();
+    for _ in 0..2 {
+        let (code, _, err) = run(home, &["build", "-o", site.to_str().unwrap()]);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    assert!(site.join(format!("s/{id}/index.html")).is_file());
+}

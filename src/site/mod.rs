@@ -283,6 +283,9 @@ pub fn build(
     let out = &opts.out;
     crate::fsutil::create_dir_all(out)?;
     let old_manifest = Manifest::read(&out.join(MANIFEST))?;
+    if old_manifest.is_none() {
+        refuse_foreign_pages(out)?;
+    }
     let state_path = out.join(STATE);
     let old_state: State = std::fs::read(&state_path)
         .ok()
@@ -665,6 +668,23 @@ fn write_version(out: &Path, id: &str, version: &str, s: &Session) -> Result<(St
 
 fn list_path_hint(id: &str) -> PathBuf {
     PathBuf::from(format!("share {id}"))
+}
+
+/// A folder with no manifest was never built by sharegen: the pages a
+/// build writes at its top must not replace someone's own.
+fn refuse_foreign_pages(out: &Path) -> Result<()> {
+    for name in ["index.html", "404.html", "robots.txt"] {
+        let p = out.join(name);
+        if std::fs::symlink_metadata(&p).is_ok() {
+            return Err(Error::Refused(format!(
+                "{} is not sharegen's ({} has no {MANIFEST}), and a build would replace it: \
+                 build into an empty folder, or move the file away",
+                p.display(),
+                out.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A manifest path sharegen could have written (no escape from the site).
