@@ -655,3 +655,49 @@ fn build_does_not_replace_pages_it_did_not_write() {
     }
     assert!(site.join(format!("s/{id}/index.html")).is_file());
 }
+
+/// What can be checked before connecting is checked, and said once.
+#[test]
+fn git_publish_checks_the_remote_path_and_the_prefix_first() {
+    let (tmp, _) = shared_home();
+    let home = tmp.path();
+    let missing = home.join("missing.git");
+    let (code, _, err) = run(home, &["publish", "--git", missing.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("missing.git does not exist"), "{err}");
+    assert_eq!(err.matches("publishing to").count(), 1, "{err}");
+    assert!(!home.join("sg/cache/publish-git").exists());
+    let bare = home.join("remote.git");
+    let ok = std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    for prefix in ["../x", "a/../b", "./a"] {
+        let (code, _, err) = run(
+            home,
+            &[
+                "publish",
+                "--git",
+                bare.to_str().unwrap(),
+                "--prefix",
+                prefix,
+                "--dry-run",
+            ],
+        );
+        assert_eq!(code, Some(2), "{prefix}: {err}");
+        assert!(err.contains("is not a usable prefix"), "{prefix}: {err}");
+    }
+    let (code, _, err) = run(
+        home,
+        &[
+            "publish",
+            "--git",
+            bare.to_str().unwrap(),
+            "--prefix",
+            "/docs/s/",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+}

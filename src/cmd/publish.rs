@@ -38,18 +38,21 @@ pub fn targets(ctx: &Ctx, args: &PublishArgs) -> crate::Result<Vec<Target>> {
                 }
             },
         };
-        Ok(Target::Git(GitTarget {
-            url,
-            branch: args
-                .branch
-                .clone()
-                .or_else(|| gc.branch.clone())
-                .unwrap_or_else(|| "gh-pages".into()),
-            prefix: args.prefix.clone().or_else(|| gc.prefix.clone()),
-            history,
-            message: args.message.clone().or_else(|| gc.message.clone()),
-            git_cli: args.git_cli || gc.git_cli.unwrap_or(false),
-        }))
+        Ok(Target::Git(
+            GitTarget {
+                url,
+                branch: args
+                    .branch
+                    .clone()
+                    .or_else(|| gc.branch.clone())
+                    .unwrap_or_else(|| "gh-pages".into()),
+                prefix: args.prefix.clone().or_else(|| gc.prefix.clone()),
+                history,
+                message: args.message.clone().or_else(|| gc.message.clone()),
+                git_cli: args.git_cli || gc.git_cli.unwrap_or(false),
+            }
+            .checked()?,
+        ))
     };
     let bucket_target = |url: String| {
         Target::Bucket(BucketTarget {

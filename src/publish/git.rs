@@ -82,6 +82,35 @@ impl GitTarget {
         format!("refs/remotes/sharegen/{}", self.branch)
     }
 
+    /// Checks what can be checked without connecting: the prefix is a
+    /// plain folder path, and a remote given as a path exists (made
+    /// absolute, so that it means the same from any folder).
+    pub fn checked(mut self) -> Result<GitTarget> {
+        if let Some(p) = &self.prefix {
+            let clean = crate::publish::clean_prefix(p).map_err(Error::Usage)?;
+            self.prefix = Some(clean).filter(|p| !p.is_empty());
+        }
+        if let Some(path) = local_path(&self.url) {
+            if !path.exists() {
+                return Err(Error::publish(
+                    self.label(),
+                    format!(
+                        "{} does not exist: a remote given as a path is an existing git \
+                         repository (`git init --bare {}` makes one)",
+                        path.display(),
+                        path.display()
+                    ),
+                ));
+            }
+            if path.is_relative()
+                && let Ok(abs) = std::path::absolute(&path)
+            {
+                self.url = abs.display().to_string();
+            }
+        }
+        Ok(self)
+    }
+
     /// Local transports can't fetch shallow.
     fn is_local(&self) -> bool {
         let u = &self.url;
@@ -90,6 +119,26 @@ impl GitTarget {
             || u.starts_with('.')
             || Path::new(u).exists()
     }
+}
+
+/// What went wrong, without the "publishing to …" of an error that
+/// already has it (it is wrapped with the target's label).
+fn cause(e: &dyn std::fmt::Display) -> String {
+    let s = e.to_string();
+    match s.strip_prefix("publishing to git: ") {
+        Some(rest) => rest.to_string(),
+        None => s,
+    }
+}
+
+/// The path a remote names when it is a path or a `file://` URL (not a
+/// URL of another scheme, nor an scp-like `host:path`).
+fn local_path(url: &str) -> Option<PathBuf> {
+    if let Some(p) = url.strip_prefix("file://") {
+        return Some(PathBuf::from(p));
+    }
+    let scp_like = url.find(':').is_some_and(|i| !url[..i].contains('/'));
+    (!url.contains("://") && !scp_like && !url.is_empty()).then(|| PathBuf::from(url))
 }
 
 /// The GitHub Pages URL of a GitHub remote: `https://OWNER.github.io/REPO/`
@@ -188,6 +237,12 @@ pub fn publish(
 ) -> Result<PublishReport> {
     let label = target.label();
     let fail = |m: String| Error::publish(&label, m);
+    // An error that already says which target it is about is not wrapped
+    // again.
+    let refail = |e: Error| match e {
+        Error::Publish { message, .. } => fail(message),
+        e => fail(e.to_string()),
+    };
     let mut warnings = Vec::new();
     for (rel, e) in &site.manifest.files {
         if e.size > HARD_LIMIT {
@@ -203,14 +258,14 @@ pub fn publish(
             ));
         }
     }
-    let cache = Cache::open(cache_root, &target.url).map_err(|e| fail(e.to_string()))?;
+    let cache = Cache::open(cache_root, &target.url).map_err(refail)?;
     let repo = &cache.repo;
     let progress = Progress::new(opts.progress);
     let mut attempts = 0;
     loop {
         attempts += 1;
         progress.phase("fetching");
-        let tip = fetch(repo, target).map_err(|e| fail(e.to_string()))?;
+        let tip = fetch(repo, target).map_err(refail)?;
         let base_tree = match tip {
             Some(c) => repo.find_commit(c).and_then(|c| c.tree()),
             None => repo
@@ -218,12 +273,12 @@ pub fn publish(
                 .write()
                 .and_then(|t| repo.find_tree(t)),
         }
-        .map_err(|e| fail(format!("reading the fetched branch: {e}")))?;
+        .map_err(|e| fail(format!("reading the fetched branch: {}", cause(&e))))?;
         let prefix = target.prefix();
         let remote = read_manifest(repo, &base_tree, &prefix, diag, &label);
         if let Some(ix) = &opts.index {
             merge_index(site, remote.as_ref(), &opts.publisher, ix)
-                .map_err(|e| fail(format!("merging the index page: {e}")))?;
+                .map_err(|e| fail(format!("merging the index page: {}", cause(&e))))?;
         }
         let plan = plan(remote.as_ref(), &site.manifest, &opts.publisher);
         let mut report = PublishReport::from_plan(label.clone(), &plan, opts.dry_run);
@@ -245,7 +300,7 @@ pub fn publish(
         }
         progress.phase("writing objects");
         let tree_id = build_tree(repo, site, &base_tree, &prefix, &plan)
-            .map_err(|e| fail(format!("building the commit: {e}")))?;
+            .map_err(|e| fail(format!("building the commit: {}", cause(&e))))?;
         if tree_id == base_tree.id() && (!squash || single_commit) {
             report.up_to_date = true;
             report.uploaded.clear();
@@ -266,13 +321,13 @@ pub fn publish(
         let parents: Vec<&git2::Commit> = parent.iter().collect();
         let commit = repo
             .commit(None, &sig, &sig, &message, &tree, &parents)
-            .map_err(|e| fail(format!("committing: {e}")))?;
+            .map_err(|e| fail(format!("committing: {}", cause(&e))))?;
         progress.phase("pushing");
         let lease = squash.then_some(tip);
         match push(repo, target, commit, lease, &progress) {
             Ok(()) => {
                 repo.reference(&target.tracking_ref(), commit, true, "sharegen publish")
-                    .map_err(|e| fail(format!("recording the pushed commit: {e}")))?;
+                    .map_err(|e| fail(format!("recording the pushed commit: {}", cause(&e))))?;
                 report.commit = Some(commit.to_string());
                 progress.finish();
                 return Ok(report);

@@ -329,6 +329,24 @@ pub fn redact_url(url: &str) -> String {
     url.to_string()
 }
 
+/// Checks and normalizes a prefix (a folder in a bucket or branch):
+/// `a/b`, no empty, `.` or `..` parts.
+pub fn clean_prefix(p: &str) -> Result<String, String> {
+    let t = p.trim_matches('/');
+    if t.is_empty() {
+        return Ok(String::new());
+    }
+    if t.split('/')
+        .any(|c| c.is_empty() || c == "." || c == ".." || c.contains('\\'))
+        || t.chars().any(|c| c.is_control())
+    {
+        return Err(format!(
+            "`{p}` is not a usable prefix (no empty, `.` or `..` parts)"
+        ));
+    }
+    Ok(t.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

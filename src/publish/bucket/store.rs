@@ -34,22 +34,7 @@ pub struct BucketUrl {
     pub prefix: String,
 }
 
-/// Checks and normalizes a key prefix: `a/b`, no empty, `.` or `..` parts.
-pub fn clean_prefix(p: &str) -> Result<String, String> {
-    let t = p.trim_matches('/');
-    if t.is_empty() {
-        return Ok(String::new());
-    }
-    if t.split('/')
-        .any(|c| c.is_empty() || c == "." || c == ".." || c.contains('\\'))
-        || t.chars().any(|c| c.is_control())
-    {
-        return Err(format!(
-            "`{p}` is not a usable prefix (no empty, `.` or `..` parts)"
-        ));
-    }
-    Ok(t.to_string())
-}
+pub use crate::publish::clean_prefix;
 
 /// Joins key prefixes; empty parts vanish.
 pub fn join_prefix(a: &str, b: &str) -> String {
