@@ -701,3 +701,19 @@ fn git_publish_checks_the_remote_path_and_the_prefix_first() {
     );
     assert_eq!(code, Some(0), "{err}");
 }
+
+#[test]
+fn a_bucket_url_or_prefix_that_cannot_be_used_is_a_usage_error() {
+    let (tmp, _) = shared_home();
+    let home = tmp.path();
+    let dir = format!("file://{}", home.join("bucket").display());
+    for args in [
+        vec!["publish", "--bucket", "/tmp/not-a-url"],
+        vec!["publish", "--bucket", "ftp://host/x"],
+        vec!["publish", "--bucket", &dir, "--prefix", "../up"],
+    ] {
+        let (code, _, err) = run(home, &args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+    }
+    assert!(!home.join("bucket").exists());
+}

@@ -54,26 +54,28 @@ pub fn targets(ctx: &Ctx, args: &PublishArgs) -> crate::Result<Vec<Target>> {
             .checked()?,
         ))
     };
-    let bucket_target = |url: String| {
-        Target::Bucket(BucketTarget {
+    let bucket_target = |url: String| -> crate::Result<Target> {
+        let t = BucketTarget {
             url,
             prefix: args.prefix.clone(),
             endpoint: args.endpoint.clone().or_else(|| bc.endpoint.clone()),
             region: args.region.clone().or_else(|| bc.region.clone()),
-        })
+        };
+        crate::publish::bucket::check_form(&t)?;
+        Ok(Target::Bucket(t))
     };
     if let Some(url) = &args.git {
         return Ok(vec![git_target(url.clone())?]);
     }
     if let Some(url) = &args.bucket {
-        return Ok(vec![bucket_target(url.clone())]);
+        return Ok(vec![bucket_target(url.clone())?]);
     }
     let mut v = Vec::new();
     if let Some(url) = gc.url.clone() {
         v.push(git_target(url)?);
     }
     if let Some(url) = bc.url.clone() {
-        v.push(bucket_target(url));
+        v.push(bucket_target(url)?);
     }
     Ok(v)
 }

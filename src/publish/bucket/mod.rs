@@ -90,6 +90,16 @@ pub fn publish(
 
 /// Checks that the bucket is reachable with the configured credentials
 /// (one list call), writing nothing (`sharegen doctor`).
+/// Checks what can be checked without connecting: the URL's form and the
+/// prefix (usage errors).
+pub fn check_form(target: &BucketTarget) -> Result<()> {
+    store::BucketUrl::parse(&target.url).map_err(Error::Usage)?;
+    if let Some(p) = &target.prefix {
+        crate::publish::clean_prefix(p).map_err(Error::Usage)?;
+    }
+    Ok(())
+}
+
 pub fn check(target: &BucketTarget) -> Result<String> {
     let shown = super::redact_url(&target.url);
     let remote = store::open(target, true).map_err(|m| Error::publish(&shown, m))?;
