@@ -105,6 +105,8 @@ pub struct Written {
 /// a directory", about the folder asked for).
 pub fn create_dir_all(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| {
+        // Without a trailing separator: `file/` does not exist.
+        let dir: PathBuf = dir.components().collect();
         match dir.ancestors().find(|a| a.exists() && !a.is_dir()) {
             Some(file) => {
                 let what = if file == dir {
@@ -134,7 +136,19 @@ impl AtomicFile {
             .prefix(".sharegen-")
             .suffix(".tmp")
             .tempfile_in(dir)
-            .at(dir)?;
+            .map_err(|e| {
+                // Named for the file asked for; tempfile's message names its
+                // own temporary file.
+                let msg = e.to_string();
+                let cause = msg.split(" at path ").next().unwrap_or(&msg);
+                Error::io(
+                    path,
+                    std::io::Error::new(
+                        e.kind(),
+                        format!("cannot create a file in {}: {cause}", dir.display()),
+                    ),
+                )
+            })?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -368,6 +382,11 @@ mod tests {
                 format!("is a file, not a folder (making {}", file.display()),
             ),
             (file.clone(), "is a file, not a folder".to_string()),
+            // `-o page.html/` asks for a folder of that name.
+            (
+                PathBuf::from(format!("{}/", file.display())),
+                "is a file, not a folder".to_string(),
+            ),
         ] {
             let e = create_dir_all(&dir).unwrap_err().to_string();
             assert!(e.starts_with(&format!("{}: ", file.display())), "{e}");
@@ -376,6 +395,22 @@ mod tests {
         }
         create_dir_all(&tmp.path().join("a/b")).unwrap();
         assert!(tmp.path().join("a/b").is_dir());
+    }
+
+    /// A folder where no file can be made: the error names the file asked
+    /// for, not the temporary file.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_that_cannot_be_made_is_named() {
+        let e = AtomicFile::create(Path::new("/proc/sharegen-test.html"), None)
+            .err()
+            .expect("/proc takes no new files")
+            .to_string();
+        assert!(
+            e.starts_with("/proc/sharegen-test.html: cannot create a file in /proc: "),
+            "{e}"
+        );
+        assert!(!e.contains(".sharegen-"), "{e}");
     }
 
     /// Big files are hashed on another thread, in chunks: the bytes and

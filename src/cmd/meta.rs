@@ -411,7 +411,7 @@ pub fn man(out: Option<&Path>) -> anyhow::Result<()> {
             emit(&buf)
         }
         Some(dir) => {
-            std::fs::create_dir_all(dir).at(dir)?;
+            crate::fsutil::create_dir_all(dir)?;
             let mut written = String::new();
             let mut write = |name: String, c: clap::Command| -> anyhow::Result<()> {
                 let path = dir.join(format!("{name}.1"));
