@@ -27,7 +27,7 @@ pub enum Error {
     #[error("no session matches `{query}` (searched: {searched})")]
     UnknownSession { query: String, searched: String },
 
-    #[error("`{query}` matches {} sessions; use a longer prefix:\n{}", candidates.len(), candidates.join("\n"))]
+    #[error("`{query}` matches {} sessions; name one by its id (or a longer prefix):\n{}", candidates.len(), candidates.join("\n"))]
     AmbiguousSession {
         query: String,
         candidates: Vec<String>,

@@ -72,19 +72,34 @@ fn describe(s: &SessionSummary) -> String {
 
 /// Resolves `query` to one session.
 pub fn resolve(query: Option<&str>, stores: &Stores, diag: &Diag) -> Result<Found> {
-    let query = match query {
-        Some(q) if !q.is_empty() => q.to_string(),
-        _ => ["CLAUDE_SESSION_ID", "OPENCODE_SESSION_ID"]
-            .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-            .ok_or_else(|| {
-                Error::Usage(
-                    "no session given: pass an id, an id prefix, a path or `latest` \
-                     (or set CLAUDE_SESSION_ID / OPENCODE_SESSION_ID)"
-                        .into(),
-                )
-            })?,
-    };
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        return resolve_query(q.to_string(), stores, diag);
+    }
+    let (var, query) = ["CLAUDE_SESSION_ID", "OPENCODE_SESSION_ID"]
+        .iter()
+        .find_map(|k| {
+            std::env::var(k)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|v| (k, v))
+        })
+        .ok_or_else(|| {
+            Error::Usage(
+                "no session given: pass an id, an id prefix, a path or `latest` \
+                 (or set CLAUDE_SESSION_ID / OPENCODE_SESSION_ID)"
+                    .into(),
+            )
+        })?;
+    // Say where the id came from: the user did not type it.
+    resolve_query(query, stores, diag).map_err(|e| match e {
+        Error::UnknownSession { query, searched } => Error::Usage(format!(
+            "${var} is `{query}`, and no session matches it (searched: {searched})"
+        )),
+        e => e,
+    })
+}
+
+fn resolve_query(query: String, stores: &Stores, diag: &Diag) -> Result<Found> {
     let path = Path::new(&query);
     if path.exists() {
         return resolve_path(&query, path, diag);

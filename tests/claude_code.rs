@@ -723,6 +723,28 @@ fn selection_by_prefix_latest_env_and_errors() {
     assert!(out.status.success());
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["session"]["id"], "03eb5929-52b3-4b13-ada3-b93ae35806b8");
+    // An id from the variable that matches nothing: the variable is named.
+    let out = sharegen(home.path())
+        .env("CLAUDE_SESSION_ID", "bogus")
+        .args(["export", "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("$CLAUDE_SESSION_ID is `bogus`, and no session matches it"),
+        "{err}"
+    );
+    // The store's projects folder, given as a path, is the store.
+    let out = sharegen(home.path())
+        .arg("export")
+        .arg(home.path().join(".claude/projects"))
+        .args(["-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("name one by its id"), "{err}");
     // Ambiguous prefix: exit 2 with the candidates.
     let out = sharegen(home.path())
         .args(["export", "a", "-o", "-"])

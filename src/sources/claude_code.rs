@@ -118,9 +118,20 @@ pub fn refs_for_path(path: &Path, diag: &Diag) -> Result<Option<PathMatch>> {
     if !path.is_dir() {
         return Ok(None);
     }
-    // A store root.
-    if path.join("projects").is_dir() {
-        let cc = ClaudeCode::new(path.to_path_buf());
+    // A store root, or its `projects` folder.
+    let root = if path.join("projects").is_dir() {
+        Some(path.to_path_buf())
+    } else if path.file_name().is_some_and(|n| n == "projects")
+        && path
+            .parent()
+            .is_some_and(|p| p.file_name().is_some_and(|n| n == ".claude"))
+    {
+        path.parent().map(Path::to_path_buf)
+    } else {
+        None
+    };
+    if let Some(root) = root {
+        let cc = ClaudeCode::new(root);
         let found = cc.discover(diag)?;
         return Ok(Some((Box::new(cc), found)));
     }
