@@ -175,6 +175,11 @@ impl ShareStore {
 
     /// Reads the list under a shared lock.
     pub fn read(&self) -> Result<ShareList> {
+        // No list yet: nothing to lock, and no lock file to leave behind
+        // (the list is replaced atomically when it is first written).
+        if std::fs::symlink_metadata(&self.path).is_err() {
+            return Ok(ShareList::default());
+        }
         let _lock = self.lock(false)?;
         self.read_unlocked()
     }

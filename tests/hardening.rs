@@ -717,3 +717,62 @@ fn a_bucket_url_or_prefix_that_cannot_be_used_is_a_usage_error() {
     }
     assert!(!home.join("bucket").exists());
 }
+
+/// doctor writes nothing, and finds what would make a command fail: a
+/// config that parses but cannot be used, a share whose session is gone.
+#[test]
+fn doctor_writes_nothing_and_finds_what_would_fail() {
+    let fresh = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(fresh.path(), &["doctor"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        !fresh.path().join("sg").exists(),
+        "{:?}",
+        files(fresh.path())
+    );
+
+    let (tmp, id) = shared_home();
+    let home = tmp.path();
+    let problems = |home: &Path| -> Vec<(String, String)> {
+        let (_, out, _) = run(home, &["doctor", "--json"]);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "error")
+            .map(|c| {
+                let s = |k: &str| c[k].as_str().unwrap().to_string();
+                (s("area"), s("detail"))
+            })
+            .collect()
+    };
+    assert_eq!(problems(home), vec![]);
+    for (config, said) in [
+        ("[render]\ntheme = \"nosuch\"\n", "unknown theme `nosuch`"),
+        (
+            "[redact]\nallow = [\"(unclosed\"]\n",
+            "redact rule `(unclosed`",
+        ),
+        (
+            "[site]\nbase_url = \"not a url\"\n",
+            "is not an http(s) URL",
+        ),
+    ] {
+        write(&home.join("sg/config.toml"), config);
+        let p = problems(home);
+        assert!(
+            p.iter().any(|(a, d)| a == "config" && d.contains(said)),
+            "{config}: {p:?}"
+        );
+    }
+    std::fs::remove_file(home.join("sg/config.toml")).unwrap();
+    std::fs::remove_file(home.join(format!(".claude/projects/-work-project/{MAIN}.jsonl")))
+        .unwrap();
+    let p = problems(home);
+    assert!(
+        p.iter()
+            .any(|(a, d)| *a == format!("share {id}") && d.contains("is gone")),
+        "{p:?}"
+    );
+}

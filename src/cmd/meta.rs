@@ -217,6 +217,24 @@ fn store_format(agent: Agent, location: &str) -> String {
     }
 }
 
+/// What would make commands fail although config.toml parses: patterns
+/// that do not compile, an unknown theme or templates folder, a base URL
+/// that is not one.
+fn config_problems(cfg: &Config, path: &std::path::Path) -> crate::Result<()> {
+    crate::redact::Redactor::new(&cfg.redact, b"doctor", path)?;
+    crate::render::Renderer::new(cfg, Vec::new(), None, None)
+        .map_err(|e| crate::Error::parse(path, e.to_string()))?;
+    if let Some(u) = &cfg.site.base_url
+        && !(u.starts_with("https://") || u.starts_with("http://"))
+    {
+        return Err(crate::Error::parse(
+            path,
+            format!("site.base_url `{u}` is not an http(s) URL"),
+        ));
+    }
+    Ok(())
+}
+
 pub fn doctor(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
     let mut checks: Vec<Check> = Vec::new();
     let mut add = |area: &str, status: &'static str, detail: String| {
@@ -226,7 +244,13 @@ pub fn doctor(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
             detail,
         })
     };
-    for src in ctx.stores.sources() {
+    // The listing caches are neither read nor written: doctor writes
+    // nothing.
+    let stores = crate::sources::Stores {
+        cache_dir: None,
+        ..ctx.stores.clone()
+    };
+    for src in stores.sources() {
         let area = format!("store {}", src.agent());
         if !src.exists() {
             add(&area, "missing", format!("not found at {}", src.location()));
@@ -247,7 +271,9 @@ pub fn doctor(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
         }
     }
     let path = ctx.home.config_path();
-    match Config::load_with_sources(&path, &crate::diag::Diag::silent()) {
+    match Config::load_with_sources(&path, &crate::diag::Diag::silent())
+        .and_then(|l| config_problems(&l.config, &path).map(|()| l))
+    {
         Ok(_) if path.exists() => add("config", "ok", format!("{} is valid", path.display())),
         Ok(_) => add(
             "config",
@@ -280,11 +306,35 @@ pub fn doctor(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
     }
     let store = super::share::store(ctx);
     match store.read() {
-        Ok(l) => add(
-            "shares",
-            "ok",
-            format!("{} share(s) in {}", l.shares.len(), store.path().display()),
-        ),
+        Ok(l) => {
+            add(
+                "shares",
+                "ok",
+                format!("{} share(s) in {}", l.shares.len(), store.path().display()),
+            );
+            // A share whose session is gone fails every build.
+            let now = chrono::Utc::now();
+            for s in l.shares.iter().filter(|s| !s.is_expired(now)) {
+                if s.path.exists() {
+                    continue;
+                }
+                let silent = crate::diag::Diag::silent();
+                if crate::select::resolve(Some(&s.session_id), &stores, &silent).is_err() {
+                    add(
+                        &format!("share {}", s.share_id),
+                        "error",
+                        format!(
+                            "its {} session {} is gone ({} does not exist): \
+                             `sharegen unshare {}` removes the share",
+                            s.agent,
+                            s.session_id,
+                            s.path.display(),
+                            s.share_id
+                        ),
+                    );
+                }
+            }
+        }
         Err(e) => add("shares", "error", e.to_string()),
     }
     match super::publish::targets(ctx, &PublishArgs::default()) {
