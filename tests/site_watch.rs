@@ -221,7 +221,8 @@ fn shares_shows_each_sessions_own_title_unless_the_share_has_one() {
     assert_eq!(by_id(IDEAS)["session_title"], title_of(IDEAS));
     assert!(by_id(IDEAS).get("title").is_none());
     assert_eq!(by_id(WORKTREES)["title"], "Worktree teams");
-    assert!(by_id(WORKTREES).get("session_title").is_none());
+    // The session's own title is there too, for scripts.
+    assert_eq!(by_id(WORKTREES)["session_title"], title_of(WORKTREES));
 }
 
 #[test]

@@ -70,17 +70,21 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
     }
     // On a terminal the table fits its width; otherwise (a pipe, a file)
     // titles and projects are kept whole up to 200 characters.
-    let width = std::io::stdout().is_terminal().then(|| {
+    emit(table(&rows, terminal_width()).as_bytes())
+}
+
+/// The width of the terminal standard output is, or `None` off a terminal.
+pub(super) fn terminal_width() -> Option<usize> {
+    std::io::stdout().is_terminal().then(|| {
         terminal_size::terminal_size()
             .map(|(w, _)| usize::from(w.0))
             .unwrap_or(120)
-    });
-    emit(table(&rows, width).as_bytes())
+    })
 }
 
 /// `s` on one line, cut to `max` characters with an ellipsis where it was
 /// cut: at its end, or (`keep_end`) at its start.
-fn clip_to(s: &str, max: usize, keep_end: bool) -> String {
+pub(super) fn clip_to(s: &str, max: usize, keep_end: bool) -> String {
     let s = s.replace(['\n', '\r', '\t'], " ");
     let n = s.chars().count();
     if n <= max {

@@ -233,14 +233,14 @@ struct Row {
     session_title: Option<String>,
 }
 
-/// The titles of the shared sessions that have no share title, from the
-/// stores' listing (cached by size and mtime). Sessions no longer in a
-/// store have none; what the listing would warn about is for `list` to say.
+/// The titles of the shared sessions, from the stores' listing (cached by
+/// size and mtime). Sessions no longer in a store have none; what the
+/// listing would warn about is for `list` to say.
 fn session_titles(
     ctx: &Ctx,
     shares: &[Share],
 ) -> std::collections::HashMap<(crate::model::Agent, String), String> {
-    if shares.iter().all(|s| s.title.is_some()) {
+    if shares.is_empty() {
         return Default::default();
     }
     let quiet = crate::diag::Diag::silent();
@@ -259,10 +259,7 @@ pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
         .shares
         .iter()
         .map(|s| Row {
-            session_title: match s.title {
-                Some(_) => None,
-                None => titles.remove(&(s.agent, s.session_id.clone())),
-            },
+            session_title: titles.remove(&(s.agent, s.session_id.clone())),
             share: Share {
                 protection: None,
                 ..s.clone()
@@ -281,43 +278,104 @@ pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
         return emit(&b);
     }
     if rows.is_empty() {
-        return emit(b"no shares yet: `sharegen share <SESSION>` adds one\n");
+        // A note, not a row: stdout stays empty.
+        if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
+            eprintln!("no shares yet: `sharegen share <SESSION>` adds one");
+        }
+        return Ok(());
     }
+    emit(shares_table(&rows, super::list::terminal_width()).as_bytes())
+}
+
+/// The `shares` table. On a terminal `width` columns wide it fits: when
+/// there is no room, the rendered and published times go, the shared and
+/// expiry times keep their dates only, the title is cut, and a URL that
+/// does not fit goes on a line of its own (whole, to be copied). Off a
+/// terminal every column is whole.
+fn shares_table(rows: &[Row], width: Option<usize>) -> String {
+    // SHARE ID, AGENT, SESSION, SHARED, EXPIRES and separators; then
+    // RENDERED and PUBLISHED.
+    let base = 10 + 2 + 11 + 2 + 12 + 2 + 16 + 2 + 16 + 2;
+    let times = 16 + 2 + 16 + 2;
+    let all_times = width.is_none_or(|w| w >= base + times + 24);
+    let (date_w, date_fmt, base) = if all_times {
+        (16, "%Y-%m-%d %H:%M", base)
+    } else {
+        (10, "%Y-%m-%d", base - 12)
+    };
     let fmt = |t: &Option<chrono::DateTime<Utc>>| {
-        t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        t.map(|t| t.format(date_fmt).to_string())
             .unwrap_or_else(|| "-".into())
     };
-    let mut out = String::from(
-        "SHARE ID    AGENT        SESSION       SHARED            EXPIRES           RENDERED          PUBLISHED         TITLE / URL\n",
+    let mut out = format!(
+        "SHARE ID    AGENT        SESSION       {:<date_w$}  {:<date_w$}  ",
+        "SHARED", "EXPIRES"
     );
-    for r in &rows {
+    if all_times {
+        out.push_str("RENDERED          PUBLISHED         ");
+    }
+    out.push_str("TITLE / URL\n");
+    let used = base + if all_times { times } else { 0 };
+    for r in rows {
         let s = &r.share;
         let exp = if r.expired {
             "expired".to_string()
         } else {
             fmt(&s.expires)
         };
-        out.push_str(&format!(
-            "{:<10}  {:<11}  {:<12}  {:<16}  {:<16}  {:<16}  {:<16}  {}{}{}\n",
+        let mut line = format!(
+            "{:<10}  {:<11}  {:<12}  {:<date_w$}  {:<date_w$}  ",
             s.share_id,
             s.agent.as_str(),
             s.session_id.chars().take(12).collect::<String>(),
-            s.shared_at.format("%Y-%m-%d %H:%M"),
+            s.shared_at.format(date_fmt).to_string(),
             exp,
-            fmt(&s.last_rendered),
-            fmt(&s.last_published),
+        );
+        if all_times {
+            line.push_str(&format!(
+                "{:<16}  {:<16}  ",
+                fmt(&s.last_rendered),
+                fmt(&s.last_published)
+            ));
+        }
+        let title = format!(
+            "{}{}",
             r.protected.map(|k| format!("[{k}] ")).unwrap_or_default(),
             s.title
                 .as_deref()
                 .or(r.session_title.as_deref())
-                .unwrap_or_default(),
-            r.url
-                .as_deref()
-                .map(|u| format!(" {u}"))
-                .unwrap_or_default(),
-        ));
+                .unwrap_or_default()
+        );
+        let url = r.url.as_deref().unwrap_or("");
+        match width {
+            None => {
+                line.push_str(&title);
+                if !url.is_empty() {
+                    line.push(' ');
+                    line.push_str(url);
+                }
+            }
+            Some(w) => {
+                let room = w.saturating_sub(used).max(12);
+                let together = title.chars().count() + 1 + url.chars().count();
+                if url.is_empty() || together <= room {
+                    line.push_str(&super::list::clip_to(&title, room, false));
+                    if !url.is_empty() {
+                        line.push(' ');
+                        line.push_str(url);
+                    }
+                } else {
+                    line.push_str(&super::list::clip_to(&title, room, false));
+                    line = line.trim_end().to_string();
+                    line.push_str("\n    ");
+                    line.push_str(url);
+                }
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
-    emit(out.as_bytes())
+    out
 }
 
 pub fn allow(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
@@ -342,4 +400,49 @@ pub fn disallow(ctx: &Ctx, dir: &Path) -> anyhow::Result<()> {
         return Err(Error::Usage(format!("{d} was not allowed")).into());
     }
     emit(format!("disallowed {d} (existing shares stay until unshared)\n").as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(title: &str, url: Option<&str>) -> Row {
+        let mut share = Share::for_test("11111111-2222-4333-8444-555555555555", "/x.jsonl".into());
+        share.title = Some(title.into());
+        Row {
+            share,
+            protected: None,
+            expired: false,
+            url: url.map(str::to_string),
+            session_title: None,
+        }
+    }
+
+    #[test]
+    fn the_shares_table_fits_a_terminal_and_keeps_urls_whole() {
+        let title = "A long title about refactoring the parser of the site builder";
+        let url = "https://me.github.io/shares/s/abcdefghij/";
+        let rows = [row(title, Some(url))];
+        for width in [80, 100, 120] {
+            let t = shares_table(&rows, Some(width));
+            for line in t.lines() {
+                assert!(line.chars().count() <= width, "{width}: {line:?}\n{t}");
+            }
+            assert!(t.lines().any(|l| l.trim() == url), "{width}:\n{t}");
+            assert!(!t.contains("RENDERED"), "{width}:\n{t}");
+        }
+        // Wide enough: every column, and the URL on the row.
+        let t = shares_table(&rows, Some(250));
+        assert!(
+            t.contains("RENDERED") && t.contains(&format!("{title} {url}")),
+            "{t}"
+        );
+        // Off a terminal: everything whole, one line per share.
+        let t = shares_table(&rows, None);
+        assert_eq!(t.lines().count(), 2, "{t}");
+        assert!(
+            t.contains("PUBLISHED") && t.contains(&format!("{title} {url}")),
+            "{t}"
+        );
+    }
 }
