@@ -225,6 +225,12 @@ impl Share {
 /// Parses `--expires`: a duration from now (`7d`, `12h`) or a date.
 pub fn parse_expiry(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     if let Some(d) = crate::timeutil::parse_duration(s.trim()) {
+        if d <= chrono::Duration::zero() {
+            return Err(Error::Usage(format!(
+                "expiry `{s}` would end the share as it is made: give a duration such as 7d \
+                 (`sharegen unshare` removes a share now)"
+            )));
+        }
         return Ok(now + d);
     }
     let t = crate::timeutil::parse_since(s, now).map_err(|_| {
@@ -267,6 +273,13 @@ mod tests {
             let e = parse_expiry(past, now).unwrap_err().to_string();
             assert!(e.contains("is in the past"), "{past}: {e}");
             assert!(e.contains("unshare"), "{past}: {e}");
+        }
+        for none in ["0d", "0h", "0m"] {
+            let e = parse_expiry(none, now).unwrap_err().to_string();
+            assert!(
+                e.contains("would end the share as it is made"),
+                "{none}: {e}"
+            );
         }
     }
 

@@ -776,3 +776,21 @@ fn doctor_writes_nothing_and_finds_what_would_fail() {
         "{p:?}"
     );
 }
+
+/// `templates themes` lists the themes of the folder config.toml names,
+/// which pages use, as `--templates` does.
+#[test]
+fn templates_themes_follows_the_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let dir = home.join("tpl");
+    write(&dir.join("themes/red.css"), "body { color: red }");
+    write(
+        &home.join("sg/config.toml"),
+        &format!("[render]\ntemplates = {:?}\n", dir.display().to_string()),
+    );
+    let (code, out, err) = run(home, &["templates", "themes"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.lines().any(|l| l == "red"), "{out}");
+    assert!(out.lines().any(|l| l == "default"), "{out}");
+}

@@ -40,8 +40,12 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
             id: &s.id,
             title: s.title.as_deref(),
             project: s.project.as_deref(),
-            created: s.created.map(|t| t.to_rfc3339()),
-            updated: s.updated.map(|t| t.to_rfc3339()),
+            created: s
+                .created
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+            updated: s
+                .updated
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
             messages: s.messages,
             subagents: s.subagents,
             path: &s.path,

@@ -112,7 +112,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             emit(list.as_bytes())
         }
         Command::Templates(TemplatesCommand::Themes { templates }) => {
-            let t = crate::render::templates::Templates::new(templates)?;
+            // The folder the pages would use: the flag, else config.toml's.
+            let dir = templates.or_else(|| ctx.config.render.templates.clone());
+            let t = crate::render::templates::Templates::new(dir)?;
             emit(format!("{}\n", t.themes().join("\n")).as_bytes())
         }
     };
