@@ -132,7 +132,7 @@ pub enum Command {
         "  sharegen watch\n",
         "  sharegen watch --publish\n",
         "  sharegen watch --out public/ --debounce 500\n\n",
-        "Exit codes: 0 stopped cleanly, 1 error"
+        "Exit codes: 0 stopped cleanly, 1 error, 2 usage error (such as --publish with no target)"
     ))]
     Watch(WatchArgs),
     /// Build the site and publish it to a git branch or a bucket.

@@ -244,6 +244,23 @@ fn watch_publish_without_a_target_fails_before_watching() {
     assert!(!err.contains("watching"), "{err}");
 }
 
+/// A site folder that cannot be made is an I/O error (exit 1), said
+/// before "watching".
+#[cfg(target_os = "linux")]
+#[test]
+fn watch_into_a_folder_that_cannot_be_made_fails_before_watching() {
+    let home = home();
+    let out = sharegen(home.path())
+        .args(["watch", "-o", "/proc/sharegen-nope"])
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("/proc/sharegen-nope"), "{err}");
+    assert!(!err.contains("watching"), "{err}");
+}
+
 #[test]
 fn the_seatbelt_refuses_off_a_tty_with_exit_3() {
     let home = home();

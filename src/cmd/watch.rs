@@ -39,8 +39,11 @@ impl SiteDriver<'_> {
 
 impl Driver for SiteDriver<'_> {
     fn rebuild(&mut self) -> crate::Result<Vec<PathBuf>> {
-        let report =
-            build_site(self.ctx, &self.opts).map_err(|e| crate::Error::Usage(format!("{e:#}")))?;
+        let report = build_site(self.ctx, &self.opts).map_err(|e| {
+            // Keep the kind (and so the exit code) of sharegen's own errors.
+            e.downcast::<crate::Error>()
+                .unwrap_or_else(|e| crate::Error::Usage(format!("{e:#}")))
+        })?;
         let v = self.ctx.diag.verbosity() > crate::diag::Verbosity::Quiet;
         if v && (!report.rendered.is_empty() || !report.removed.is_empty()) {
             eprintln!(
@@ -123,6 +126,9 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
+    // Before saying it watches: a site folder that cannot be made is an
+    // error.
+    crate::fsutil::create_dir_all(&opts.out)?;
     if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
         eprintln!(
             "watching shared sessions; site in {} (Ctrl-C stops)",
