@@ -115,6 +115,18 @@ fn push_text(parts: &mut Vec<Part>, s: &str) {
     if s.trim().is_empty() {
         return;
     }
+    // The harness's line after a task notification belongs to it: it is
+    // not something the user typed.
+    if let Some(Part::Notice {
+        kind: NoticeKind::TaskNotification,
+        text,
+    }) = parts.last_mut()
+        && s.trim_start().starts_with("Full transcript available at:")
+    {
+        text.push('\n');
+        text.push_str(s.trim());
+        return;
+    }
     parts.push(Part::text(s.trim_matches('\n')));
 }
 
@@ -163,6 +175,23 @@ mod tests {
                 Part::notice(NoticeKind::SystemReminder, "be nice")
             ]
         );
+    }
+
+    #[test]
+    fn a_task_notification_keeps_its_transcript_line() {
+        let parts = split_user_text(
+            "<task-notification>\n<task-id>c3</task-id>\n</task-notification>\nFull transcript available at: /tmp/t/c3.output",
+        );
+        assert_eq!(
+            parts,
+            vec![Part::notice(
+                NoticeKind::TaskNotification,
+                "<task-id>c3</task-id>\nFull transcript available at: /tmp/t/c3.output"
+            )]
+        );
+        // Prose after a notification is still the user's.
+        let parts = split_user_text("<task-notification>x</task-notification>\nthanks");
+        assert_eq!(parts[1], Part::text("thanks"));
     }
 
     #[test]
