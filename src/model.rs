@@ -340,6 +340,9 @@ pub enum NoticeKind {
     Interrupted,
     /// A background task or subagent reported back.
     TaskNotification,
+    /// A message from another agent of the team (its first line names the
+    /// sender, and the summary when there is one).
+    Teammate,
     /// An error the agent showed.
     Error,
     /// A warning the agent showed.

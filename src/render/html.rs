@@ -658,6 +658,22 @@ struct Ctx<'a> {
 }
 
 fn role_label(m: &Message) -> &'static str {
+    let teammate = |p: &Part| {
+        matches!(
+            p,
+            Part::Notice {
+                kind: NoticeKind::Teammate,
+                ..
+            }
+        )
+    };
+    // Messages from the team arrive as the harness's: named for who sent them.
+    if m.role != Role::Assistant
+        && m.parts.iter().any(teammate)
+        && !m.parts.iter().any(|p| matches!(p, Part::Text { .. }))
+    {
+        return "Teammate";
+    }
     match m.role {
         Role::User => "User",
         Role::Assistant => "Assistant",
@@ -678,10 +694,11 @@ fn render_message(ctx: &Ctx, m: &Message, index: usize, first_tool: usize) -> St
         Role::Assistant => "assistant",
         Role::System => "system",
     };
-    let only_notices = m
-        .parts
-        .iter()
-        .all(|p| matches!(p, Part::Notice { .. } | Part::StepStats { .. }));
+    // A teammate's message is not harness text: it shows (see `part`).
+    let only_notices = m.parts.iter().all(|p| {
+        matches!(p, Part::Notice { kind, .. } if *kind != NoticeKind::Teammate)
+            || matches!(p, Part::StepStats { .. })
+    });
     let mut out = String::with_capacity(512);
     out.push_str("<article class=\"msg ");
     out.push_str(role);
@@ -788,6 +805,20 @@ fn part(p: &Part, typed: bool) -> String {
             }
             out.push_str("</details></div>");
         }
+        Part::Notice {
+            kind: NoticeKind::Teammate,
+            text,
+        } => {
+            // Another agent's words: shown, in Markdown, under its sender.
+            let (head, body) = text.split_once("\n\n").unwrap_or((text.as_str(), ""));
+            out.push_str(
+                "<div class=\"teammate\"><p class=\"from\"><span class=\"nlabel\">From</span> ",
+            );
+            escape_into(&mut out, head);
+            out.push_str("</p><div class=\"md\">");
+            out.push_str(&markdown::to_html(body));
+            out.push_str("</div></div>");
+        }
         Part::Notice { kind, text } => {
             let k = serde_json::to_value(kind)
                 .ok()
@@ -802,6 +833,7 @@ fn part(p: &Part, typed: bool) -> String {
                 NoticeKind::Injected => "Injected context",
                 NoticeKind::Interrupted => "Interrupted",
                 NoticeKind::TaskNotification => "Task notification",
+                NoticeKind::Teammate => "Teammate",
                 NoticeKind::Error => "Error",
                 NoticeKind::Warning => "Warning",
                 NoticeKind::Other => "Notice",
@@ -1154,6 +1186,27 @@ mod tests {
         let page = render_page(&s, &PageOptions::default(), &templates).unwrap();
         assert!(page.contains("(1 prompt)"), "{page}");
         assert!(page.contains(">1 message</span>"), "{page}");
+    }
+
+    #[test]
+    fn a_teammates_message_shows_under_its_sender() {
+        let mut s = Session::new(Agent::ClaudeCode, "team");
+        let mut m = Message::new(Role::System);
+        m.parts.push(Part::notice(
+            NoticeKind::Teammate,
+            "alice — tests done\n\nCoverage is **96%**.",
+        ));
+        s.messages.push(m);
+        let templates = Templates::new(None).unwrap();
+        let page = render_page(&s, &PageOptions::default(), &templates).unwrap();
+        assert!(
+            page.contains("<span class=\"role\">Teammate</span>"),
+            "{page}"
+        );
+        assert!(page.contains("alice — tests done"), "{page}");
+        assert!(page.contains("<strong>96%</strong>"), "{page}");
+        // Not harness text: the message is not hidden with the notices.
+        assert!(page.contains("<article class=\"msg system\" "), "{page}");
     }
 
     /// A session with more text never gets a smaller highlighting budget:

@@ -391,6 +391,15 @@ fn message_body(m: &Message, s: &Session) -> String {
                     let _ = write!(out, "{}\n\n", code_span(text));
                 }
                 NoticeKind::Interrupted => out.push_str("*Interrupted by the user.*\n\n"),
+                NoticeKind::Teammate => {
+                    let (head, body) = text.split_once("\n\n").unwrap_or((text.as_str(), ""));
+                    let _ = write!(
+                        out,
+                        "**From {}:**\n\n{}\n\n",
+                        neutralize(head.trim()).trim_end(),
+                        neutralize(body.trim()).trim_end()
+                    );
+                }
                 _ => {
                     let label = match kind {
                         NoticeKind::CommandOutput => "Command output",

@@ -21,7 +21,7 @@ const TAGS: &[(&str, NoticeKind)] = &[
     ("ide_selection", NoticeKind::Injected),
     ("ide_diagnostics", NoticeKind::Injected),
     ("user-memory-input", NoticeKind::Injected),
-    ("teammate-message", NoticeKind::Other),
+    ("teammate-message", NoticeKind::Teammate),
     ("user-prompt-submit-hook", NoticeKind::Hook),
 ];
 
@@ -80,7 +80,9 @@ pub fn split_user_text(text: &str) -> Vec<Part> {
         };
         push_text(&mut parts, &rest[..start]);
         let repeat = tag == "command-message" && name.as_deref() == Some(inner.trim());
-        if !repeat {
+        if kind == NoticeKind::Teammate {
+            push_teammate(&mut parts, &rest[start..open_end], inner);
+        } else if !repeat {
             push_notice(&mut parts, kind, tag, inner);
         }
         rest = after;
@@ -128,6 +130,31 @@ fn push_text(parts: &mut Vec<Part>, s: &str) {
         return;
     }
     parts.push(Part::text(s.trim_matches('\n')));
+}
+
+/// A `<teammate-message teammate_id="alice" summary="…">`: a notice whose
+/// first line is the sender (and the summary), then the message. The
+/// team's own `system` messages (a teammate exited) are plain notices.
+fn push_teammate(parts: &mut Vec<Part>, open: &str, inner: &str) {
+    let attr = |name: &str| {
+        let key = format!("{name}=\"");
+        let at = open.find(&key)? + key.len();
+        open[at..].split_once('"').map(|(v, _)| v.to_string())
+    };
+    let inner = inner.trim();
+    match attr("teammate_id") {
+        Some(id) if id != "system" => {
+            let head = match attr("summary") {
+                Some(s) if !s.is_empty() => format!("{id} — {s}"),
+                _ => id,
+            };
+            parts.push(Part::notice(
+                NoticeKind::Teammate,
+                format!("{head}\n\n{inner}"),
+            ));
+        }
+        _ => parts.push(Part::notice(NoticeKind::Other, inner)),
+    }
 }
 
 fn push_notice(parts: &mut Vec<Part>, kind: NoticeKind, tag: &str, inner: &str) {
@@ -192,6 +219,20 @@ mod tests {
         // Prose after a notification is still the user's.
         let parts = split_user_text("<task-notification>x</task-notification>\nthanks");
         assert_eq!(parts[1], Part::text("thanks"));
+    }
+
+    #[test]
+    fn teammate_messages_name_their_sender() {
+        let parts = split_user_text(
+            "<teammate-message teammate_id=\"alice\" color=\"blue\" summary=\"tests done\">\nAll **green**.\n</teammate-message>\n\n<teammate-message teammate_id=\"system\">\nalice exited\n</teammate-message>",
+        );
+        assert_eq!(
+            parts,
+            vec![
+                Part::notice(NoticeKind::Teammate, "alice — tests done\n\nAll **green**."),
+                Part::notice(NoticeKind::Other, "alice exited"),
+            ]
+        );
     }
 
     #[test]
