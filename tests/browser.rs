@@ -8,6 +8,10 @@
 //! - search finds a word hidden in a collapsed tool call and opens it;
 //! - the theme toggle flips light/dark, changes the colours, survives a
 //!   reload; expand/collapse, filters and j/k work;
+//! - line numbers beside diffs and file views sit on their code lines;
+//! - a tool call's status badges and duration show however long its
+//!   argument, at 1280 and 390 px;
+//! - no message is left an empty box by any combination of filters;
 //! - the page reads with JavaScript off, and scrolls no wider than 390 px.
 //!
 //! A control page that breaks every rule proves the detectors work.
@@ -364,6 +368,32 @@ fn check_run(f: &mut Failures, warn: &mut Vec<String>, page: &Page, run: &Value)
         format!("{at}: clicking a tool call's summary did not open it: {sc}")
     });
 
+    // Line numbers beside code (diffs and file views), everything
+    // expanded: as many rows as the code, each on its line.
+    let g = &run["gutters"];
+    f.check(
+        g["row_count_mismatch"]
+            .as_array()
+            .is_some_and(|a| a.is_empty()),
+        || format!("{at}: a gutter has more or fewer rows than its code: {g}"),
+    );
+    f.check(
+        g["misaligned"].as_array().is_some_and(|a| a.is_empty()),
+        || format!("{at}: line numbers drift off their code lines: {g}"),
+    );
+
+    // Tool-call summaries: the badges, exit code and duration show whole,
+    // at 1280 and 390 px, also with very long arguments.
+    for width in ["w1280", "w390"] {
+        for how in ["collapsed", "stretched"] {
+            let r = &run["summaries"][width][how];
+            f.check(
+                n(&r["summaries"]) > 0 && r["cut"].as_array().is_some_and(|a| a.is_empty()),
+                || format!("{at}: tool-call summary badges cut off ({width}, {how}): {r}"),
+            );
+        }
+    }
+
     // Filters.
     let fl = &run["filters"];
     let shown = |k: &str| (n(&fl[k]["total"]), n(&fl[k]["displayed"]));
@@ -394,6 +424,26 @@ fn check_run(f: &mut Failures, warn: &mut Vec<String>, page: &Page, run: &Value)
     f.check(shown("reasoning_unchecked").1 == 0, || {
         format!("{at}: unchecking #f-reasoning leaves thinking shown: {fl}")
     });
+    // A message whose every part is filtered out goes too, whatever the
+    // combination of filters.
+    for (state, ids) in fl["empty_messages"].as_object().into_iter().flatten() {
+        f.check(ids.as_array().is_some_and(|a| a.is_empty()), || {
+            format!("{at}: messages shown empty with filters {state}: {ids}")
+        });
+    }
+    f.check(
+        fl["empty_messages"]
+            .as_object()
+            .is_some_and(|o| o.len() == 6),
+        || format!("{at}: the filter states were not all checked: {fl}"),
+    );
+    let articles = &fl["shown_articles"];
+    f.check(
+        n(&articles["default"]) == n(&load["visible_top_articles"])
+            && n(&articles["all_hidden"]) <= n(&articles["all_hidden_but_notices"])
+            && n(&articles["all_hidden_but_notices"]) >= 0,
+        || format!("{at}: messages shown by the filters do not add up: {articles} vs {load}"),
+    );
 
     // j / k.
     let k = &run["keys"];
@@ -440,6 +490,12 @@ fn check_run(f: &mut Failures, warn: &mut Vec<String>, page: &Page, run: &Value)
     f.check(nj["pwned"].is_null(), || {
         format!("{at}: window.__pwned with JavaScript off: {nj}")
     });
+    f.check(
+        nj["empty_messages"]
+            .as_array()
+            .is_some_and(|a| a.is_empty()),
+        || format!("{at}: with JavaScript off messages show empty: {nj}"),
+    );
     for x in nj["expect"].as_array().into_iter().flatten() {
         f.check(x["found"] == true, || {
             format!(
@@ -617,6 +673,30 @@ fn pages_in_headless_chromium() {
             }
         }
     }
+
+    // The checks above must have had something to check: diffs and file
+    // views with line numbers, summaries with badges, a message that the
+    // filters hide whole.
+    let total = |f: &dyn Fn(&Value) -> i64| runs.iter().map(|r| f(r).max(0)).sum::<i64>();
+    let gutters = [
+        total(&|r| n(&r["gutters"]["diffs"])),
+        total(&|r| n(&r["gutters"]["numbered"])),
+        total(&|r| n(&r["gutters"]["rows_compared"])),
+    ];
+    f.check(gutters.iter().all(|&x| x > 0), || {
+        format!("no diffs or numbered file views to check line numbers on: {gutters:?}")
+    });
+    let trailing = total(&|r| n(&r["summaries"]["w1280"]["stretched"]["trailing"]));
+    f.check(trailing > 0, || {
+        "no tool-call summary with a badge or a duration to check".to_string()
+    });
+    let hidden_whole = total(&|r| {
+        let a = &r["filters"]["shown_articles"];
+        n(&a["default"]) - n(&a["all_hidden"])
+    });
+    f.check(hidden_whole > 0, || {
+        "no message hidden whole by the filters: the empty-message check saw none".to_string()
+    });
 
     let shot_paths: Vec<&str> = result["screenshots"]
         .as_array()

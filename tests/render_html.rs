@@ -778,3 +778,38 @@ fn no_message_is_an_empty_box_and_an_empty_toc_says_so() {
     assert!(step_only > 0);
     assert!(no_prompts > 0);
 }
+
+/// Line numbers stay on their lines once the page is parsed: each gutter
+/// beside a diff or a file view has as many rows as the code beside it
+/// (an HTML parser drops a newline right after `<pre>`, which a gutter
+/// whose first row is empty, a hunk header's, must not lose).
+#[test]
+fn gutters_have_one_row_per_code_line() {
+    let blocks = Selector::parse("main .diff, main .numbered").unwrap();
+    let gutters = Selector::parse(":scope > pre.gutter").unwrap();
+    let code = Selector::parse(":scope > pre:not(.gutter)").unwrap();
+    let rows = |e: scraper::ElementRef| e.text().collect::<String>().split('\n').count();
+    let mut files = main_transcripts();
+    files.extend(codex_fixture_files());
+    let (mut checked, mut empty_first) = (0, 0);
+    for file in &files {
+        let doc = Html::parse_document(&export_to(file, "html"));
+        for b in doc.select(&blocks) {
+            let c = b.select(&code).next().expect("code beside the gutter");
+            for g in b.select(&gutters) {
+                let text: String = g.text().collect();
+                assert_eq!(
+                    rows(g),
+                    rows(c),
+                    "{}: gutter {text:?} beside {:?}",
+                    file.display(),
+                    c.text().collect::<String>()
+                );
+                checked += 1;
+                empty_first += text.starts_with('\n') as usize;
+            }
+        }
+    }
+    // Diffs that start with a hunk header or an added line among them.
+    assert!(checked > 0 && empty_first > 0, "{checked} {empty_first}");
+}

@@ -115,9 +115,27 @@ pub fn stats(hunks: &[Hunk]) -> (u64, u64) {
     (add, del)
 }
 
+/// Appends one line of a diff, escaped. A carriage return left in it (the
+/// hunks of a file with CRLF endings) is written as a reference: a raw one
+/// is a line break to an HTML parser, a row the gutters do not have.
+fn line_into(out: &mut String, text: &str) {
+    let start = out.len();
+    escape_into(out, text);
+    if out[start..].contains('\r') {
+        let kept = out[start..].replace('\r', "&#13;");
+        out.truncate(start);
+        out.push_str(&kept);
+    }
+}
+
 /// A diff: gutters of old and new line numbers beside one `<pre>` whose
 /// removed and added lines are `<del>` and `<ins>` (the +/- signs come from
 /// CSS, so copied code is clean).
+///
+/// Each gutter opens with a newline that HTML parsers drop (the one right
+/// after `<pre>`): a gutter's own first row may be empty (a hunk header, a
+/// line only the other side has), and that newline must not be the one
+/// dropped, or every number sits a row above its line.
 pub fn table(hunks: &[Hunk]) -> String {
     let mut old_g = String::new();
     let mut new_g = String::new();
@@ -156,14 +174,14 @@ pub fn table(hunks: &[Hunk]) -> String {
                     new_g.push_str(&num(new));
                     new += 1;
                     body.push_str("<ins>");
-                    escape_into(&mut body, text);
+                    line_into(&mut body, text);
                     body.push_str("</ins>");
                 }
                 "-" => {
                     old_g.push_str(&num(old));
                     old += 1;
                     body.push_str("<del>");
-                    escape_into(&mut body, text);
+                    line_into(&mut body, text);
                     body.push_str("</del>");
                 }
                 _ => {
@@ -172,7 +190,7 @@ pub fn table(hunks: &[Hunk]) -> String {
                     old += 1;
                     new += 1;
                     body.push_str("<span class=\"ctx\">");
-                    escape_into(&mut body, text);
+                    line_into(&mut body, text);
                     body.push_str("</span>");
                 }
             }
@@ -182,7 +200,7 @@ pub fn table(hunks: &[Hunk]) -> String {
         }
     }
     format!(
-        "<div class=\"diff\"><pre class=\"gutter\" aria-hidden=\"true\">{old_g}</pre><pre class=\"gutter\" aria-hidden=\"true\">{new_g}</pre><pre class=\"dl\"><code>{body}</code></pre></div>"
+        "<div class=\"diff\"><pre class=\"gutter\" aria-hidden=\"true\">\n{old_g}</pre><pre class=\"gutter\" aria-hidden=\"true\">\n{new_g}</pre><pre class=\"dl\"><code>{body}</code></pre></div>"
     )
 }
 
@@ -198,11 +216,11 @@ mod tests {
         assert_eq!(stats(&h), (1, 1));
         let t = table(&h);
         assert!(
-            t.contains("<pre class=\"gutter\" aria-hidden=\"true\">1\n2\n\n3\n</pre>"),
+            t.contains("<pre class=\"gutter\" aria-hidden=\"true\">\n1\n2\n\n3\n</pre>"),
             "{t}"
         );
         assert!(
-            t.contains("<pre class=\"gutter\" aria-hidden=\"true\">1\n\n2\n3\n</pre>"),
+            t.contains("<pre class=\"gutter\" aria-hidden=\"true\">\n1\n\n2\n3\n</pre>"),
             "{t}"
         );
         assert!(
@@ -231,11 +249,28 @@ mod tests {
         ];
         let t = table(&h);
         assert!(
-            t.contains("<pre class=\"gutter\" aria-hidden=\"true\">\n\n\n\n\n</pre>"),
+            t.contains("<pre class=\"gutter\" aria-hidden=\"true\">\n\n\n\n\n\n</pre>"),
             "{t}"
         );
         assert!(t.contains("<span class=\"hunk\">@@</span>"), "{t}");
         assert!(!t.contains("@@ -0"), "{t}");
+    }
+
+    #[test]
+    fn carriage_returns_add_no_rows() {
+        let h = vec![Hunk {
+            old_start: 1,
+            old_lines: 1,
+            new_start: 1,
+            new_lines: 1,
+            lines: vec!["-a\r".into(), "+b\rc\r".into()],
+        }];
+        let t = table(&h);
+        assert!(!t.contains('\r'), "{t:?}");
+        assert!(
+            t.contains("<del>a&#13;</del>\n<ins>b&#13;c&#13;</ins>\n"),
+            "{t}"
+        );
     }
 
     #[test]

@@ -177,7 +177,13 @@ pub fn clipped_pre(
         out.push_str("\">");
         out.push_str(&highlight::code_open(code_class));
         for l in chunk {
-            out.push_str(l);
+            // A raw carriage return is a line break to an HTML parser: a
+            // row the line numbers beside the code would not have.
+            if start.is_some() && l.contains('\r') {
+                out.push_str(&l.replace('\r', "&#13;"));
+            } else {
+                out.push_str(l);
+            }
             out.push('\n');
         }
         out.push_str("</code></pre>");
@@ -561,5 +567,19 @@ fn key_arg_full(call: &ToolCall) -> String {
         }
         Some(Value::String(s)) => s.clone(),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_lines_keep_carriage_returns_off_the_rows() {
+        let lines = vec!["a\rb".to_string(), "c".to_string()];
+        let html = clipped_pre(&lines, "src", Some(1), None);
+        assert!(!html.contains('\r'), "{html:?}");
+        assert!(html.contains("<code>a&#13;b\nc\n</code>"), "{html}");
+        assert!(html.contains("aria-hidden=\"true\">1\n2\n</pre>"), "{html}");
     }
 }

@@ -243,6 +243,103 @@ function contrastReport() {
   return { texts: count, low: [...seen.values()].filter((x) => x.ratio < 4.5).sort((a, b) => a.ratio - b.ratio).slice(0, 60) };
 }
 
+// Line-numbered code (diffs and file views), run with everything expanded:
+// every gutter must have as many rows as its code (a newline lost after
+// `<pre>` moves every number up a row), and each number must sit on its
+// code line (a different font size or line height makes them drift). Rows
+// are compared by the vertical centre of their first printable ASCII
+// character, on both sides.
+function gutterReport() {
+  const centres = (pre, limit) => {
+    const out = [];
+    let row = 0;
+    const w = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+    for (let n = w.nextNode(); n && row < limit; n = w.nextNode()) {
+      const t = n.nodeValue;
+      for (let i = 0; i < t.length && row < limit; i++) {
+        const c = t.charCodeAt(i);
+        if (c === 10) { row++; continue; }
+        if (out[row] !== undefined || c <= 32 || c > 126) continue;
+        const r = document.createRange();
+        r.setStart(n, i);
+        r.setEnd(n, i + 1);
+        const b = r.getBoundingClientRect();
+        if (b.height) out[row] = (b.top + b.bottom) / 2;
+      }
+    }
+    return out;
+  };
+  const name = (el) => `${el.className} in ${el.closest("[id]")?.id ?? "?"}`;
+  const blocks = Array.from(document.querySelectorAll("main .diff, main .numbered")).filter((b) => b.checkVisibility());
+  const report = { blocks: blocks.length, diffs: 0, numbered: 0, gutters: 0, rows_compared: 0, row_count_mismatch: [], misaligned: [] };
+  for (const b of blocks.slice(0, 400)) {
+    report[b.classList.contains("diff") ? "diffs" : "numbered"]++;
+    const code = b.querySelector(":scope > pre:not(.gutter)");
+    if (!code) { report.row_count_mismatch.push(`${name(b)}: no code`); continue; }
+    const codeRows = code.textContent.split("\n").length;
+    const limit = 3000;
+    const codeAt = centres(code, limit);
+    for (const g of b.querySelectorAll(":scope > pre.gutter")) {
+      report.gutters++;
+      const rows = g.textContent.split("\n").length;
+      if (rows !== codeRows) report.row_count_mismatch.push(`${name(b)}: gutter ${rows} rows, code ${codeRows}`);
+      const at = centres(g, limit);
+      let worst = null;
+      for (let i = 0; i < at.length; i++) {
+        if (at[i] === undefined || codeAt[i] === undefined) continue;
+        report.rows_compared++;
+        const d = Math.abs(at[i] - codeAt[i]);
+        if (d > 1 && (!worst || d > worst.off)) worst = { row: i, off: Math.round(d * 100) / 100 };
+      }
+      if (worst) report.misaligned.push(`${name(b)}: row ${worst.row} of the gutter is ${worst.off}px off its code line`);
+    }
+  }
+  report.row_count_mismatch = report.row_count_mismatch.slice(0, 10);
+  report.misaligned = report.misaligned.slice(0, 10);
+  return report;
+}
+
+// Tool-call summaries: whatever follows the name and the key argument (a
+// status badge, the exit code, the duration, counts) must show whole inside
+// the summary, however long the argument. `stretch` makes every argument
+// very long first (the page is reloaded afterwards).
+function summaryReport(stretch) {
+  const sums = Array.from(document.querySelectorAll("main details.tool > summary, main details.subagent > summary")).filter((s) => s.checkVisibility());
+  if (stretch) {
+    for (const s of sums) {
+      const long = "/a/very/long/path/that/never/ends".repeat(12);
+      const t = s.querySelector(":scope > .targ") ?? Array.from(s.childNodes).find((n) => n.nodeType === 3 && n.nodeValue.trim());
+      if (t) t.textContent = long + t.textContent;
+    }
+  }
+  const report = { summaries: sums.length, trailing: 0, cut: [] };
+  for (const s of sums) {
+    const sr = s.getBoundingClientRect();
+    const cs = getComputedStyle(s);
+    const right = sr.right - parseFloat(cs.paddingRight) - parseFloat(cs.borderRightWidth) + 0.5;
+    const left = sr.left + parseFloat(cs.paddingLeft) - 0.5;
+    for (const el of s.querySelectorAll(":scope > :not(.tname, .targ)")) {
+      report.trailing++;
+      const r = el.getBoundingClientRect();
+      if (!r.width || r.left < left || r.right > right || r.top < sr.top - 0.5 || r.bottom > sr.bottom + 0.5) {
+        report.cut.push(`${el.className} ${JSON.stringify(el.textContent)} in ${s.parentElement.id || s.parentElement.className}: [${Math.round(r.left)}, ${Math.round(r.right)}] outside [${Math.round(left)}, ${Math.round(right)}]`);
+      }
+    }
+  }
+  report.cut = report.cut.slice(0, 10);
+  return report;
+}
+
+// Messages shown with none of their parts shown: what the filters leave
+// of a message made only of hidden kinds of part.
+function emptyMessages() {
+  return Array.from(document.querySelectorAll("main article.msg")).filter((a) => {
+    const parts = a.querySelector(":scope > .parts");
+    return a.checkVisibility() && parts && parts.children.length > 0
+      && !Array.from(parts.children).some((p) => p.checkVisibility());
+  }).map((a) => a.id);
+}
+
 // --- the checks --------------------------------------------------------------
 
 async function group(run, name, fn) {
@@ -387,16 +484,41 @@ async function checkPage(pageSpec, mode, baseUrl) {
       return { before, after_first_click: first, label_after_first: label1, after_second_click: second, label_after_second: label2, summary_click: summary };
     });
 
+    await group(run, "gutters", async () => {
+      await fresh(page, url);
+      await page.locator("#expand").click();
+      return page.evaluate(gutterReport);
+    });
+
+    await group(run, "summaries", async () => {
+      const res = {};
+      for (const [width, height] of [[1280, 900], [390, 844]]) {
+        await page.setViewportSize({ width, height });
+        await fresh(page, url);
+        const collapsed = await page.evaluate(summaryReport, false);
+        const stretched = await page.evaluate(summaryReport, true);
+        res[`w${width}`] = { collapsed, stretched };
+      }
+      await page.setViewportSize({ width: 1280, height: 900 });
+      return res;
+    });
+
     await group(run, "filters", async () => {
       await fresh(page, url);
       const shown = (sel) => page.evaluate((s) => {
         const els = Array.from(document.querySelectorAll(s));
         return { total: els.length, displayed: els.filter((e) => getComputedStyle(e).display !== "none").length };
       }, sel);
+      const empty = {};
       const toolsBefore = await shown(".tool");
+      empty.default = await page.evaluate(emptyMessages);
       await page.locator("#f-tools").uncheck();
       const toolsUnchecked = await shown(".tool");
       const subagentsUnchecked = await shown(".subagent");
+      empty.tools_off = await page.evaluate(emptyMessages);
+      await page.locator("#f-notices").check();
+      empty.tools_off_notices_on = await page.evaluate(emptyMessages);
+      await page.locator("#f-notices").uncheck();
       await page.locator("#f-tools").check();
       const toolsRechecked = await shown(".tool");
       const noticesBefore = await shown(".notice");
@@ -407,7 +529,21 @@ async function checkPage(pageSpec, mode, baseUrl) {
       const reasoningBefore = await shown(".reasoning");
       await page.locator("#f-reasoning").uncheck();
       const reasoningUnchecked = await shown(".reasoning");
+      empty.reasoning_off = await page.evaluate(emptyMessages);
+      await page.locator("#f-tools").uncheck();
+      empty.tools_and_reasoning_off = await page.evaluate(emptyMessages);
+      await page.locator("#f-notices").check();
+      empty.tools_and_reasoning_off_notices_on = await page.evaluate(emptyMessages);
+      // Messages the filters hide: how many articles each state shows.
+      const articles = () => page.evaluate(() => Array.from(document.querySelectorAll("main > article.msg")).filter((a) => a.checkVisibility()).length);
+      const shownArticles = { all_hidden_but_notices: await articles() };
+      await page.locator("#f-notices").uncheck();
+      shownArticles.all_hidden = await articles();
+      await page.locator("#f-tools").check();
+      await page.locator("#f-reasoning").check();
+      shownArticles.default = await articles();
       return {
+        empty_messages: empty, shown_articles: shownArticles,
         tools_before: toolsBefore, tools_unchecked: toolsUnchecked, subagents_unchecked: subagentsUnchecked, tools_rechecked: toolsRechecked,
         notices_before: noticesBefore, notices_checked: noticesChecked, notices_unchecked: noticesUnchecked,
         reasoning_before: reasoningBefore, reasoning_unchecked: reasoningUnchecked,
@@ -502,6 +638,7 @@ async function checkPage(pageSpec, mode, baseUrl) {
       }));
       return {
         ...facts,
+        empty_messages: await p.evaluate(emptyMessages),
         text_length: text.length,
         expect,
         first_prompt_line: firstPrompt,
