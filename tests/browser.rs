@@ -415,6 +415,10 @@ fn check_run(f: &mut Failures, warn: &mut Vec<String>, page: &Page, run: &Value)
     f.check(notices_shown == 0, || {
         format!("{at}: system notices shown by default: {fl}")
     });
+    let (kept, kept_shown) = shown("kept_before");
+    f.check(kept_shown == kept, || {
+        format!("{at}: errors, warnings or interruptions hidden by default: {fl}")
+    });
     f.check(shown("notices_checked").1 == notices, || {
         format!("{at}: checking #f-notices does not show every .notice: {fl}")
     });

@@ -657,6 +657,14 @@ struct Ctx<'a> {
     subagents: &'a HashMap<&'a str, &'a Subagent>,
 }
 
+/// Notices shown while the others are hidden (class `keep`).
+fn shown_notice(kind: NoticeKind) -> bool {
+    matches!(
+        kind,
+        NoticeKind::Error | NoticeKind::Warning | NoticeKind::Interrupted
+    )
+}
+
 fn role_label(m: &Message) -> &'static str {
     let teammate = |p: &Part| {
         matches!(
@@ -694,9 +702,10 @@ fn render_message(ctx: &Ctx, m: &Message, index: usize, first_tool: usize) -> St
         Role::Assistant => "assistant",
         Role::System => "system",
     };
-    // A teammate's message is not harness text: it shows (see `part`).
+    // A teammate's message is not harness text, and errors, warnings and
+    // interruptions show too (see `part`).
     let only_notices = m.parts.iter().all(|p| {
-        matches!(p, Part::Notice { kind, .. } if *kind != NoticeKind::Teammate)
+        matches!(p, Part::Notice { kind, .. } if *kind != NoticeKind::Teammate && !shown_notice(*kind))
             || matches!(p, Part::StepStats { .. })
     });
     let mut out = String::with_capacity(512);
@@ -839,7 +848,10 @@ fn part(p: &Part, typed: bool) -> String {
                 NoticeKind::Other => "Notice",
             };
             let short = text.len() < 160 && !text.contains('\n');
-            out.push_str(&format!("<div class=\"notice n-{k}\">"));
+            // What went wrong, and the user stopping the agent, are part of
+            // the story: they show even while the harness's notices hide.
+            let keep = if shown_notice(*kind) { " keep" } else { "" };
+            out.push_str(&format!("<div class=\"notice n-{k}{keep}\">"));
             if short {
                 out.push_str(&format!("<span class=\"nlabel\">{label}</span> "));
                 out.push_str(&super::ansi::ansi_to_html(text));

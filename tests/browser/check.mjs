@@ -521,11 +521,13 @@ async function checkPage(pageSpec, mode, baseUrl) {
       await page.locator("#f-notices").uncheck();
       await page.locator("#f-tools").check();
       const toolsRechecked = await shown(".tool");
-      const noticesBefore = await shown(".notice");
+      // Errors, warnings and interruptions (.keep) show whatever the filter.
+      const noticesBefore = await shown(".notice:not(.keep)");
+      const keptBefore = await shown(".notice.keep");
       await page.locator("#f-notices").check();
-      const noticesChecked = await shown(".notice");
+      const noticesChecked = await shown(".notice:not(.keep)");
       await page.locator("#f-notices").uncheck();
-      const noticesUnchecked = await shown(".notice");
+      const noticesUnchecked = await shown(".notice:not(.keep)");
       const reasoningBefore = await shown(".reasoning");
       await page.locator("#f-reasoning").uncheck();
       const reasoningUnchecked = await shown(".reasoning");
@@ -546,6 +548,7 @@ async function checkPage(pageSpec, mode, baseUrl) {
         empty_messages: empty, shown_articles: shownArticles,
         tools_before: toolsBefore, tools_unchecked: toolsUnchecked, subagents_unchecked: subagentsUnchecked, tools_rechecked: toolsRechecked,
         notices_before: noticesBefore, notices_checked: noticesChecked, notices_unchecked: noticesUnchecked,
+        kept_before: keptBefore,
         reasoning_before: reasoningBefore, reasoning_unchecked: reasoningUnchecked,
       };
     });
