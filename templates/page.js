@@ -124,7 +124,7 @@
   }
   function search(term) {
     clearMarks();
-    doc.querySelectorAll(".hit-article").forEach(function (a) { a.classList.remove("hit-article"); });
+    doc.querySelectorAll(".hit-article, .hit-part").forEach(function (a) { a.classList.remove("hit-article", "hit-part"); });
     if (!term || term.length < 2) { qn.textContent = ""; return; }
     var needle = term.toLowerCase();
     var walker = doc.createTreeWalker(doc.getElementById("main"), NodeFilter.SHOW_TEXT, null);
@@ -144,7 +144,15 @@
       if (i < text.length) frag.appendChild(doc.createTextNode(text.slice(i)));
       node.parentNode.replaceChild(frag, node);
     });
-    marks.forEach(function (m) { reveal(m); var a = m.closest("article"); if (a) a.classList.add("hit-article"); });
+    // A match inside what the filters hide is shown: its block, and the
+    // blocks and messages around it.
+    marks.forEach(function (m) {
+      reveal(m);
+      for (var p = m.parentElement; p; p = p.parentElement) {
+        if (p.matches(".tool, .subagent, .reasoning, .notice, .step")) p.classList.add("hit-part");
+        if (p.tagName === "ARTICLE") p.classList.add("hit-article");
+      }
+    });
     qn.textContent = marks.length ? marks.length + (marks.length >= 5000 ? "+" : "") + " found" : "no match";
     if (marks.length) next(1);
   }

@@ -297,6 +297,11 @@ fn check_run(f: &mut Failures, warn: &mut Vec<String>, page: &Page, run: &Value)
         f.check(q["current_in_viewport"] == true, || {
             format!("{at}: the current match was not scrolled into view: {q}")
         });
+        let fq = &q["filtered"];
+        f.check(
+            n(&fq["marks"]) == expected && n(&fq["hidden"]) == 0,
+            || format!("{at}: with tools and thinking filtered out, search for {word:?} counted matches it does not show: {q}"),
+        );
         f.check(n(&q["after_escape"]["marks"]) == 0, || {
             format!("{at}: Escape did not clear the marks: {q}")
         });

@@ -429,7 +429,19 @@ async function checkPage(pageSpec, mode, baseUrl) {
       // Escape clears the search.
       await page.locator("#q").press("Escape");
       const cleared = await page.evaluate(() => ({ marks: document.querySelectorAll("mark.hit").length, qn: document.getElementById("qn").textContent }));
-      return { word: pick.word, expected: pick.expected, closed_depth: pick.closed_depth, closed_details_around: closedAround, details_before: before, ...after, after_escape: cleared };
+      // With every filter set to hide, the matches still show: a search
+      // must not count what it cannot show.
+      await fresh(page, url);
+      await page.locator("#f-tools").uncheck();
+      await page.locator("#f-reasoning").uncheck();
+      await page.locator("#q").click();
+      await page.locator("#q").pressSequentially(pick.word, { delay: 15 });
+      await page.waitForFunction(() => /found|no match/.test(document.getElementById("qn").textContent), null, { timeout: ACTION_MS });
+      const filtered = await page.evaluate(() => {
+        const marks = Array.from(document.querySelectorAll("mark.hit"));
+        return { marks: marks.length, hidden: marks.filter((m) => !m.checkVisibility()).length };
+      });
+      return { word: pick.word, expected: pick.expected, closed_depth: pick.closed_depth, closed_details_around: closedAround, details_before: before, ...after, after_escape: cleared, filtered };
     });
 
     await group(run, "theme", async () => {
