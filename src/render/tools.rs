@@ -140,9 +140,13 @@ pub fn key_arg(call: &ToolCall) -> String {
                 "query",
                 "pattern",
                 "prompt",
+                "summary",
+                "subject",
+                "title",
             ],
         )
-        .map(str::to_string),
+        .map(str::to_string)
+        .or_else(|| scalar_summary(input)),
     };
     let s = found.or_else(|| call.title.clone()).unwrap_or_default();
     let first = s.lines().next().unwrap_or("");
@@ -253,6 +257,57 @@ fn code_view(path_or_lang: Option<&str>, content: &str, start: Option<u64>) -> S
             lines.extend(rest.lines().map(super::markdown::escape_text));
             out.push_str(&clipped_pre(&lines, "src", start, h.root.as_deref()));
         }
+    }
+    out
+}
+
+/// A one-line summary of an input no key names: its first few plain
+/// fields, `key: value`.
+fn scalar_summary(input: &Value) -> Option<String> {
+    let parts: Vec<String> = input
+        .as_object()?
+        .iter()
+        .filter_map(|(k, v)| match v {
+            Value::String(s) if !s.trim().is_empty() => {
+                Some(format!("{k}: {}", s.trim().lines().next().unwrap_or("")))
+            }
+            Value::Number(n) => Some(format!("{k}: {n}")),
+            Value::Bool(b) => Some(format!("{k}: {b}")),
+            _ => None,
+        })
+        .take(4)
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
+/// The input or output of a tool without a view of its own: JSON, with
+/// each multi-line string taken out and shown as text under its key (in
+/// JSON it is one long line of `\n`s).
+fn fields_view(v: &Value) -> String {
+    let Some(obj) = v.as_object() else {
+        return json_view(v);
+    };
+    let long: Vec<(&String, &str)> = obj
+        .iter()
+        .filter_map(|(k, v)| v.as_str().filter(|s| s.contains('\n')).map(|s| (k, s)))
+        .collect();
+    if long.is_empty() {
+        return json_view(v);
+    }
+    let rest: serde_json::Map<String, Value> = obj
+        .iter()
+        .filter(|(k, _)| !long.iter().any(|(l, _)| l == k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut out = String::new();
+    if !rest.is_empty() {
+        out.push_str(&json_view(&Value::Object(rest)));
+    }
+    for (k, s) in long {
+        out.push_str("<div class=\"label\">");
+        escape_into(&mut out, k);
+        out.push_str("</div>");
+        out.push_str(&output_block(s));
     }
     out
 }
@@ -491,7 +546,7 @@ pub fn body(call: &ToolCall) -> String {
         ToolKind::Other => {
             if !call.input.is_null() {
                 label(&mut out, "Input");
-                out.push_str(&json_view(&call.input));
+                out.push_str(&fields_view(&call.input));
             }
             let shown = if output.is_empty() {
                 [call.extras.stdout.as_deref(), call.extras.stderr.as_deref()]
@@ -506,7 +561,7 @@ pub fn body(call: &ToolCall) -> String {
             if !shown.is_empty() {
                 label(&mut out, "Output");
                 match serde_json::from_str::<Value>(&shown) {
-                    Ok(v) if v.is_object() || v.is_array() => out.push_str(&json_view(&v)),
+                    Ok(v) if v.is_object() || v.is_array() => out.push_str(&fields_view(&v)),
                     _ => out.push_str(&output_block(&shown)),
                 }
             }
@@ -573,6 +628,24 @@ fn key_arg_full(call: &ToolCall) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tools_without_a_view_get_a_summary_and_readable_text() {
+        let input = serde_json::json!({"taskId": "1", "status": "in_progress", "owner": "alice"});
+        assert_eq!(
+            scalar_summary(&input).unwrap(),
+            "owner: alice · status: in_progress · taskId: 1"
+        );
+        let input = serde_json::json!({"to": "bob", "message": "line one\nline two"});
+        let html = fields_view(&input);
+        assert!(html.contains(">bob<"), "{html}");
+        assert!(
+            html.contains("<div class=\"label\">message</div>"),
+            "{html}"
+        );
+        assert!(html.contains("line one\nline two"), "{html}");
+        assert!(!html.contains("\\n"), "{html}");
+    }
 
     #[test]
     fn numbered_lines_keep_carriage_returns_off_the_rows() {
