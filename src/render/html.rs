@@ -1075,8 +1075,19 @@ fn tool_call(ctx: &Ctx, c: &ToolCall, anchor: &str) -> String {
     }
     out.push_str("</summary>");
     out.push_str("<div class=\"tbody\">");
-    out.push_str(&tools::body(c));
-    if let Some(sub) = ctx.subagents.get(c.id.as_str()) {
+    let sub = ctx.subagents.get(c.id.as_str());
+    // The subagent's conversation, nested below, opens with the prompt.
+    let prompt_below = sub.is_some_and(|s| {
+        let prompt = c.input.get("prompt").and_then(serde_json::Value::as_str);
+        s.session.messages.first().is_some_and(|m| {
+            m.role == Role::User
+                && m.parts.iter().any(
+                    |p| matches!(p, Part::Text { text } if Some(text.trim()) == prompt.map(str::trim)),
+                )
+        })
+    });
+    out.push_str(&tools::body_opts(c, !prompt_below));
+    if let Some(sub) = sub {
         out.push_str(&subagent_block(sub, &format!("{anchor}-"), ctx.depth + 1));
     }
     out.push_str("</div></details>");
@@ -1198,6 +1209,38 @@ mod tests {
         let page = render_page(&s, &PageOptions::default(), &templates).unwrap();
         assert!(page.contains("(1 prompt)"), "{page}");
         assert!(page.contains(">1 message</span>"), "{page}");
+    }
+
+    /// A subagent's prompt shows once: the nested conversation opens with
+    /// it, so the call does not repeat it.
+    #[test]
+    fn a_subagents_prompt_is_not_shown_twice() {
+        let mut s = Session::new(Agent::ClaudeCode, "task");
+        let mut m = Message::new(Role::Assistant);
+        m.parts.push(Part::ToolCall(Box::new(crate::model::ToolCall {
+            id: "call-1".into(),
+            name: "Task".into(),
+            input: serde_json::json!({"description": "look", "prompt": "Find the zanzibar file."}),
+            output: Some("Found it.".into()),
+            status: crate::model::ToolStatus::Completed,
+            title: None,
+            duration_ms: None,
+            extras: Default::default(),
+        })));
+        s.messages.push(m);
+        let mut child = Session::new(Agent::ClaudeCode, "child");
+        let mut first = Message::new(Role::User);
+        first.parts.push(Part::text("Find the zanzibar file."));
+        child.messages.push(first);
+        s.subagents.push(Subagent {
+            tool_call_id: Some("call-1".into()),
+            agent_type: None,
+            description: None,
+            session: Box::new(child),
+        });
+        let templates = Templates::new(None).unwrap();
+        let page = render_page(&s, &PageOptions::default(), &templates).unwrap();
+        assert_eq!(page.matches("Find the zanzibar file.").count(), 1, "{page}");
     }
 
     #[test]

@@ -261,6 +261,39 @@ fn code_view(path_or_lang: Option<&str>, content: &str, start: Option<u64>) -> S
     out
 }
 
+/// A subagent's result, and the lines Claude Code appends to it about the
+/// run (`agentId: …`, `worktreePath: …`, `<usage>…</usage>`), if any.
+fn split_agent_trailer(output: &str) -> (&str, &str) {
+    let Some(at) = output
+        .rfind("\nagentId: ")
+        .map(|i| i + 1)
+        .or_else(|| output.starts_with("agentId: ").then_some(0))
+    else {
+        return (output, "");
+    };
+    let trailer = &output[at..];
+    let harness = |l: &str| {
+        let l = l.trim();
+        l.is_empty()
+            || [
+                "agentId: ",
+                "worktreePath: ",
+                "worktreeBranch: ",
+                "<usage>",
+                "total_tokens: ",
+                "tool_uses: ",
+                "duration_ms: ",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+    };
+    if trailer.lines().all(harness) {
+        (output[..at].trim_end(), trailer.trim())
+    } else {
+        (output, "")
+    }
+}
+
 /// A one-line summary of an input no key names: its first few plain
 /// fields, `key: value`.
 fn scalar_summary(input: &Value) -> Option<String> {
@@ -419,6 +452,12 @@ fn todo_view(call: &ToolCall) -> Option<String> {
 
 /// The body of a tool call, without the nested subagent (the caller adds it).
 pub fn body(call: &ToolCall) -> String {
+    body_opts(call, true)
+}
+
+/// [`body`]; `prompt`: whether a subagent call shows its prompt (not when
+/// the nested subagent below opens with it).
+pub fn body_opts(call: &ToolCall, prompt: bool) -> String {
     let kind = ToolKind::of(&call.name);
     let mut out = String::new();
     let output = call.output.as_deref().unwrap_or("");
@@ -530,17 +569,24 @@ pub fn body(call: &ToolCall) -> String {
             }
         }
         ToolKind::Task => {
-            if let Some(p) = arg(&call.input, &["prompt"]) {
+            if let Some(p) = arg(&call.input, &["prompt"]).filter(|_| prompt) {
                 label(&mut out, "Prompt");
                 out.push_str("<div class=\"md\">");
                 out.push_str(&super::markdown::to_html(p));
                 out.push_str("</div>");
             }
             if !output.is_empty() {
+                let (answer, trailer) = split_agent_trailer(output);
                 label(&mut out, "Result");
                 out.push_str("<div class=\"md\">");
-                out.push_str(&super::markdown::to_html(output));
+                out.push_str(&super::markdown::to_html(answer));
                 out.push_str("</div>");
+                if !trailer.is_empty() {
+                    // The harness's lines about the run (agent id, worktree,
+                    // usage) are not the agent's answer.
+                    label(&mut out, "Run");
+                    out.push_str(&output_block(trailer));
+                }
             }
         }
         ToolKind::Other => {
@@ -628,6 +674,18 @@ fn key_arg_full(call: &ToolCall) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subagents_run_lines_are_not_its_answer() {
+        let out = "Done: 3 files.\n\nagentId: ab1e (use SendMessage with to: 'ab1e' to continue this agent)\nworktreePath: /w/a\n<usage>total_tokens: 33854\ntool_uses: 17\nduration_ms: 447008</usage>";
+        let (answer, trailer) = split_agent_trailer(out);
+        assert_eq!(answer, "Done: 3 files.");
+        assert!(trailer.starts_with("agentId: ab1e") && trailer.ends_with("</usage>"));
+        // Prose that mentions an agent id is left alone.
+        let out = "Found it.\nagentId: x\nand then more words";
+        assert_eq!(split_agent_trailer(out), (out, ""));
+        assert_eq!(split_agent_trailer("plain"), ("plain", ""));
+    }
 
     #[test]
     fn tools_without_a_view_get_a_summary_and_readable_text() {
