@@ -1052,6 +1052,10 @@ fn tool_call(ctx: &Ctx, c: &ToolCall, anchor: &str) -> String {
     escape_into(&mut out, &tools::key_arg(c));
     out.push_str("</code>");
     match c.status {
+        // Turned down, not failed: what it would have done did not happen.
+        ToolStatus::Error if tools::rejected(c) => {
+            out.push_str(" <span class=\"badge warn\">rejected</span>")
+        }
         ToolStatus::Error => out.push_str(" <span class=\"badge err\">error</span>"),
         ToolStatus::Pending | ToolStatus::Running => {
             out.push_str(" <span class=\"badge warn\">no result</span>")

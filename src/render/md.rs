@@ -462,6 +462,7 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
         let _ = write!(summary, ": <code>{}</code>", summary_text(&arg));
     }
     match c.status {
+        ToolStatus::Error if super::tools::rejected(c) => summary.push_str(" (rejected)"),
         ToolStatus::Error => summary.push_str(" (error)"),
         ToolStatus::Pending | ToolStatus::Running => summary.push_str(" (no result)"),
         ToolStatus::Completed => {}

@@ -450,6 +450,16 @@ fn todo_view(call: &ToolCall) -> Option<String> {
     Some(out)
 }
 
+/// Whether the user turned the call down before it ran (Claude Code
+/// records that as the call's error).
+pub fn rejected(call: &ToolCall) -> bool {
+    call.status == ToolStatus::Error
+        && call.output.as_deref().is_some_and(|o| {
+            o.trim_start()
+                .starts_with("The user doesn't want to proceed with this tool use")
+        })
+}
+
 /// The body of a tool call, without the nested subagent (the caller adds it).
 pub fn body(call: &ToolCall) -> String {
     body_opts(call, true)
@@ -460,6 +470,12 @@ pub fn body(call: &ToolCall) -> String {
 pub fn body_opts(call: &ToolCall, prompt: bool) -> String {
     let kind = ToolKind::of(&call.name);
     let mut out = String::new();
+    if rejected(call) {
+        // Its diff or command below is what was proposed, not what ran.
+        out.push_str(
+            "<p class=\"note interrupted\">Rejected by the user: this call did not run.</p>",
+        );
+    }
     let output = call.output.as_deref().unwrap_or("");
     match kind {
         ToolKind::Shell => {
@@ -685,6 +701,31 @@ mod tests {
         let out = "Found it.\nagentId: x\nand then more words";
         assert_eq!(split_agent_trailer(out), (out, ""));
         assert_eq!(split_agent_trailer("plain"), ("plain", ""));
+    }
+
+    #[test]
+    fn a_rejected_call_says_it_did_not_run() {
+        let call = ToolCall {
+            id: "t".into(),
+            name: "Edit".into(),
+            input: serde_json::json!({"file_path": "/x.rs", "old_string": "a", "new_string": "b"}),
+            output: Some(
+                "The user doesn't want to proceed with this tool use. The tool use was rejected."
+                    .into(),
+            ),
+            status: ToolStatus::Error,
+            title: None,
+            duration_ms: None,
+            extras: Default::default(),
+        };
+        assert!(rejected(&call));
+        assert!(body(&call).starts_with("<p class=\"note interrupted\">Rejected by the user"));
+        let failed = ToolCall {
+            output: Some("String not found in file".into()),
+            ..call
+        };
+        assert!(!rejected(&failed));
+        assert!(!body(&failed).contains("Rejected"));
     }
 
     #[test]
