@@ -657,11 +657,13 @@ struct Ctx<'a> {
     subagents: &'a HashMap<&'a str, &'a Subagent>,
 }
 
-/// Notices shown while the others are hidden (class `keep`).
+/// Notices shown while the others are hidden (class `keep`): what went
+/// wrong, the user stopping the agent, and the shell commands the user ran
+/// (`!` in Claude Code) with their output.
 fn shown_notice(kind: NoticeKind) -> bool {
     matches!(
         kind,
-        NoticeKind::Error | NoticeKind::Warning | NoticeKind::Interrupted
+        NoticeKind::Error | NoticeKind::Warning | NoticeKind::Interrupted | NoticeKind::Shell
     )
 }
 

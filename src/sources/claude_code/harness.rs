@@ -178,7 +178,10 @@ fn push_notice(parts: &mut Vec<Part>, kind: NoticeKind, tag: &str, inner: &str) 
         parts.push(Part::notice(kind, piece));
         return;
     }
-    parts.push(Part::notice(kind, inner));
+    // An empty element (`<bash-stderr></bash-stderr>`) says nothing.
+    if !inner.is_empty() {
+        parts.push(Part::notice(kind, inner));
+    }
 }
 
 /// Whether a user text contains words the user typed (not only harness).
@@ -231,6 +234,20 @@ mod tests {
             vec![
                 Part::notice(NoticeKind::Teammate, "alice — tests done\n\nAll **green**."),
                 Part::notice(NoticeKind::Other, "alice exited"),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_harness_elements_are_dropped() {
+        let parts = split_user_text(
+            "<bash-input>cargo test</bash-input><bash-stdout>ok</bash-stdout><bash-stderr></bash-stderr>",
+        );
+        assert_eq!(
+            parts,
+            vec![
+                Part::notice(NoticeKind::Shell, "cargo test"),
+                Part::notice(NoticeKind::Shell, "ok"),
             ]
         );
     }
