@@ -644,6 +644,15 @@ fn assistant_body(path: &Path, lineno: u64, v: &mut Value, diag: &Diag) -> Body 
         Some(Value::String(s)) if !s.is_empty() => parts.push(Part::text(s)),
         _ => {}
     }
+    // "API Error: 529 …" is Claude Code's record of a failed request, not
+    // the model's words.
+    if v.get("isApiErrorMessage").and_then(Value::as_bool) == Some(true) {
+        for p in &mut parts {
+            if let Part::Text { text } = p {
+                *p = Part::notice(NoticeKind::Error, std::mem::take(text));
+            }
+        }
+    }
     Body::Assistant {
         msg_id,
         request_id,
@@ -1461,6 +1470,26 @@ mod tests {
             "main": serde_json::to_value(&s).unwrap(),
             "agents": agents.iter().map(|a| serde_json::to_value(&a.0).unwrap()).collect::<Vec<_>>(),
         })
+    }
+
+    #[test]
+    fn an_api_error_record_is_an_error_notice() {
+        let bytes = concat!(
+            r#"{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"2026-01-01T10:00:00Z","message":{"role":"user","content":"hi"}}"#,
+            "\n",
+            r#"{"type":"assistant","uuid":"a1","parentUuid":"u1","isApiErrorMessage":true,"timestamp":"2026-01-01T10:00:01Z","message":{"id":"m1","role":"assistant","model":"<synthetic>","content":[{"type":"text","text":"API Error: 529 overloaded"}]}}"#,
+            "\n",
+        );
+        let s = session_from_bytes("t", bytes.as_bytes(), &Diag::silent()).unwrap();
+        let parts: Vec<&Part> = s.messages.iter().flat_map(|m| &m.parts).collect();
+        assert!(
+            parts.contains(&&Part::notice(
+                NoticeKind::Error,
+                "API Error: 529 overloaded"
+            )),
+            "{parts:?}"
+        );
+        assert!(!parts.contains(&&Part::text("API Error: 529 overloaded")));
     }
 
     /// Reads `bytes` one line after the other, as before lines were parsed
