@@ -26,7 +26,8 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 const CACHE_FILE: &str = "antigravity-list.json";
-const CACHE_VERSION: u32 = 1;
+// 2: titles without Markdown marks.
+const CACHE_VERSION: u32 = 2;
 const LOGS: &str = ".system_generated/logs";
 
 pub struct Antigravity {

@@ -30,7 +30,8 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 const CACHE_FILE: &str = "codex-list.json";
-const CACHE_VERSION: u32 = 1;
+// 2: titles without Markdown marks.
+const CACHE_VERSION: u32 = 2;
 /// How deep subagents of subagents are followed.
 const MAX_DEPTH: usize = 8;
 

@@ -34,7 +34,8 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 const CACHE_FILE: &str = "gemini-list.json";
-const CACHE_VERSION: u32 = 1;
+// 2: titles without Markdown marks.
+const CACHE_VERSION: u32 = 2;
 
 pub struct Gemini {
     root: PathBuf,

@@ -346,11 +346,29 @@ pub fn retain_tails(keep: impl Fn(&Path) -> bool) {
     opencode::retain_live(&keep);
 }
 
-/// The first line of a prompt, shortened to a title.
+/// The first line of a prompt, shortened to a title, as its text reads:
+/// without Markdown's marks (`**quire**` is "quire").
 pub fn title_from_prompt(p: &str) -> String {
+    use pulldown_cmark::{Event, Parser};
     let line = p.trim().lines().next().unwrap_or("").trim();
-    let mut t: String = line.chars().take(100).collect();
-    if line.chars().count() > 100 {
+    let mut text = String::new();
+    for ev in Parser::new(line) {
+        match ev {
+            Event::Text(t) | Event::Code(t) => text.push_str(&t),
+            // Raw HTML in a prompt is text the user typed.
+            Event::Html(t) | Event::InlineHtml(t) => text.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => text.push(' '),
+            _ => {}
+        }
+    }
+    // What Markdown reads as no text at all (`---`, `#`) keeps the line.
+    let text = if text.trim().is_empty() {
+        line
+    } else {
+        text.trim()
+    };
+    let mut t: String = text.chars().take(100).collect();
+    if text.chars().count() > 100 {
         t.push('…');
     }
     t
@@ -407,6 +425,29 @@ pub(crate) fn fixture_files(dir: &str, ext: &str) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn titles_read_as_text() {
+        for (prompt, title) in [
+            (
+                "Explain the **quire** layout, please.\nMore",
+                "Explain the quire layout, please.",
+            ),
+            (
+                "# Fix `parse()` in [the reader](http://x)",
+                "Fix parse() in the reader",
+            ),
+            ("Why is <div> escaped?", "Why is <div> escaped?"),
+            ("---", "---"),
+            ("2 * 3 = 6", "2 * 3 = 6"),
+        ] {
+            assert_eq!(title_from_prompt(prompt), title, "{prompt}");
+        }
+        let long = "word ".repeat(40);
+        let t = title_from_prompt(&long);
+        assert_eq!(t.chars().count(), 101);
+        assert!(t.ends_with('…'));
+    }
 
     #[test]
     fn a_held_session_is_served_once_and_only_for_its_file() {

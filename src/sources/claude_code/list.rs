@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 const CACHE_FILE: &str = "claude-code-list.json";
-const CACHE_VERSION: u32 = 1;
+// 2: titles without Markdown marks.
+const CACHE_VERSION: u32 = 2;
 
 #[derive(Deserialize)]
 struct Light<'a> {
