@@ -128,6 +128,17 @@ impl Diag {
         inner.warnings.push(w);
     }
 
+    /// Warns that the file `path` was skipped because of `e` (kind
+    /// `unreadable`): one file that cannot be read does not stop a listing.
+    pub fn skipped(&self, path: &Path, e: &crate::Error) {
+        self.warn(
+            path,
+            None,
+            "unreadable",
+            format!("skipped: {}", e.cause_at(path)),
+        );
+    }
+
     /// Prints an informational line when verbose.
     pub fn info(&self, message: impl AsRef<str>) {
         if self.echo && self.verbosity >= Verbosity::Verbose {

@@ -1211,10 +1211,15 @@ mod tests {
             description: None,
             session: Box::new(child),
         });
-        let templates = Templates::new(None).unwrap();
-        let page = render_page(&s, &PageOptions::default(), &templates).unwrap();
+        let page = page_of(&s);
         assert!(page.contains("(1 prompt)"), "{page}");
         assert!(page.contains(">1 message</span>"), "{page}");
+    }
+
+    /// The page of `s` with the built-in templates and default options.
+    fn page_of(s: &Session) -> String {
+        let templates = Templates::new(None).unwrap();
+        render_page(s, &PageOptions::default(), &templates).unwrap()
     }
 
     /// A subagent's prompt shows once: the nested conversation opens with
@@ -1244,8 +1249,7 @@ mod tests {
             description: None,
             session: Box::new(child),
         });
-        let templates = Templates::new(None).unwrap();
-        let page = render_page(&s, &PageOptions::default(), &templates).unwrap();
+        let page = page_of(&s);
         assert_eq!(page.matches("Find the zanzibar file.").count(), 1, "{page}");
     }
 
@@ -1258,8 +1262,7 @@ mod tests {
             "alice — tests done\n\nCoverage is **96%**.",
         ));
         s.messages.push(m);
-        let templates = Templates::new(None).unwrap();
-        let page = render_page(&s, &PageOptions::default(), &templates).unwrap();
+        let page = page_of(&s);
         assert!(
             page.contains("<span class=\"role\">Teammate</span>"),
             "{page}"

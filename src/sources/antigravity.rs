@@ -559,12 +559,7 @@ impl Source for Antigravity {
             let found = cache.get_or_scan(&f, || match load_file(&f, diag) {
                 Ok(s) => Some(SessionSummary::of(&s, &f, 0)),
                 Err(e) => {
-                    diag.warn(
-                        &f,
-                        None,
-                        "unreadable",
-                        format!("skipped: {}", e.cause_at(&f)),
-                    );
+                    diag.skipped(&f, &e);
                     None
                 }
             });

@@ -233,12 +233,7 @@ fn scan_file(path: &Path, diag: &Diag) -> Scan {
     let recs = match parse::read(path, true, diag) {
         Ok(r) => r,
         Err(e) => {
-            diag.warn(
-                path,
-                None,
-                "unreadable",
-                format!("skipped: {}", e.cause_at(path)),
-            );
+            diag.skipped(path, &e);
             return Scan {
                 summary: None,
                 parent: None,

@@ -199,12 +199,7 @@ fn scan(
             let found = cache.get_or_scan(&f, || match load_one(&f, project.clone(), diag) {
                 Ok(s) => Some(SessionSummary::of(&s, &f, 0)),
                 Err(e) => {
-                    diag.warn(
-                        &f,
-                        None,
-                        "unreadable",
-                        format!("skipped: {}", e.cause_at(&f)),
-                    );
+                    diag.skipped(&f, &e);
                     None
                 }
             });

@@ -454,12 +454,7 @@ pub fn scan_dirs(
                             match scan_file(&f, diag) {
                                 Ok(s) => s,
                                 Err(e) => {
-                                    diag.warn(
-                                        &f,
-                                        None,
-                                        "unreadable",
-                                        format!("skipped: {}", e.cause_at(&f)),
-                                    );
+                                    diag.skipped(&f, &e);
                                     continue;
                                 }
                             }
