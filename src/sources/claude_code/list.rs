@@ -3,7 +3,8 @@
 
 use super::harness::split_user_text;
 use super::parse::{
-    agent_parent_session, file_id, is_agent_file, read_head, subagents_dir, title_from_prompt,
+    agent_parent_session, file_id, is_agent_file, is_warmup_file, read_head, subagents_dir,
+    title_from_prompt,
 };
 use crate::diag::Diag;
 use crate::error::{Error, Result};
@@ -434,7 +435,8 @@ pub fn scan_dirs(
                     size,
                     mtime_ns,
                     summary: None,
-                    parent: agent_parent_session(&f),
+                    // A warm-up request is not counted as a subagent.
+                    parent: agent_parent_session(&f).filter(|_| !is_warmup_file(&f)),
                 });
                 if let Some(p) = &entry.parent {
                     *agent_parents.entry(p.clone()).or_default() += 1;

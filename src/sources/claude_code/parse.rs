@@ -1071,6 +1071,13 @@ pub(super) fn load_agent_files(path: &Path, id: &str, diag: &Diag) -> Vec<Subage
                 let aid = agent_file_id(&file);
                 let (agent_type, description) = read_agent_meta(&file, diag);
                 let s = build(aid, p.recs, &p.meta, &file).session;
+                if is_warmup(&s) {
+                    diag.info(format!(
+                        "{}: Claude Code's warm-up request, not part of the conversation: left out",
+                        file.display()
+                    ));
+                    continue;
+                }
                 agents.push((s, agent_type, description));
             }
             Err(e) => diag.warn(
@@ -1082,6 +1089,34 @@ pub(super) fn load_agent_files(path: &Path, id: &str, diag: &Diag) -> Vec<Subage
         }
     }
     agents
+}
+
+/// Whether a subagent file is only Claude Code's warm-up request (2.0.x
+/// sends "Warmup" to prime its cache when it starts): a prompt of that one
+/// word and at most its answer, no tool call.
+fn is_warmup(s: &Session) -> bool {
+    let first_is_warmup = s.messages.first().is_some_and(|m| {
+        m.role == Role::User
+            && matches!(m.parts.as_slice(), [Part::Text { text }] if text.trim() == "Warmup")
+    });
+    first_is_warmup
+        && s.messages.len() <= 2
+        && s.messages
+            .iter()
+            .flat_map(|m| &m.parts)
+            .all(|p| !matches!(p, Part::ToolCall(_)))
+}
+
+/// [`is_warmup`] for a subagent file, read only if it is small.
+pub(super) fn is_warmup_file(path: &Path) -> bool {
+    if std::fs::metadata(path).map_or(true, |m| m.len() > 64 * 1024) {
+        return false;
+    }
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    parse_reader(path, &bytes[..], &Diag::silent())
+        .is_ok_and(|p| is_warmup(&build("warmup".into(), p.recs, &p.meta, path).session))
 }
 
 /// A transcript held in memory, with the subagents its sidechains hold
@@ -1289,6 +1324,16 @@ fn first_user_text(s: &Session) -> Option<String> {
                 kind: NoticeKind::Other,
                 text,
             } => Some(text.trim().to_string()),
+            // Its first line names the sender; the prompt is the rest.
+            Part::Notice {
+                kind: NoticeKind::Teammate,
+                text,
+            } => Some(
+                text.split_once("\n\n")
+                    .map_or("", |(_, body)| body)
+                    .trim()
+                    .to_string(),
+            ),
             _ => None,
         })
 }
