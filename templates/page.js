@@ -20,6 +20,22 @@
     if (store) store.setItem("sharegen-theme", next);
   });
 
+  // Printing: every block open, in the light colours (dark text on white
+  // paper); put back as it was afterwards.
+  var printing = null;
+  window.addEventListener("beforeprint", function () {
+    var closed = Array.prototype.filter.call(doc.querySelectorAll("details"), function (d) { return !d.open; });
+    printing = { closed: closed, theme: root.getAttribute("data-theme") };
+    closed.forEach(function (d) { d.open = true; });
+    root.setAttribute("data-theme", "light");
+  });
+  window.addEventListener("afterprint", function () {
+    if (!printing) return;
+    printing.closed.forEach(function (d) { d.open = false; });
+    if (printing.theme) root.setAttribute("data-theme", printing.theme); else root.removeAttribute("data-theme");
+    printing = null;
+  });
+
   // Filters hide kinds of blocks through classes on <body>.
   function filter(id, cls) {
     var box = doc.getElementById(id);

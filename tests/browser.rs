@@ -313,6 +313,17 @@ fn check_run(f: &mut Failures, warn: &mut Vec<String>, page: &Page, run: &Value)
     }
 
     // Theme.
+    let pr = &run["print"];
+    f.check(
+        pr["text_luminance"].as_f64().is_some_and(|l| l < 0.5)
+            && n(&pr["closed"]) == 0
+            && n(&pr["hidden_bodies"]) == 0,
+        || format!("{at}: printing a dark page: not dark text with every block open: {pr}"),
+    );
+    f.check(pr["after"]["theme"] == "dark", || {
+        format!("{at}: after printing, the page's own theme is not back: {pr}")
+    });
+
     let t = &run["theme"];
     let eff = |k: &str| s(&t[k]["effective"]).to_string();
     let theme = |k: &str| t[k]["theme"].clone();

@@ -55,8 +55,9 @@ const LIGHT_SELECTOR: &str = r#"[data-theme="light"]"#;
 const DARK_SELECTOR: &str = r#"[data-theme="dark"]"#;
 const LIGHT_DEFAULT_SELECTOR: &str = r#":root:not([data-theme="dark"])"#;
 const DARK_DEFAULT_SELECTOR: &str = r#":root:not([data-theme="light"])"#;
-const LIGHT_MEDIA: &str = "@media not all and (prefers-color-scheme: dark)";
-const DARK_MEDIA: &str = "@media (prefers-color-scheme: dark)";
+/// Print is light whatever the screen: dark text on white paper.
+const LIGHT_MEDIA: &str = "@media print, not all and (prefers-color-scheme: dark)";
+const DARK_MEDIA: &str = "@media screen and (prefers-color-scheme: dark)";
 
 fn main() -> ExitCode {
     match run() {
@@ -294,12 +295,12 @@ fn write_rules(out: &mut String, rules: &[Rule], prefix: &str, indent: &str) {
 /// Scopes syntect's theme CSS so that light and dark share the markup.
 ///
 /// Light file: every rule prefixed with `[data-theme="light"] `, plus the same
-/// rules under `@media not all and (prefers-color-scheme: dark) {
+/// rules under `@media print, not all and (prefers-color-scheme: dark) {
 /// :root:not([data-theme="dark"]) … }` so that a page with no `data-theme`
 /// is light by default when the OS is not dark.
 ///
 /// Dark file: every rule prefixed with `[data-theme="dark"] `, plus the same
-/// rules under `@media (prefers-color-scheme: dark) {
+/// rules under `@media screen and (prefers-color-scheme: dark) {
 /// :root:not([data-theme="light"]) … }` so that OS preference works with no
 /// JS.
 fn scoped_css(raw: &str, theme: &str, dark: bool) -> String {

@@ -444,6 +444,33 @@ async function checkPage(pageSpec, mode, baseUrl) {
       return { word: pick.word, expected: pick.expected, closed_depth: pick.closed_depth, closed_details_around: closedAround, details_before: before, ...after, after_escape: cleared, filtered };
     });
 
+    // Printing, with the OS dark and the page toggled dark: dark text on
+    // white, every block's content shown (with the script, and without it
+    // where the browser supports ::details-content).
+    await group(run, "print", async () => {
+      await page.emulateMedia({ colorScheme: "dark" });
+      await fresh(page, url);
+      await page.evaluate(() => document.documentElement.setAttribute("data-theme", "dark"));
+      await page.evaluate(() => window.dispatchEvent(new Event("beforeprint")));
+      await page.emulateMedia({ media: "print", colorScheme: "dark" });
+      const facts = await page.evaluate(() => {
+        const lum = (c) => { const m = c.match(/\d+(\.\d+)?/g).map(Number); return (0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]) / 255; };
+        // Permalinks and copy buttons are left off paper on purpose.
+        const bodies = Array.from(document.querySelectorAll("main details > :not(summary, .anchor, .copy-link, .copy)"));
+        return {
+          text_luminance: lum(getComputedStyle(document.body).color),
+          closed: document.querySelectorAll("main details:not([open])").length,
+          // In a block that shows (the filters still hide some blocks).
+          hidden_bodies: bodies.filter((e) => e.parentElement.checkVisibility() && !e.checkVisibility()).length,
+          bodies: bodies.length,
+        };
+      });
+      await page.evaluate(() => window.dispatchEvent(new Event("afterprint")));
+      const after = await page.evaluate(() => ({ theme: document.documentElement.getAttribute("data-theme"), open: document.querySelectorAll("main details[open]").length }));
+      await page.emulateMedia({ media: "screen", colorScheme: "light" });
+      return { ...facts, after };
+    });
+
     await group(run, "theme", async () => {
       await page.emulateMedia({ colorScheme: "light" });
       await fresh(page, url);
