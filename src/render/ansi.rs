@@ -616,7 +616,8 @@ mod tests {
         for scope in [
             "[data-theme=\"light\"] {",
             "[data-theme=\"dark\"] {",
-            "@media (prefers-color-scheme: dark) {",
+            "@media screen and (prefers-color-scheme: dark) {",
+            "@media print, not all and (prefers-color-scheme: dark) {",
             ":root:not([data-theme=\"light\"]) {",
         ] {
             assert!(css.contains(scope), "{scope}");
