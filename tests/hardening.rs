@@ -794,3 +794,33 @@ fn templates_themes_follows_the_config() {
     assert!(out.lines().any(|l| l == "red"), "{out}");
     assert!(out.lines().any(|l| l == "default"), "{out}");
 }
+
+/// Every configured target is published even when one fails, and a share
+/// that cannot be rendered fails `publish` as it fails `build`.
+#[test]
+fn publish_tries_every_target_and_fails_on_a_share_it_cannot_render() {
+    let (tmp, id) = shared_home();
+    let home = tmp.path();
+    let bucket = home.join("bucket");
+    write(
+        &home.join("sg/config.toml"),
+        &format!(
+            "[publish.git]\nurl = {:?}\n[publish.bucket]\nurl = \"file://{}\"\n",
+            home.join("missing.git").display().to_string(),
+            bucket.display()
+        ),
+    );
+    let (code, _, err) = run(home, &["publish"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("missing.git does not exist"), "{err}");
+    assert!(bucket.join(format!("s/{id}/index.html")).is_file(), "{err}");
+    // The session goes; the page published before stays, and the run fails.
+    std::fs::remove_file(home.join("sg/config.toml")).unwrap();
+    std::fs::remove_file(home.join(format!(".claude/projects/-work-project/{MAIN}.jsonl")))
+        .unwrap();
+    let target = format!("file://{}", bucket.display());
+    let (code, _, err) = run(home, &["publish", "--bucket", &target]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("1 share(s) could not be rendered"), "{err}");
+    assert!(bucket.join(format!("s/{id}/index.html")).is_file());
+}

@@ -208,14 +208,8 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> anyhow::Result<()> {
     }
     let opts = site_options(ctx, args.out.clone(), args.no_redact)?;
     let build = build_site(ctx, &opts)?;
-    if !build.failed.is_empty() {
-        // The previous pages of failing shares are kept and published.
-        eprintln!(
-            "{} {} share(s) could not be rendered; their previous pages are published",
-            crate::term::warning(),
-            build.failed.len()
-        );
-    }
+    // The previous pages of failing shares are kept and published; the run
+    // fails at the end (each share's problem was warned about).
     let progress = !args.json && std::io::stderr().is_terminal();
     let mut reports = Vec::new();
     let mut first_err = None;
@@ -242,6 +236,12 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> anyhow::Result<()> {
     }
     match first_err {
         Some(e) => Err(e.into()),
+        // As `build`: the shares that could not be rendered fail the run
+        // (their previous pages were published).
+        None if !build.failed.is_empty() => Err(anyhow::anyhow!(
+            "{} share(s) could not be rendered (their previous pages were published)",
+            build.failed.len()
+        )),
         None => Ok(()),
     }
 }

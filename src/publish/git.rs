@@ -82,33 +82,38 @@ impl GitTarget {
         format!("refs/remotes/sharegen/{}", self.branch)
     }
 
-    /// Checks what can be checked without connecting: the prefix is a
-    /// plain folder path, and a remote given as a path exists (made
-    /// absolute, so that it means the same from any folder).
+    /// Checks what is wrong whatever the remote holds: the prefix is a
+    /// plain folder path (a usage error). A remote given as a path is made
+    /// absolute, so that it means the same from any folder.
     pub fn checked(mut self) -> Result<GitTarget> {
         if let Some(p) = &self.prefix {
             let clean = crate::publish::clean_prefix(p).map_err(Error::Usage)?;
             self.prefix = Some(clean).filter(|p| !p.is_empty());
         }
-        if let Some(path) = local_path(&self.url) {
-            if !path.exists() {
-                return Err(Error::publish(
-                    self.label(),
-                    format!(
-                        "{} does not exist: a remote given as a path is an existing git \
-                         repository (`git init --bare {}` makes one)",
-                        path.display(),
-                        path.display()
-                    ),
-                ));
-            }
-            if path.is_relative()
-                && let Ok(abs) = std::path::absolute(&path)
-            {
-                self.url = abs.display().to_string();
-            }
+        if let Some(path) = local_path(&self.url)
+            && path.is_relative()
+            && let Ok(abs) = std::path::absolute(&path)
+        {
+            self.url = abs.display().to_string();
         }
         Ok(self)
+    }
+
+    /// A remote given as a path must exist (checked for each publish, so
+    /// that one missing target does not stop the others).
+    fn check_local(&self) -> Result<()> {
+        match local_path(&self.url) {
+            Some(path) if !path.exists() => Err(Error::publish(
+                self.label(),
+                format!(
+                    "{} does not exist: a remote given as a path is an existing git \
+                     repository (`git init --bare {}` makes one)",
+                    path.display(),
+                    path.display()
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Local transports can't fetch shallow.
@@ -177,6 +182,7 @@ pub fn github_pages_url(url: &str, prefix: Option<&str>) -> Option<String> {
 /// sharegen would use, without fetching objects or pushing (an ls-remote).
 /// Returns what it saw of the branch.
 pub fn check(target: &GitTarget) -> Result<String> {
+    target.check_local()?;
     let label = target.label();
     let branch_ref = format!("refs/heads/{}", target.branch);
     if target.git_cli {
@@ -235,6 +241,7 @@ pub fn publish(
     opts: &PublishOptions,
     diag: &Diag,
 ) -> Result<PublishReport> {
+    target.check_local()?;
     let label = target.label();
     let fail = |m: String| Error::publish(&label, m);
     // An error that already says which target it is about is not wrapped
