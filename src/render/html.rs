@@ -618,7 +618,7 @@ fn toc(s: &Session) -> Vec<TocEntry> {
                     _ => None,
                 })
                 .unwrap_or("");
-            let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let one = markdown::plain_text(text);
             let mut short: String = one.chars().take(90).collect();
             if one.chars().count() > 90 {
                 short.push('…');
@@ -655,6 +655,37 @@ struct Ctx<'a> {
     prefix: &'a str,
     depth: usize,
     subagents: &'a HashMap<&'a str, &'a Subagent>,
+}
+
+/// Whether a notice is a background agent's report (`<result>`,
+/// `<summary>`), which shows like a message.
+fn is_task_report(kind: NoticeKind, text: &str) -> bool {
+    kind == NoticeKind::TaskNotification
+        && (text.contains("<result>") || text.contains("<summary>"))
+}
+
+/// A task notification's summary (or status), result, and the rest of its
+/// text with those two elements taken out.
+fn task_report(text: &str) -> (String, String, String) {
+    fn take(text: &mut String, tag: &str) -> Option<String> {
+        let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+        let a = text.find(&open)?;
+        let b = a + text[a..].find(&close)?;
+        let inner = text[a + open.len()..b].trim().to_string();
+        text.replace_range(a..b + close.len(), "");
+        Some(inner)
+    }
+    let mut rest = text.to_string();
+    let summary = take(&mut rest, "summary");
+    let result = take(&mut rest, "result").unwrap_or_default();
+    let summary = summary
+        .or_else(|| {
+            let a = rest.find("<status>")? + "<status>".len();
+            let b = a + rest[a..].find("</status>")?;
+            Some(format!("Task {}", rest[a..b].trim()))
+        })
+        .unwrap_or_else(|| "Task".into());
+    (summary, result, rest)
 }
 
 /// Notices shown while the others are hidden (class `keep`): what went
@@ -707,7 +738,7 @@ fn render_message(ctx: &Ctx, m: &Message, index: usize, first_tool: usize) -> St
     // A teammate's message is not harness text, and errors, warnings and
     // interruptions show too (see `part`).
     let only_notices = m.parts.iter().all(|p| {
-        matches!(p, Part::Notice { kind, .. } if *kind != NoticeKind::Teammate && !shown_notice(*kind))
+        matches!(p, Part::Notice { kind, text } if *kind != NoticeKind::Teammate && !shown_notice(*kind) && !is_task_report(*kind, text))
             || matches!(p, Part::StepStats { .. })
     });
     let mut out = String::with_capacity(512);
@@ -829,6 +860,31 @@ fn part(p: &Part, typed: bool) -> String {
             out.push_str("</p><div class=\"md\">");
             out.push_str(&markdown::to_html(body));
             out.push_str("</div></div>");
+        }
+        Part::Notice {
+            kind: NoticeKind::TaskNotification,
+            text,
+        } if is_task_report(NoticeKind::TaskNotification, text) => {
+            // A background agent's report: its summary, its result in
+            // Markdown, and the rest (id, status, usage) as it came.
+            let (summary, result, rest) = task_report(text);
+            out.push_str("<div class=\"notice n-task_notification keep\"><details open><summary><span class=\"nlabel\">Task notification</span> ");
+            escape_into(&mut out, &summary);
+            out.push_str("</summary>");
+            if !result.is_empty() {
+                out.push_str("<div class=\"md\">");
+                out.push_str(&markdown::to_html(&result));
+                out.push_str("</div>");
+            }
+            if !rest.trim().is_empty() {
+                out.push_str(&tools::clipped_pre(
+                    &tools::plain_lines(rest.trim()),
+                    "out",
+                    None,
+                    None,
+                ));
+            }
+            out.push_str("</details></div>");
         }
         Part::Notice { kind, text } => {
             let k = serde_json::to_value(kind)

@@ -133,6 +133,22 @@ fn render(text: &str, keep_lines: bool) -> String {
     out
 }
 
+/// The words of Markdown `text` as it reads, on one line: its text and
+/// code without the marks (`**a**` is "a"), blocks joined by spaces.
+pub fn plain_text(text: &str) -> String {
+    let mut out = String::new();
+    for ev in Parser::new_ext(text, options()) {
+        match ev {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                out.push_str(&t)
+            }
+            Event::SoftBreak | Event::HardBreak | Event::End(_) => out.push(' '),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Splits text into plain text and links for bare URLs and emails.
 fn autolink<'a>(t: CowStr<'a>, events: &mut Vec<Event<'a>>) {
     if !t.contains("://") && !t.contains('@') && !t.contains("www.") {
@@ -216,6 +232,17 @@ pub fn escape_into(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_reads_as_text() {
+        assert_eq!(
+            plain_text(
+                "**markdown** formatting, `inline code`, and a [link](https://x)\n\n- one\n- two"
+            ),
+            "markdown formatting, inline code, and a link one two"
+        );
+        assert_eq!(plain_text("a < b"), "a < b");
+    }
 
     #[test]
     fn typed_line_breaks_are_kept() {

@@ -213,7 +213,7 @@ pub fn clipped_pre(
     out
 }
 
-fn plain_lines(text: &str) -> Vec<String> {
+pub fn plain_lines(text: &str) -> Vec<String> {
     text.lines().map(super::markdown::escape_text).collect()
 }
 
