@@ -367,6 +367,36 @@ fn key_in_url_page_opens_with_the_key_from_its_link() {
     assert!(decrypt(&sealed, &wrong).is_none());
 }
 
+/// An encrypted one-off export has its own key: the site's URL for the
+/// session (which serves the share's page) is not printed for it.
+#[test]
+fn an_encrypted_export_prints_no_site_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("k.html");
+    let out = sharegen(tmp.path())
+        .env("SHAREGEN_SITE_BASE_URL", "https://me.example.com/shares")
+        .args(["export", "--key-in-url", "-o", page.to_str().unwrap()])
+        .arg(ideas())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("file://"), "{stdout}");
+    assert!(!stdout.contains("https://me.example.com"), "{stdout}");
+    // Not encrypted: the site's URL is printed.
+    let out = sharegen(tmp.path())
+        .env("SHAREGEN_SITE_BASE_URL", "https://me.example.com/shares")
+        .args(["export", "-o", page.to_str().unwrap()])
+        .arg(ideas())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("https://me.example.com/shares/s/"));
+}
+
 fn key_b64(key: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(key)
 }

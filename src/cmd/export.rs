@@ -177,6 +177,19 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     render(&renderer, session, format, protection, &mut file)?;
     file.commit()?;
     let frag = protection.and_then(Protection::fragment);
+    // The site's URL serves the share's own page, not this file: an
+    // encrypted export (its own key or password) has none.
+    let url = match protection {
+        Some(_) => None,
+        None => renderer.config.share_url(&sid),
+    };
+    let open = || {
+        match &frag {
+            Some(f) => opener::open(super::protect::file_url(&target, f)),
+            None => opener::open(&target),
+        }
+        .with_context(|| format!("opening {} in a browser", target.display()))
+    };
     if args.json {
         let mut b = serde_json::to_vec_pretty(&serde_json::json!({
             "path": target,
@@ -184,16 +197,13 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
             "share_id": sid,
             "agent": r.agent,
             "session": r.id,
-            "url": renderer
-                .config
-                .share_url(&sid)
-                .map(|u| format!("{u}{}", frag.as_deref().unwrap_or(""))),
+            "url": url,
+            "file_url": frag.as_deref().map(|f| super::protect::file_url(&target, f)),
         }))?;
         b.push(b'\n');
         emit(&b)?;
         if args.open {
-            opener::open(&target)
-                .with_context(|| format!("opening {} in a browser", target.display()))?;
+            open()?;
         }
         return Ok(());
     }
@@ -202,16 +212,12 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         // The page opens only with its key: the link that carries it.
         msg.push_str(&format!("{}\n", super::protect::file_url(&target, f)));
     }
-    if let Some(url) = renderer.config.share_url(&sid) {
-        msg.push_str(&format!("{url}{}\n", frag.as_deref().unwrap_or("")));
+    if let Some(url) = url {
+        msg.push_str(&format!("{url}\n"));
     }
     emit(msg.as_bytes())?;
     if args.open {
-        match &frag {
-            Some(f) => opener::open(super::protect::file_url(&target, f)),
-            None => opener::open(&target),
-        }
-        .with_context(|| format!("opening {} in a browser", target.display()))?;
+        open()?;
     }
     Ok(())
 }
