@@ -354,7 +354,8 @@ pub struct PublishArgs {
 pub struct ShareArgs {
     /// The session: id, id prefix, path, or `latest`.
     pub session: Option<String>,
-    /// Remove the share after this long (12h, 7d) or on this date.
+    /// Remove the share after this long (12h, 7d) or on this date; `never`
+    /// removes an expiry set before.
     #[arg(long, value_name = "WHEN")]
     pub expires: Option<String>,
     /// A title for the page instead of the session's own.

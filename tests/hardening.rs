@@ -307,6 +307,27 @@ fn export_refuses_options_that_do_not_apply() {
     }
 }
 
+/// Sharing an expired share again says so and how to revive it;
+/// `--expires never` clears the expiry.
+#[test]
+fn an_expired_share_is_revived_with_a_new_expiry_or_never() {
+    let (tmp, _) = shared_home();
+    let home = tmp.path();
+    edit_shares(home, |v| {
+        v["shares"][0]["expires"] = json!("2020-01-01T00:00:00Z")
+    });
+    let (code, _, err) = run(home, &["share", MAIN]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("expired on 2020-01-01 00:00 UTC"), "{err}");
+    let (code, _, err) = run(home, &["share", MAIN, "--expires", "never"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("expired"), "{err}");
+    let (_, out, _) = run(home, &["shares", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["expired"], false, "{v}");
+    assert!(v[0].get("expires").is_none(), "{v}");
+}
+
 #[test]
 fn unshare_of_a_session_that_is_not_shared_says_so() {
     let (tmp, _) = shared_home();

@@ -56,11 +56,11 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
     let salt = ctx.salt()?;
     let id = share_id(&salt, s.agent, &s.id);
     let now = Utc::now();
-    let expires = args
-        .expires
-        .as_deref()
-        .map(|e| parse_expiry(e, now))
-        .transpose()?;
+    // `never` clears an expiry.
+    let expires = match args.expires.as_deref() {
+        Some("never") | None => None,
+        Some(e) => Some(parse_expiry(e, now)?),
+    };
     let store = store(ctx);
     let project = s.project.clone();
     // The seatbelt: the first share from a project folder is confirmed.
@@ -103,6 +103,13 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
                 existing.protection = protection.clone();
             }
             existing.path = s.path.clone();
+            if existing.is_expired(now) {
+                eprintln!(
+                    "{} share {id} expired on {} UTC: `--expires 7d` (or `--expires never`) shares it again",
+                    crate::term::warning(),
+                    existing.expires.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+                );
+            }
             return Ok((false, existing.protection.clone()));
         }
         l.shares.push(Share {
