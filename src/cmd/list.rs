@@ -86,10 +86,18 @@ pub(super) fn terminal_width() -> Option<usize> {
     })
 }
 
+/// `s` on one line for a terminal: control characters (line breaks, tabs,
+/// escape sequences a session may hold) become spaces.
+pub(super) fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// `s` on one line, cut to `max` characters with an ellipsis where it was
 /// cut: at its end, or (`keep_end`) at its start.
 pub(super) fn clip_to(s: &str, max: usize, keep_end: bool) -> String {
-    let s = s.replace(['\n', '\r', '\t'], " ");
+    let s = one_line(s);
     let n = s.chars().count();
     if n <= max {
         return s;
@@ -187,6 +195,13 @@ fn table(rows: &[Row], width: Option<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_hold_no_control_characters() {
+        let t = clip_to("a\u{1b}[31mb\u{7}\nc\td", 40, false);
+        assert!(!t.chars().any(char::is_control), "{t:?}");
+        assert_eq!(t, "a [31mb  c d");
+    }
 
     #[test]
     fn a_terminal_table_fits_the_terminal() {

@@ -56,6 +56,13 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
     let salt = ctx.salt()?;
     let id = share_id(&salt, s.agent, &s.id);
     let now = Utc::now();
+    // A title is one line of text: no line breaks or escape sequences.
+    let title = args.title.as_deref().map(|t| {
+        super::list::one_line(t)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
     // `never` clears an expiry.
     let expires = match args.expires.as_deref() {
         Some("never") | None => None,
@@ -95,7 +102,7 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
                 existing.expires = expires;
             }
             if args.title.is_some() {
-                existing.title = args.title.clone();
+                existing.title = title.clone();
             }
             if args.no_password {
                 existing.protection = None;
@@ -118,7 +125,7 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
             session_id: s.id.clone(),
             path: s.path.clone(),
             project: project.clone(),
-            title: args.title.clone(),
+            title: title.clone(),
             shared_at: now,
             expires,
             last_rendered: None,
@@ -356,7 +363,7 @@ fn shares_table(rows: &[Row], width: Option<usize>) -> String {
         let url = r.url.as_deref().unwrap_or("");
         match width {
             None => {
-                line.push_str(&title);
+                line.push_str(&super::list::one_line(&title));
                 if !url.is_empty() {
                     line.push(' ');
                     line.push_str(url);

@@ -367,6 +367,12 @@ pub fn title_from_prompt(p: &str) -> String {
     } else {
         text.trim()
     };
+    // A prompt may hold terminal escapes (pasted coloured output): their
+    // sequences go, and any other control character.
+    let text: String = crate::render::ansi::strip_ansi(text)
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
     let mut t: String = text.chars().take(100).collect();
     if text.chars().count() > 100 {
         t.push('…');
@@ -440,6 +446,10 @@ mod tests {
             ("Why is <div> escaped?", "Why is <div> escaped?"),
             ("---", "---"),
             ("2 * 3 = 6", "2 * 3 = 6"),
+            (
+                "Title \u{1b}[31mRED\u{1b}[0m\u{1b}]0;PWNED\u{7}",
+                "Title RED",
+            ),
         ] {
             assert_eq!(title_from_prompt(prompt), title, "{prompt}");
         }
