@@ -165,7 +165,7 @@
     marks.forEach(function (m) {
       reveal(m);
       for (var p = m.parentElement; p; p = p.parentElement) {
-        if (p.matches(".tool, .subagent, .reasoning, .notice, .step")) p.classList.add("hit-part");
+        if (p.matches(".tool, .subagent, .reasoning, .notice, .step, .unknown")) p.classList.add("hit-part");
         if (p.tagName === "ARTICLE") p.classList.add("hit-article");
       }
     });

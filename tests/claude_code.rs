@@ -56,8 +56,18 @@ fn expected(path: &Path, only_sidechain: Option<bool>) -> Expected {
                             if b["type"] == "tool_result" {
                                 let id = b["tool_use_id"].as_str().unwrap_or("").to_string();
                                 let err = b["is_error"].as_bool().unwrap_or(false);
+                                // An error's <tool_use_error> wrapper is dropped.
+                                let mut text = result_text(&b["content"]);
+                                if err
+                                    && let Some(inner) = text
+                                        .trim()
+                                        .strip_prefix("<tool_use_error>")
+                                        .and_then(|s| s.strip_suffix("</tool_use_error>"))
+                                {
+                                    text = inner.trim().to_string();
+                                }
                                 e.calls.entry(id).or_insert((String::new(), None)).1 =
-                                    Some((result_text(&b["content"]), err));
+                                    Some((text, err));
                             }
                         }
                     }

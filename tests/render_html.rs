@@ -754,7 +754,9 @@ fn no_message_is_an_empty_box_and_an_empty_toc_says_so() {
     // notices hide.
     let hidden_alone = |class: &str| {
         let c: Vec<&str> = class.split_whitespace().collect();
-        (c.contains(&"notice") && !c.contains(&"keep")) || c.contains(&"step")
+        (c.contains(&"notice") && !c.contains(&"keep"))
+            || c.contains(&"step")
+            || c.contains(&"unknown")
     };
     let articles = Selector::parse("article.msg").unwrap();
     let parts = Selector::parse(":scope > .parts > *").unwrap();

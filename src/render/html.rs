@@ -739,7 +739,7 @@ fn render_message(ctx: &Ctx, m: &Message, index: usize, first_tool: usize) -> St
     // interruptions show too (see `part`).
     let only_notices = m.parts.iter().all(|p| {
         matches!(p, Part::Notice { kind, text } if *kind != NoticeKind::Teammate && !shown_notice(*kind) && !is_task_report(*kind, text))
-            || matches!(p, Part::StepStats { .. })
+            || matches!(p, Part::StepStats { .. } | Part::Unknown { .. })
     });
     let mut out = String::with_capacity(512);
     out.push_str("<article class=\"msg ");

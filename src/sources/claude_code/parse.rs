@@ -497,6 +497,16 @@ fn tool_result(
     if let Some(id) = agent_id_in_text(&output) {
         extras.child_session = Some(id);
     }
+    // `<tool_use_error>…</tool_use_error>` is Claude Code's wrapper of an
+    // error it reports to the model; the call's status says it already.
+    if is_error
+        && let Some(inner) = output
+            .trim()
+            .strip_prefix("<tool_use_error>")
+            .and_then(|s| s.strip_suffix("</tool_use_error>"))
+    {
+        output = inner.trim().to_string();
+    }
     let structured = structured.filter(|s| s.is_object());
     if let Some(s) = &structured {
         apply_structured(s, &mut extras);
