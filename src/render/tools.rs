@@ -368,26 +368,32 @@ fn edit_diffs(call: &ToolCall) -> Vec<FileDiff> {
         let new = arg(v, &["new_string", "newString", "new_str"])?;
         Some((old.to_string(), new.to_string()))
     };
-    let mut out = Vec::new();
-    if let Some((o, n)) = pair(input) {
-        out.push(FileDiff {
-            path: path.clone(),
+    // The strings replaced are pieces of the file, whose place in it is
+    // not recorded: their hunks carry no line numbers (counting from 1
+    // would pass for the file's own).
+    let snippet = |path: String, o: String, n: String| {
+        let mut hunks = diff::compute_hunks(&o, &n);
+        for h in &mut hunks {
+            h.old_start = 0;
+            h.new_start = 0;
+        }
+        FileDiff {
+            path,
             before: Some(o),
             after: Some(n),
+            hunks,
             ..FileDiff::default()
-        });
+        }
+    };
+    let mut out = Vec::new();
+    if let Some((o, n)) = pair(input) {
+        out.push(snippet(path.clone(), o, n));
     }
     if let Some(edits) = input.get("edits").and_then(Value::as_array) {
         for e in edits {
             if let Some((o, n)) = pair(e) {
-                out.push(FileDiff {
-                    path: arg(e, &["file_path", "filePath"])
-                        .unwrap_or(&path)
-                        .to_string(),
-                    before: Some(o),
-                    after: Some(n),
-                    ..FileDiff::default()
-                });
+                let p = arg(e, &["file_path", "filePath"]).unwrap_or(&path);
+                out.push(snippet(p.to_string(), o, n));
             }
         }
     }
@@ -701,6 +707,36 @@ mod tests {
         let out = "Found it.\nagentId: x\nand then more words";
         assert_eq!(split_agent_trailer(out), (out, ""));
         assert_eq!(split_agent_trailer("plain"), ("plain", ""));
+    }
+
+    /// An edit whose place in the file was not recorded gets no line
+    /// numbers: counting from 1 would pass for the file's own.
+    #[test]
+    fn an_unplaced_edit_has_no_line_numbers() {
+        let call = ToolCall {
+            id: "t".into(),
+            name: "Edit".into(),
+            input: serde_json::json!({"file_path": "/x.md", "old_string": "a\nb\nc", "new_string": "a\nB\nc"}),
+            output: Some("ok".into()),
+            status: ToolStatus::Completed,
+            title: None,
+            duration_ms: None,
+            extras: Default::default(),
+        };
+        let html = body(&call);
+        let gutter = "<pre class=\"gutter\" aria-hidden=\"true\">";
+        assert!(html.contains(gutter), "{html}");
+        for g in html.split(gutter).skip(1) {
+            let rows = &g[..g.find("</pre>").unwrap()];
+            assert!(
+                !rows.chars().any(|c| c.is_ascii_digit()),
+                "{rows:?} in {html}"
+            );
+        }
+        assert!(
+            html.contains("<del>b</del>") && html.contains("<ins>B</ins>"),
+            "{html}"
+        );
     }
 
     #[test]
