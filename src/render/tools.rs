@@ -294,6 +294,42 @@ fn split_agent_trailer(output: &str) -> (&str, &str) {
     }
 }
 
+/// One line for a subagent's run lines: "Run · 33,854 tokens · 17 tool
+/// uses · 7m 27s" (what is recorded of it).
+fn run_summary(trailer: &str) -> String {
+    let num = |key: &str| -> Option<u64> {
+        let at = trailer.find(key)? + key.len();
+        trailer[at..]
+            .trim_start()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    let group = |n: u64| {
+        let s = n.to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let mut parts = vec!["Run".to_string()];
+    if let Some(t) = num("total_tokens:") {
+        parts.push(format!("{} tokens", group(t)));
+    }
+    if let Some(t) = num("tool_uses:") {
+        parts.push(format!("{t} tool use{}", if t == 1 { "" } else { "s" }));
+    }
+    if let Some(ms) = num("duration_ms:") {
+        parts.push(super::html::duration(ms / 1000));
+    }
+    parts.join(" · ")
+}
+
 /// A one-line summary of an input no key names: its first few plain
 /// fields, `key: value`.
 fn scalar_summary(input: &Value) -> Option<String> {
@@ -606,8 +642,11 @@ pub fn body_opts(call: &ToolCall, prompt: bool) -> String {
                 if !trailer.is_empty() {
                     // The harness's lines about the run (agent id, worktree,
                     // usage) are not the agent's answer.
-                    label(&mut out, "Run");
+                    out.push_str("<details class=\"more\"><summary>");
+                    escape_into(&mut out, &run_summary(trailer));
+                    out.push_str("</summary>");
                     out.push_str(&output_block(trailer));
+                    out.push_str("</details>");
                 }
             }
         }
@@ -707,6 +746,13 @@ mod tests {
         let out = "Found it.\nagentId: x\nand then more words";
         assert_eq!(split_agent_trailer(out), (out, ""));
         assert_eq!(split_agent_trailer("plain"), ("plain", ""));
+        assert_eq!(
+            run_summary(
+                "agentId: ab1e\n<usage>total_tokens: 33854\ntool_uses: 17\nduration_ms: 447008</usage>"
+            ),
+            "Run · 33,854 tokens · 17 tool uses · 7m 27s"
+        );
+        assert_eq!(run_summary("agentId: ab1e"), "Run");
     }
 
     /// An edit whose place in the file was not recorded gets no line
