@@ -57,8 +57,21 @@ impl Home {
     /// (`salt` in `config.toml`), else the `salt` file (32 random bytes,
     /// created once).
     pub fn salt(&self, configured: Option<&str>) -> Result<Vec<u8>> {
-        if let Some(s) = std::env::var_os("SHAREGEN_SALT").filter(|v| !v.is_empty()) {
-            return Ok(s.to_string_lossy().into_owned().into_bytes());
+        match std::env::var_os("SHAREGEN_SALT") {
+            Some(s) if !s.is_empty() => return Ok(s.to_string_lossy().into_owned().into_bytes()),
+            // Set but empty, as an unset CI secret expands: share IDs would
+            // silently come from elsewhere (a new salt file on a fresh runner).
+            Some(_) => {
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| {
+                    eprintln!(
+                        "{} SHAREGEN_SALT is set but empty: share IDs come from config.toml's salt or {}",
+                        crate::term::warning(),
+                        self.salt_path().display()
+                    )
+                });
+            }
+            None => {}
         }
         if let Some(s) = configured.filter(|s| !s.is_empty()) {
             return Ok(s.as_bytes().to_vec());

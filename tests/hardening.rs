@@ -845,3 +845,22 @@ fn publish_tries_every_target_and_fails_on_a_share_it_cannot_render() {
     assert!(err.contains("1 share(s) could not be rendered"), "{err}");
     assert!(bucket.join(format!("s/{id}/index.html")).is_file());
 }
+
+/// An empty SHAREGEN_SALT (an unset CI secret) is warned about, since
+/// share IDs then come from elsewhere.
+#[test]
+fn an_empty_salt_variable_is_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = sharegen(tmp.path())
+        .env("SHAREGEN_SALT", "")
+        .args(["list"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(
+        err.matches("SHAREGEN_SALT is set but empty").count(),
+        1,
+        "{err}"
+    );
+}

@@ -31,9 +31,13 @@ pub fn targets(ctx: &Ctx, args: &PublishArgs) -> crate::Result<Vec<Target>> {
                 None | Some("keep") => History::Keep,
                 Some("squash") => History::Squash,
                 Some(other) => {
+                    // Say where the value came from.
+                    let from = match std::env::var("SHAREGEN_PUBLISH_GIT_HISTORY") {
+                        Ok(v) if !v.is_empty() => "$SHAREGEN_PUBLISH_GIT_HISTORY".to_string(),
+                        _ => ctx.home.config_path().display().to_string(),
+                    };
                     return Err(Error::Usage(format!(
-                        "{}: publish.git.history must be `keep` or `squash`, not `{other}`",
-                        ctx.home.config_path().display()
+                        "{from}: publish.git.history must be `keep` or `squash`, not `{other}`"
                     )));
                 }
             },
