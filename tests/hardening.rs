@@ -459,8 +459,23 @@ fn claude_code_store_links_leading_out_are_not_followed() {
     )
     .unwrap();
 
+    // A project folder linked out of the store is not read either.
+    write(
+        &outside.join("proj/88888888-2222-4333-8444-555555555555.jsonl"),
+        &transcript("88888888-2222-4333-8444-555555555555", "OUTSIDE-PROJECT"),
+    );
+    symlink(outside.join("proj"), home.join(".claude/projects/-linked")).unwrap();
+
     let (code, stdout, err) = run(home, &["list", "--json"]);
     assert_eq!(code, Some(0), "{err}");
+    // Each link not followed is said, not silently dropped.
+    for link in ["99999999-2222-4333-8444-555555555555.jsonl", "-linked"] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(link) && l.contains("a symbolic link out of the store")),
+            "{link}: {err}"
+        );
+    }
     let listed: Value = serde_json::from_str(&stdout).unwrap();
     let ids: Vec<&str> = listed
         .as_array()

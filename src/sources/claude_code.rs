@@ -61,8 +61,23 @@ impl Source for ClaudeCode {
         let mut project_dirs = Vec::new();
         for entry in std::fs::read_dir(&dir).map_err(|e| crate::error::Error::io(&dir, e))? {
             let entry = entry.map_err(|e| crate::error::Error::io(&dir, e))?;
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                project_dirs.push(entry.path());
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => project_dirs.push(entry.path()),
+                // A linked project folder is read when it stays inside the
+                // store; one that leads out is said, not silently dropped.
+                Ok(t) if t.is_symlink() && entry.path().is_dir() => {
+                    if crate::fsutil::link_leaves(&dir, &entry.path()) {
+                        diag.warn(
+                            &entry.path(),
+                            None,
+                            "link-out",
+                            "a symbolic link out of the store: not followed (export or share its sessions by path)",
+                        );
+                    } else {
+                        project_dirs.push(entry.path());
+                    }
+                }
+                _ => {}
             }
         }
         project_dirs.sort();

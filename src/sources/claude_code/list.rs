@@ -414,7 +414,18 @@ pub fn scan_dirs(
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-            .filter(|p| !link_leaves(root, p))
+            .filter(|p| {
+                let leaves = link_leaves(root, p);
+                if leaves {
+                    diag.warn(
+                        p,
+                        None,
+                        "link-out",
+                        "a symbolic link out of the store: not followed (export or share it by its path)",
+                    );
+                }
+                !leaves
+            })
             // A folder named `x.jsonl` is no transcript.
             .filter(|p| p.is_file())
             .collect();
