@@ -307,6 +307,21 @@ fn export_refuses_options_that_do_not_apply() {
     }
 }
 
+/// `share SHARE_ID` changes that share's options, as `unshare SHARE_ID`
+/// removes it.
+#[test]
+fn share_takes_a_share_id() {
+    let (tmp, id) = shared_home();
+    let home = tmp.path();
+    let (code, out, err) = run(home, &["share", &id, "--title", "Renamed"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with(&id), "{out}");
+    let (_, out, _) = run(home, &["shares", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v[0]["title"], "Renamed", "{v}");
+}
+
 /// Sharing an expired share again says so and how to revive it;
 /// `--expires never` clears the expiry.
 #[test]

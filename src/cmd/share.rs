@@ -51,7 +51,19 @@ fn normalize_dir(dir: &Path) -> String {
 }
 
 pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
-    let found = select::resolve(args.session.as_deref(), &ctx.stores, &ctx.diag)?;
+    // A share ID (as `shares` lists them) names its session, to change the
+    // share's options; a session id or path is looked up as usual.
+    let shared = args
+        .session
+        .as_deref()
+        .filter(|q| crate::ids::is_share_id(q))
+        .and_then(|q| store(ctx).read().ok()?.find(q).cloned());
+    let query = match &shared {
+        Some(sh) if sh.path.exists() => Some(sh.path.display().to_string()),
+        Some(sh) => Some(sh.session_id.clone()),
+        None => args.session.clone(),
+    };
+    let found = select::resolve(query.as_deref(), &ctx.stores, &ctx.diag)?;
     let s = &found.summary;
     let salt = ctx.salt()?;
     let id = share_id(&salt, s.agent, &s.id);
