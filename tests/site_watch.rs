@@ -301,6 +301,42 @@ fn renders_of(log: &Path, id: &str) -> usize {
 }
 
 #[test]
+fn build_beside_watch_keeps_its_live_pages() {
+    let home = home();
+    let a = share(home.path(), IDEAS);
+    let (watch, log) = start_watch(home.path(), false);
+    wait_until("the first build", || {
+        page(home.path(), &a).contains("<main") && renders_of(&log, &a) >= 1
+    });
+    let version = site(home.path()).join(format!("s/{a}/version.json"));
+    assert!(version.is_file());
+    // `build` (or `publish`) while watch runs: the live pages stay as
+    // they are, nothing is rendered again or deleted.
+    let report = build(home.path());
+    assert_eq!(
+        strings(&report["rendered"]),
+        Vec::<String>::new(),
+        "{report}"
+    );
+    assert_eq!(
+        strings(&report["deleted"]),
+        Vec::<String>::new(),
+        "{report}"
+    );
+    assert!(version.is_file());
+    drop(watch);
+    // Still so once watch has stopped: the site stays live until its folder
+    // is built anew.
+    let report = build(home.path());
+    assert_eq!(
+        strings(&report["rendered"]),
+        Vec::<String>::new(),
+        "{report}"
+    );
+    assert!(version.is_file());
+}
+
+#[test]
 fn watch_follows_appends_bursts_shares_and_recreated_files() {
     let home = home();
     let a = share(home.path(), IDEAS);

@@ -12,14 +12,15 @@ pub fn site_options(
     out: Option<PathBuf>,
     no_redact: bool,
 ) -> crate::Result<SiteOptions> {
+    let out = out
+        .or_else(|| ctx.config.site.out.clone())
+        .unwrap_or_else(|| ctx.home.config_dir.join("site"));
     Ok(SiteOptions {
-        out: out
-            .or_else(|| ctx.config.site.out.clone())
-            .unwrap_or_else(|| ctx.home.config_dir.join("site")),
+        live: crate::site::built_live(&out),
+        out,
         session_json: ctx.config.site.session_json,
         index_page: ctx.config.site.index_page,
         index_by_robots: ctx.config.site.index,
-        live: false,
         redactor: ctx.redactor(no_redact)?.map(std::sync::Arc::new),
         live_cache: None,
         stage_min: crate::site::page::stage_min(),

@@ -74,6 +74,19 @@ impl Manifest {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     shares: BTreeMap<String, ShareState>,
+    /// Built by `watch` (live pages): `build` and `publish` keep that.
+    #[serde(default)]
+    live: bool,
+}
+
+/// Whether the site in `out` was last built live (by `watch`): `build` and
+/// `publish` then build live pages too, rather than rewrite every page as
+/// static and back at watch's next rebuild.
+pub fn built_live(out: &Path) -> bool {
+    std::fs::read(out.join(STATE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<State>(&b).ok())
+        .is_some_and(|s| s.live)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -478,7 +491,10 @@ pub fn build(
         generator: format!("sharegen {}", env!("CARGO_PKG_VERSION")),
         files: BTreeMap::new(),
     };
-    let mut new_state = State::default();
+    let mut new_state = State {
+        live: opts.live,
+        ..State::default()
+    };
     let mut old_files: OldEntries = HashMap::new();
     for (rel, e) in old_manifest.iter().flat_map(|m| &m.files) {
         if let Some(id) = e.share_id.as_deref() {
@@ -521,7 +537,7 @@ pub fn build(
             Err((id, e)) => {
                 // `watch` says which shares fail, and again whenever that
                 // changes (its driver); a warning would be said once per run.
-                if !opts.live {
+                if opts.live_cache.is_none() {
                     diag.warn(
                         &list_path_hint(&id),
                         None,
