@@ -66,6 +66,10 @@ impl BucketUrl {
         };
         if kind == Kind::File {
             let dir = rest.strip_prefix("localhost").unwrap_or(rest);
+            // A file URL's path is percent-encoded: `sub%20dir` is "sub dir".
+            let dir = percent_encoding::percent_decode_str(dir)
+                .decode_utf8()
+                .map_err(|_| format!("`{url}`: the path is not UTF-8 once decoded"))?;
             if !dir.starts_with('/') {
                 return Err(format!(
                     "`{url}`: a file URL needs an absolute path, as in file:///srv/site"
@@ -596,7 +600,10 @@ mod tests {
         assert_eq!(BucketUrl::parse("az://c/x").unwrap().kind, Kind::Azure);
         let u = BucketUrl::parse("file:///srv/site").unwrap();
         assert_eq!((u.kind, u.bucket.as_str()), (Kind::File, "/srv/site"));
+        let u = BucketUrl::parse("file:///srv/my%20site").unwrap();
+        assert_eq!(u.bucket, "/srv/my site");
         for bad in [
+            "file:///a/%2E%2E/b",
             "bucket",
             "ftp://x/y",
             "s3:///x",
