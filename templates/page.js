@@ -129,7 +129,12 @@
 
   // Search: marks matches, opens the collapsed blocks they are in.
   var q = doc.getElementById("q"), qn = doc.getElementById("qn"), marks = [], at = -1, timer = null;
+  // The blocks a search opened, closed again when it is cleared or
+  // replaced (those the reader opened stay open).
+  var openedBySearch = [];
   function clearMarks() {
+    openedBySearch.forEach(function (d) { d.open = false; });
+    openedBySearch = [];
     marks.forEach(function (m) {
       var p = m.parentNode;
       if (!p) return;
@@ -163,7 +168,9 @@
     // A match inside what the filters hide is shown: its block, and the
     // blocks and messages around it.
     marks.forEach(function (m) {
-      reveal(m);
+      for (var d = m.parentElement; d; d = d.parentElement) {
+        if (d.tagName === "DETAILS" && !d.open) { d.open = true; openedBySearch.push(d); }
+      }
       for (var p = m.parentElement; p; p = p.parentElement) {
         if (p.matches(".tool, .subagent, .reasoning, .notice, .step, .unknown")) p.classList.add("hit-part");
         if (p.tagName === "ARTICLE") p.classList.add("hit-article");

@@ -302,6 +302,9 @@ fn check_run(f: &mut Failures, warn: &mut Vec<String>, page: &Page, run: &Value)
             n(&fq["marks"]) == expected && n(&fq["hidden"]) == 0,
             || format!("{at}: with tools and thinking filtered out, search for {word:?} counted matches it does not show: {q}"),
         );
+        f.check(n(&q["after_escape"]["still_open"]) == 0, || {
+            format!("{at}: clearing the search left the blocks it opened open: {q}")
+        });
         f.check(n(&q["after_escape"]["marks"]) == 0, || {
             format!("{at}: Escape did not clear the marks: {q}")
         });

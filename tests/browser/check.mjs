@@ -428,7 +428,12 @@ async function checkPage(pageSpec, mode, baseUrl) {
       });
       // Escape clears the search.
       await page.locator("#q").press("Escape");
-      const cleared = await page.evaluate(() => ({ marks: document.querySelectorAll("mark.hit").length, qn: document.getElementById("qn").textContent }));
+      const cleared = await page.evaluate(() => ({
+        marks: document.querySelectorAll("mark.hit").length,
+        qn: document.getElementById("qn").textContent,
+        // The blocks the search opened are closed again.
+        still_open: document.querySelectorAll("details[data-sg-probe][open]").length,
+      }));
       // With every filter set to hide, the matches still show: a search
       // must not count what it cannot show.
       await fresh(page, url);
