@@ -94,21 +94,43 @@ pub(super) fn one_line(s: &str) -> String {
         .collect()
 }
 
-/// `s` on one line, cut to `max` characters with an ellipsis where it was
-/// cut: at its end, or (`keep_end`) at its start.
+/// How many terminal cells `s` takes (a CJK character or an emoji, two).
+pub(super) fn cells(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// `s` padded with spaces to `w` cells.
+pub(super) fn pad(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(cells(s))))
+}
+
+/// `s` on one line, cut to `max` terminal cells with an ellipsis where it
+/// was cut: at its end, or (`keep_end`) at its start.
 pub(super) fn clip_to(s: &str, max: usize, keep_end: bool) -> String {
     let s = one_line(s);
-    let n = s.chars().count();
-    if n <= max {
+    if cells(&s) <= max {
         return s;
     }
-    let keep = max.saturating_sub(1);
-    if keep_end {
-        std::iter::once('…')
-            .chain(s.chars().skip(n - keep))
-            .collect()
+    let room = max.saturating_sub(1);
+    let width = |c: char| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+    let mut kept = Vec::new();
+    let mut used = 0;
+    let chars: Box<dyn Iterator<Item = char>> = if keep_end {
+        Box::new(s.chars().rev())
     } else {
-        s.chars().take(keep).chain(std::iter::once('…')).collect()
+        Box::new(s.chars())
+    };
+    for c in chars {
+        if used + width(c) > room {
+            break;
+        }
+        used += width(c);
+        kept.push(c);
+    }
+    if keep_end {
+        std::iter::once('…').chain(kept.into_iter().rev()).collect()
+    } else {
+        kept.into_iter().chain(std::iter::once('…')).collect()
     }
 }
 
@@ -133,9 +155,9 @@ fn table(rows: &[Row], width: Option<usize>) -> String {
     let (title_w, proj_w) = match width {
         Some(width) => {
             let widest = |f: &dyn Fn(&Row) -> usize| rows.iter().map(f).max().unwrap_or(0);
-            let title = widest(&|r| r.title.unwrap_or("").chars().count()).clamp(5, 200);
+            let title = widest(&|r| cells(&one_line(r.title.unwrap_or("")))).clamp(5, 200);
             let project =
-                widest(&|r| r.project.map(tilde).unwrap_or_default().chars().count()).clamp(7, 200);
+                widest(&|r| cells(&r.project.map(tilde).unwrap_or_default())).clamp(7, 200);
             let agent = widest(&|r| r.agent.as_str().len()).max(5);
             let msgs = widest(&|r| r.messages.to_string().len()).max(4);
             // AGENT, ID (12), UPDATED (16), MSGS and five separators.
@@ -143,7 +165,7 @@ fn table(rows: &[Row], width: Option<usize>) -> String {
         }
         None => (200, 200),
     };
-    let cells: Vec<[String; 6]> = rows
+    let rows_cells: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
             [
@@ -166,10 +188,10 @@ fn table(rows: &[Row], width: Option<usize>) -> String {
         })
         .collect();
     let head = ["AGENT", "ID", "TITLE", "PROJECT", "UPDATED", "MSGS"];
-    let mut w = head.map(|h| h.chars().count());
-    for c in &cells {
+    let mut w = head.map(cells);
+    for c in &rows_cells {
         for (i, v) in c.iter().enumerate() {
-            w[i] = w[i].max(v.chars().count());
+            w[i] = w[i].max(cells(v));
         }
     }
     let mut out = String::new();
@@ -179,14 +201,15 @@ fn table(rows: &[Row], width: Option<usize>) -> String {
             if i == 5 {
                 l.push_str(&format!("{:>width$}", v, width = w[i]));
             } else {
-                l.push_str(&format!("{:<width$}  ", v, width = w[i]));
+                l.push_str(&pad(v, w[i]));
+                l.push_str("  ");
             }
         }
         out.push_str(l.trim_end());
         out.push('\n');
     };
     line(&head.map(String::from));
-    for c in &cells {
+    for c in &rows_cells {
         line(c);
     }
     out
@@ -195,6 +218,16 @@ fn table(rows: &[Row], width: Option<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wide_characters_take_two_cells() {
+        let t = clip_to("日本語のタイトル 🚀 rocket", 10, false);
+        assert!(cells(&t) <= 10, "{t}");
+        assert_eq!(t, "日本語の…");
+        let t = clip_to("/home/dev/café/🚀 proj", 10, true);
+        assert!(cells(&t) <= 10, "{t}");
+        assert_eq!(pad("日本", 6), "日本  ");
+    }
 
     #[test]
     fn cells_hold_no_control_characters() {

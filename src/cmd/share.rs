@@ -383,7 +383,7 @@ fn shares_table(rows: &[Row], width: Option<usize>) -> String {
             }
             Some(w) => {
                 let room = w.saturating_sub(used).max(12);
-                let together = title.chars().count() + 1 + url.chars().count();
+                let together = super::list::cells(&title) + 1 + super::list::cells(url);
                 if url.is_empty() || together <= room {
                     line.push_str(&super::list::clip_to(&title, room, false));
                     if !url.is_empty() {
@@ -448,13 +448,18 @@ mod tests {
     fn the_shares_table_fits_a_terminal_and_keeps_urls_whole() {
         let title = "A long title about refactoring the parser of the site builder";
         let url = "https://me.github.io/shares/s/abcdefghij/";
-        let rows = [row(title, Some(url))];
+        let wide = "日本語のとても長いタイトル🚀".repeat(3);
+        let rows = [row(title, Some(url)), row(&wide, Some(url))];
         for width in [80, 100, 120] {
             let t = shares_table(&rows, Some(width));
             for line in t.lines() {
                 assert!(line.chars().count() <= width, "{width}: {line:?}\n{t}");
             }
             assert!(t.lines().any(|l| l.trim() == url), "{width}:\n{t}");
+            assert!(
+                t.lines().all(|l| super::super::list::cells(l) <= width),
+                "{width}:\n{t}"
+            );
             assert!(!t.contains("RENDERED"), "{width}:\n{t}");
         }
         // Wide enough: every column, and the URL on the row.
@@ -465,7 +470,7 @@ mod tests {
         );
         // Off a terminal: everything whole, one line per share.
         let t = shares_table(&rows, None);
-        assert_eq!(t.lines().count(), 2, "{t}");
+        assert_eq!(t.lines().count(), rows.len() + 1, "{t}");
         assert!(
             t.contains("PUBLISHED") && t.contains(&format!("{title} {url}")),
             "{t}"
