@@ -435,8 +435,9 @@ fn css_covers_emitted_classes() {
             }
         }
     }
-    assert!(dark.contains("@media (prefers-color-scheme: dark) {"));
-    assert!(light.contains("@media not all and (prefers-color-scheme: dark) {"));
+    // The OS's dark preference applies on screens; print is light.
+    assert!(dark.contains("@media screen and (prefers-color-scheme: dark) {"));
+    assert!(light.contains("@media print, not all and (prefers-color-scheme: dark) {"));
 
     // Classes the highlighter emits for real code have rules in both files.
     let mut emitted = BTreeSet::new();
