@@ -443,18 +443,20 @@ fn subagents_by_call(subagents: &[Subagent]) -> HashMap<&str, &Subagent> {
         .collect()
 }
 
-/// How many bytes of code one page highlights: 256 KB, or about 1/96 of
-/// the session's text when that is more (from 24 MB of text), at most
-/// 2 MB, which keeps both the time and the markup of huge pages bounded.
-/// A bigger session never gets a smaller budget. Past it, code is shown as
-/// plain text (see [`Budget`]).
+/// How many bytes of code one page highlights: 1/24 of the session's
+/// text, at least 48 KB and at most 256 KB. Highlighting adds about 2.5
+/// bytes of markup per byte it colours, and a text-heavy page is about
+/// 1.38× its text without it: 1/24 keeps such a page under 1.5× its text
+/// (the floor lets small sessions have some colour, the cap bounds the
+/// time of huge ones). A bigger session never gets a smaller budget. Past
+/// it, code is shown as plain text (see [`Budget`]).
 pub fn highlight_budget(s: &Session) -> usize {
     budget_for(text_bytes(s))
 }
 
 /// The highlighting budget of a page with `text` bytes of text.
 fn budget_for(text: usize) -> usize {
-    (text / 96).clamp(256 * 1024, 2 * 1024 * 1024)
+    (text / 24).clamp(48 * 1024, 256 * 1024)
 }
 
 /// The bytes of text of a session, subagents included.
@@ -1335,10 +1337,11 @@ mod tests {
     #[test]
     fn the_budget_never_shrinks_as_the_text_grows() {
         let mb = 1024 * 1024;
-        assert_eq!(budget_for(0), 256 * 1024);
-        assert_eq!(budget_for(2 * mb + mb / 10), 256 * 1024);
-        assert_eq!(budget_for(48 * mb), 512 * 1024);
-        assert_eq!(budget_for(1024 * mb), 2 * mb);
+        assert_eq!(budget_for(0), 48 * 1024);
+        assert_eq!(budget_for(mb), 48 * 1024);
+        assert_eq!(budget_for(2 * mb + mb / 10), (2 * mb + mb / 10) / 24);
+        assert_eq!(budget_for(6 * mb), 256 * 1024);
+        assert_eq!(budget_for(1024 * mb), 256 * 1024);
         let mut last = 0;
         for step in 0..4096 {
             let b = budget_for(step * 64 * 1024);
