@@ -73,7 +73,6 @@ impl Error {
         }
     }
 
-    /// The process exit code this error maps to.
     /// What went wrong, for a warning about `file`: without the file's
     /// name when the error names that file.
     pub fn cause_at(&self, file: &std::path::Path) -> String {
@@ -85,6 +84,7 @@ impl Error {
         }
     }
 
+    /// The process exit code this error maps to.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::UnknownSession { .. } | Error::AmbiguousSession { .. } | Error::Usage(_) => {

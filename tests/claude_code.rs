@@ -610,6 +610,10 @@ fn one_unreadable_transcript_does_not_hide_the_others() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("22222222-2222-4222-8222-222222222222.jsonl: skipped: a folder"),
+        "{stderr}"
+    );
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert!(rows.len() > 1, "{rows:?}");
     assert!(

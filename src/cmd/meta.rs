@@ -250,6 +250,8 @@ pub fn doctor(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
         cache_dir: None,
         ..ctx.stores.clone()
     };
+    // Every session found, to tell a share whose file moved from one gone.
+    let mut listed: std::collections::HashSet<(crate::model::Agent, String)> = Default::default();
     for src in stores.sources() {
         let area = format!("store {}", src.agent());
         if !src.exists() {
@@ -257,16 +259,19 @@ pub fn doctor(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
             continue;
         }
         match src.discover(&ctx.diag) {
-            Ok(list) => add(
-                &area,
-                "ok",
-                format!(
-                    "{} session(s) at {}; {}",
-                    list.len(),
-                    src.location(),
-                    store_format(src.agent(), &src.location())
-                ),
-            ),
+            Ok(list) => {
+                add(
+                    &area,
+                    "ok",
+                    format!(
+                        "{} session(s) at {}; {}",
+                        list.len(),
+                        src.location(),
+                        store_format(src.agent(), &src.location())
+                    ),
+                );
+                listed.extend(list.into_iter().map(|s| (s.agent, s.id)));
+            }
             Err(e) => add(&area, "error", format!("{}: {e}", src.location())),
         }
     }
@@ -318,8 +323,7 @@ pub fn doctor(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
                 if s.path.exists() {
                     continue;
                 }
-                let silent = crate::diag::Diag::silent();
-                if crate::select::resolve(Some(&s.session_id), &stores, &silent).is_err() {
+                if !listed.contains(&(s.agent, s.session_id.clone())) {
                     add(
                         &format!("share {}", s.share_id),
                         "error",

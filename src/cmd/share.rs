@@ -69,12 +69,17 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
     let id = share_id(&salt, s.agent, &s.id);
     let now = Utc::now();
     // A title is one line of text: no line breaks or escape sequences.
-    let title = args.title.as_deref().map(|t| {
-        super::list::one_line(t)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
+    // An empty one (spaces only) would hide the session's own.
+    let title = args
+        .title
+        .as_deref()
+        .map(|t| {
+            super::list::one_line(&crate::render::ansi::strip_ansi(t))
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|t| !t.is_empty());
     // `never` clears an expiry.
     let expires = match args.expires.as_deref() {
         Some("never") | None => None,
@@ -106,7 +111,7 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
     }
     // Asked (and stretched) only once the share is allowed.
     let protection = super::protect::from_args(&args.protect)?;
-    let (created, protection) = store.update(|l| {
+    let (created, protection, expired) = store.update(|l| {
         if let Some(existing) = l.shares.iter_mut().find(|x| x.share_id == id) {
             // Sharing again keeps the ID and changes only what was given:
             // the protection too, unless replaced or removed.
@@ -122,14 +127,8 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
                 existing.protection = protection.clone();
             }
             existing.path = s.path.clone();
-            if existing.is_expired(now) {
-                eprintln!(
-                    "{} share {id} expired on {} UTC: `--expires 7d` (or `--expires never`) shares it again",
-                    crate::term::warning(),
-                    existing.expires.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
-                );
-            }
-            return Ok((false, existing.protection.clone()));
+            let expired = existing.expires.filter(|_| existing.is_expired(now));
+            return Ok((false, existing.protection.clone(), expired));
         }
         l.shares.push(Share {
             share_id: id.clone(),
@@ -144,8 +143,17 @@ pub fn share(ctx: &Ctx, args: ShareArgs) -> anyhow::Result<()> {
             last_published: None,
             protection: protection.clone(),
         });
-        Ok((true, protection.clone()))
+        Ok((true, protection.clone(), None))
     })?;
+    if let Some(t) = expired
+        && ctx.diag.verbosity() > crate::diag::Verbosity::Quiet
+    {
+        eprintln!(
+            "{} share {id} expired on {} UTC: `--expires 7d` (or `--expires never`) shares it again",
+            crate::term::warning(),
+            t.format("%Y-%m-%d %H:%M")
+        );
+    }
     let verb = if created { "shared" } else { "already shared" };
     if ctx.diag.verbosity() > crate::diag::Verbosity::Quiet {
         let how = match &protection {

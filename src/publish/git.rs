@@ -91,6 +91,7 @@ impl GitTarget {
             self.prefix = Some(clean).filter(|p| !p.is_empty());
         }
         if let Some(path) = local_path(&self.url)
+            && !self.url.starts_with("file://")
             && path.is_relative()
             && let Ok(abs) = std::path::absolute(&path)
         {
@@ -140,7 +141,10 @@ fn cause(e: &dyn std::fmt::Display) -> String {
 /// URL of another scheme, nor an scp-like `host:path`).
 fn local_path(url: &str) -> Option<PathBuf> {
     if let Some(p) = url.strip_prefix("file://") {
-        return Some(PathBuf::from(p));
+        // As a file URL reads: `file://localhost/x` is `/x`, `%20` a space.
+        let p = p.strip_prefix("localhost").unwrap_or(p);
+        let p = percent_encoding::percent_decode_str(p).decode_utf8_lossy();
+        return Some(PathBuf::from(p.as_ref()));
     }
     let scp_like = url.find(':').is_some_and(|i| !url[..i].contains('/'));
     (!url.contains("://") && !scp_like && !url.is_empty()).then(|| PathBuf::from(url))
@@ -911,6 +915,21 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remote_given_as_a_path_is_found_in_every_spelling() {
+        for (url, path) in [
+            ("/srv/r.git", Some("/srv/r.git")),
+            ("r.git", Some("r.git")),
+            ("file:///srv/r.git", Some("/srv/r.git")),
+            ("file://localhost/srv/r.git", Some("/srv/r.git")),
+            ("file:///srv/my%20repo.git", Some("/srv/my repo.git")),
+            ("git@github.com:me/r.git", None),
+            ("https://github.com/me/r.git", None),
+        ] {
+            assert_eq!(local_path(url), path.map(PathBuf::from), "{url}");
+        }
+    }
 
     #[test]
     fn pages_urls_of_github_remotes() {

@@ -620,7 +620,12 @@ fn toc(s: &Session) -> Vec<TocEntry> {
                     _ => None,
                 })
                 .unwrap_or("");
-            let one = markdown::plain_text(text);
+            // Enough of the prompt for 90 characters of text.
+            let mut cut = text.len().min(2048);
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let one = markdown::plain_text(&text[..cut]);
             let mut short: String = one.chars().take(90).collect();
             if one.chars().count() > 90 {
                 short.push('…');

@@ -142,6 +142,14 @@ pub fn plain_text(text: &str) -> String {
             Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
                 out.push_str(&t)
             }
+            // Inline elements end inside a sentence; blocks end words.
+            Event::End(
+                TagEnd::Emphasis
+                | TagEnd::Strong
+                | TagEnd::Strikethrough
+                | TagEnd::Link
+                | TagEnd::Image,
+            ) => {}
             Event::SoftBreak | Event::HardBreak | Event::End(_) => out.push(' '),
             _ => {}
         }
@@ -242,6 +250,10 @@ mod tests {
             "markdown formatting, inline code, and a link one two"
         );
         assert_eq!(plain_text("a < b"), "a < b");
+        assert_eq!(
+            plain_text("see [docs](x). **foo**bar, *a*, b"),
+            "see docs. foobar, a, b"
+        );
     }
 
     #[test]

@@ -347,28 +347,14 @@ pub fn retain_tails(keep: impl Fn(&Path) -> bool) {
 }
 
 /// The first line of a prompt, shortened to a title, as its text reads:
-/// without Markdown's marks (`**quire**` is "quire").
+/// without Markdown's marks (`**quire**` is "quire"), terminal escapes or
+/// control characters.
 pub fn title_from_prompt(p: &str) -> String {
-    use pulldown_cmark::{Event, Parser};
     let line = p.trim().lines().next().unwrap_or("").trim();
-    let mut text = String::new();
-    for ev in Parser::new(line) {
-        match ev {
-            Event::Text(t) | Event::Code(t) => text.push_str(&t),
-            // Raw HTML in a prompt is text the user typed.
-            Event::Html(t) | Event::InlineHtml(t) => text.push_str(&t),
-            Event::SoftBreak | Event::HardBreak => text.push(' '),
-            _ => {}
-        }
-    }
+    let text = crate::render::markdown::plain_text(line);
     // What Markdown reads as no text at all (`---`, `#`) keeps the line.
-    let text = if text.trim().is_empty() {
-        line
-    } else {
-        text.trim()
-    };
-    // A prompt may hold terminal escapes (pasted coloured output): their
-    // sequences go, and any other control character.
+    let text = if text.is_empty() { line } else { &text };
+    // A prompt may hold terminal escapes (pasted coloured output).
     let text: String = crate::render::ansi::strip_ansi(text)
         .chars()
         .filter(|c| !c.is_control())

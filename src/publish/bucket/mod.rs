@@ -88,8 +88,6 @@ pub fn publish(
     result.map_err(|m| Error::publish(&remote.shown, m))
 }
 
-/// Checks that the bucket is reachable with the configured credentials
-/// (one list call), writing nothing (`sharegen doctor`).
 /// Checks what can be checked without connecting: the URL's form and the
 /// prefix (usage errors).
 pub fn check_form(target: &BucketTarget) -> Result<()> {
@@ -100,6 +98,8 @@ pub fn check_form(target: &BucketTarget) -> Result<()> {
     Ok(())
 }
 
+/// Checks that the bucket is reachable with the configured credentials
+/// (one list call), writing nothing (`sharegen doctor`).
 pub fn check(target: &BucketTarget) -> Result<String> {
     let shown = super::redact_url(&target.url);
     let remote = store::open(target, true).map_err(|m| Error::publish(&shown, m))?;

@@ -427,7 +427,13 @@ pub fn scan_dirs(
                 !leaves
             })
             // A folder named `x.jsonl` is no transcript.
-            .filter(|p| p.is_file())
+            .filter(|p| {
+                let dir = p.is_dir();
+                if dir {
+                    diag.warn(p, None, "unreadable", "skipped: a folder, not a transcript");
+                }
+                !dir
+            })
             .collect();
         files.sort();
         let mut agent_parents: HashMap<String, u64> = HashMap::new();
@@ -516,5 +522,7 @@ fn count_subagent_dir(dir: &Path, id: &str) -> u64 {
         .into_iter()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_file() && is_agent_file(e.path()))
+        // Claude Code's warm-up request is not a subagent (see parse.rs).
+        .filter(|e| !is_warmup_file(e.path()))
         .count() as u64
 }
