@@ -21,15 +21,30 @@ fn infer_format(args: &ExportArgs) -> Result<Format, Error> {
         .output
         .as_deref()
         .filter(|p| *p != Path::new("-") && !names_folder(p) && !args.all)
-        .and_then(|p| p.extension())
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        .and_then(extension);
     match ext.as_deref() {
-        None | Some("html") | Some("htm") => Ok(Format::Html),
-        Some("md") | Some("markdown") => Ok(Format::Md),
-        Some("json") => Ok(Format::Json),
-        Some(other) => Err(Error::Usage(format!(
-            "cannot tell the format of a .{other} file: pass --format html, md or json"
-        ))),
+        None => Ok(Format::Html),
+        Some(e) => format_of(e).ok_or_else(|| {
+            Error::Usage(format!(
+                "cannot tell the format of a .{e} file: pass --format html, md or json"
+            ))
+        }),
+    }
+}
+
+/// A path's extension, lower-cased.
+fn extension(p: &Path) -> Option<String> {
+    p.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// The format a file extension names.
+fn format_of(ext: &str) -> Option<Format> {
+    match ext {
+        "html" | "htm" => Some(Format::Html),
+        "md" | "markdown" => Some(Format::Md),
+        "json" => Some(Format::Json),
+        _ => None,
     }
 }
 
@@ -77,15 +92,7 @@ fn check_args(args: &ExportArgs) -> Result<(), Error> {
         if stdout {
             return usage("--all writes one file per session into a folder: not to -o -");
         }
-        let ext = out
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        if !names_folder(out)
-            && matches!(
-                ext.as_deref(),
-                Some("html" | "htm" | "md" | "markdown" | "json")
-            )
-        {
+        if !names_folder(out) && extension(out).as_deref().and_then(format_of).is_some() {
             return Err(Error::Usage(format!(
                 "--all writes one file per session into a folder; {} looks like a file \
                  (end it with / to make a folder of that name)",

@@ -119,12 +119,19 @@ pub fn stats(hunks: &[Hunk]) -> (u64, u64) {
 /// hunks of a file with CRLF endings) is written as a reference: a raw one
 /// is a line break to an HTML parser, a row the gutters do not have.
 fn line_into(out: &mut String, text: &str) {
-    let start = out.len();
-    escape_into(out, text);
-    if out[start..].contains('\r') {
-        let kept = out[start..].replace('\r', "&#13;");
-        out.truncate(start);
-        out.push_str(&kept);
+    let mut escaped = String::with_capacity(text.len());
+    escape_into(&mut escaped, text);
+    out.push_str(&no_raw_cr(&escaped));
+}
+
+/// HTML text with each carriage return written as `&#13;`: a raw one is a
+/// line break to an HTML parser, a row that line numbers beside the text
+/// would not have.
+pub(super) fn no_raw_cr(html: &str) -> std::borrow::Cow<'_, str> {
+    if html.contains('\r') {
+        html.replace('\r', "&#13;").into()
+    } else {
+        html.into()
     }
 }
 

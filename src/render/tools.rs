@@ -181,10 +181,9 @@ pub fn clipped_pre(
         out.push_str("\">");
         out.push_str(&highlight::code_open(code_class));
         for l in chunk {
-            // A raw carriage return is a line break to an HTML parser: a
-            // row the line numbers beside the code would not have.
-            if start.is_some() && l.contains('\r') {
-                out.push_str(&l.replace('\r', "&#13;"));
+            // Numbered lines keep one row each (see diff::no_raw_cr).
+            if start.is_some() {
+                out.push_str(&super::diff::no_raw_cr(l));
             } else {
                 out.push_str(l);
             }
