@@ -264,6 +264,11 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     pub parts: Vec<Part>,
+    /// On a branch the user rewound: a later prompt was written in place
+    /// of the one that started it (Claude Code's rewind, or an edited
+    /// prompt), so the conversation went on without it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rewound: bool,
 }
 
 /// Adds `model` to `models` (models in order of first use), unless it is
@@ -295,6 +300,7 @@ impl Message {
             model: None,
             usage: None,
             parts: Vec::new(),
+            rewound: false,
         }
     }
 }

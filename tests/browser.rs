@@ -84,6 +84,15 @@ const PAGES: &[Page] = &[
         nested_search: false,
         has_notices: true,
     },
+    // A branch the user rewound: one collapsed block the search opens.
+    Page {
+        name: "claude-rewound",
+        fixture: "tests/fixtures/claude-code/projects/-experiments-ideas/03eb5929-52b3-4b13-ada3-b93ae35806b8.jsonl",
+        search: "Clear separation of concerns",
+        expect_text: &["I actually don't like much this idea"],
+        nested_search: false,
+        has_notices: true,
+    },
     // Markup in every field a session controls, a remote image, a
     // javascript: link, ANSI output, an embedded PNG and long lines.
     Page {

@@ -421,6 +421,113 @@ fn compaction_summary_is_attached_to_its_boundary() {
     assert_eq!(session["title"], "first");
 }
 
+/// The prompt texts of `session`'s user messages, each with whether it is
+/// on a rewound branch.
+fn prompts_rewound(session: &Value) -> Vec<(String, bool)> {
+    session["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .filter_map(|m| {
+            let text = m["parts"]
+                .as_array()?
+                .iter()
+                .find_map(|p| p["text"].as_str())?;
+            Some((
+                text.chars().take(30).collect(),
+                m["rewound"].as_bool().unwrap_or(false),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn a_rewound_branch_is_marked_and_the_one_continued_is_not() {
+    // A real session: after three prompts the user went back to before the
+    // second one and asked the opposite question.
+    let f =
+        fixtures().join("projects/-experiments-ideas/03eb5929-52b3-4b13-ada3-b93ae35806b8.jsonl");
+    let session = export(&f);
+    let got = prompts_rewound(&session);
+    let want: Vec<(String, bool)> = [
+        ("Ok, so there's isn't much to s", false),
+        ("I very much like this idea, an", true),
+        ("OK, so, to be fair, maybe also", true),
+        ("Fair enough. Can you write a b", true),
+        ("I actually don't like much thi", false),
+        ("Ok, so, to be fair, maybe also", false),
+        ("Fair enough. Can you write a b", false),
+    ]
+    .iter()
+    .map(|(t, r)| (t.to_string(), *r))
+    .collect();
+    assert_eq!(got, want);
+    // The answers on the rewound branch are rewound too; the rest is not.
+    let msgs = session["messages"].as_array().unwrap();
+    let rewound: Vec<usize> = (0..msgs.len())
+        .filter(|&i| msgs[i]["rewound"] == true)
+        .collect();
+    assert!(!rewound.is_empty());
+    assert!(
+        rewound.windows(2).all(|w| w[1] == w[0] + 1),
+        "one run: {rewound:?}"
+    );
+    assert!(rewound.iter().any(|&i| {
+        msgs[i]["role"] == "assistant"
+            && msgs[i]["parts"]
+                .to_string()
+                .contains("Clear separation of concerns")
+    }));
+    assert!(
+        msgs[rewound[rewound.len() - 1] + 1]["parts"]
+            .to_string()
+            .contains("I actually don't like much this idea")
+    );
+
+    // claude-code-log's fixture: two branches off one prompt, the later
+    // one kept.
+    let f = fixtures().join("focused/claude-code-log/dag_within_fork.jsonl");
+    let got = prompts_rewound(&export(&f));
+    assert_eq!(
+        got,
+        [
+            ("Hello", false),
+            ("Fork point", false),
+            ("Branch 1 start", true),
+            ("Branch 1 end", true),
+            ("Branch 2 start", false),
+        ]
+        .iter()
+        .map(|(t, r)| (t.to_string(), *r))
+        .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn parallel_results_and_rewritten_copies_are_not_rewinds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("c.jsonl");
+    let line = |v: &str| format!("{v}\n");
+    let text = [
+        line(r#"{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"2026-01-01T10:00:00Z","message":{"role":"user","content":"first"}}"#),
+        line(r#"{"type":"assistant","uuid":"a1","parentUuid":"u1","timestamp":"2026-01-01T10:00:01Z","message":{"id":"msg1","role":"assistant","model":"m","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"ls"}},{"type":"tool_use","id":"t2","name":"Bash","input":{"command":"pwd"}}]}}"#),
+        // Two results beside each other: a fork, not a rewind.
+        line(r#"{"type":"user","uuid":"r1","parentUuid":"a1","timestamp":"2026-01-01T10:00:02Z","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"x"}]}}"#),
+        line(r#"{"type":"user","uuid":"r2","parentUuid":"a1","timestamp":"2026-01-01T10:00:03Z","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t2","content":"/"}]}}"#),
+        line(r#"{"type":"assistant","uuid":"a2","parentUuid":"r2","timestamp":"2026-01-01T10:00:04Z","message":{"id":"msg2","role":"assistant","model":"m","content":[{"type":"text","text":"done"}]}}"#),
+        line(r#"{"type":"user","uuid":"u2","parentUuid":"a2","timestamp":"2026-01-01T10:00:05Z","message":{"role":"user","content":"second"}}"#),
+        // The same uuid written again with other content: kept beside the
+        // first copy, not taken for a rewind.
+        line(r#"{"type":"user","uuid":"u2","parentUuid":"a2","timestamp":"2026-01-01T10:00:05Z","message":{"role":"user","content":"second, again"}}"#),
+    ]
+    .concat();
+    std::fs::write(&f, text).unwrap();
+    let session = export(&f);
+    let msgs = session["messages"].as_array().unwrap();
+    assert!(msgs.iter().all(|m| m.get("rewound").is_none()), "{msgs:#?}");
+}
+
 #[test]
 fn lone_surrogates_and_malformed_lines_do_not_lose_the_session() {
     let tmp = tempfile::tempdir().unwrap();

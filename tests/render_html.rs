@@ -839,3 +839,86 @@ fn gutters_have_one_row_per_code_line() {
     // Diffs that start with a hunk header or an added line among them.
     assert!(checked > 0 && empty_first > 0, "{checked} {empty_first}");
 }
+
+/// A branch the user rewound is one collapsed block, between the message
+/// it went back to and the prompt the conversation went on from; its
+/// prompts are marked in the table of contents. Markdown folds it too.
+#[test]
+fn a_rewound_branch_is_one_collapsed_block() {
+    let file =
+        fixtures().join("projects/-experiments-ideas/03eb5929-52b3-4b13-ada3-b93ae35806b8.jsonl");
+    let html = export_to(&file, "html");
+    let doc = Html::parse_document(&html);
+    let blocks: Vec<_> = doc
+        .select(&Selector::parse("main > details.rewound").unwrap())
+        .collect();
+    assert_eq!(blocks.len(), 1, "{html}");
+    let block = blocks[0];
+    assert!(block.value().attr("open").is_none());
+    assert!(block.value().id().is_some_and(|id| id.starts_with("rw-")));
+    let summary = collapse_ws(
+        &block
+            .select(&Selector::parse(":scope > summary").unwrap())
+            .next()
+            .unwrap()
+            .text()
+            .collect::<String>(),
+    );
+    assert!(summary.starts_with("Rewound · 6 messages"), "{summary}");
+    let inside: Vec<String> = block
+        .select(&Selector::parse(":scope > article.msg.user").unwrap())
+        .map(|a| collapse_ws(&a.text().collect::<String>()))
+        .collect();
+    assert_eq!(inside.len(), 3, "{inside:?}");
+    assert!(inside[0].contains("I very much like this idea"));
+    // The prompts that stayed are outside it, where `j`/`k` find them.
+    let kept: Vec<String> = doc
+        .select(&Selector::parse("main > article.msg.user").unwrap())
+        .map(|a| collapse_ws(&a.text().collect::<String>()))
+        .collect();
+    assert!(
+        kept.iter()
+            .any(|t| t.contains("I actually don't like much this idea"))
+    );
+    assert!(
+        !kept
+            .iter()
+            .any(|t| t.contains("I very much like this idea"))
+    );
+    let toc: Vec<(bool, String)> = doc
+        .select(&Selector::parse("nav.toc li").unwrap())
+        .map(|li| {
+            (
+                li.value().classes().any(|c| c == "rewound"),
+                collapse_ws(&li.text().collect::<String>()),
+            )
+        })
+        .collect();
+    assert_eq!(toc.len(), 7, "{toc:?}");
+    assert_eq!(
+        toc.iter().map(|(r, _)| *r).collect::<Vec<_>>(),
+        [false, true, true, true, false, false, false]
+    );
+    assert!(toc[1].1.contains("rewound I very much like"), "{toc:?}");
+
+    let md = export_to(&file, "md");
+    let open = md
+        .find("<details>\n<summary>Rewound · 6 messages")
+        .expect(&md);
+    let kept = md.find("I actually don't like much this idea").unwrap();
+    let branch = &md[open..kept];
+    assert!(branch.contains("I very much like this idea"));
+    assert!(branch.contains("Clear separation of concerns"));
+    // The block closes right before the kept prompt's heading, and opens
+    // and closes as many blocks as it holds.
+    let close = branch.rfind("</details>").unwrap();
+    assert!(
+        branch[close..].starts_with("</details>\n\n## User ·"),
+        "{}",
+        &branch[close..]
+    );
+    assert_eq!(
+        branch.matches("<details>").count(),
+        branch.matches("</details>").count()
+    );
+}

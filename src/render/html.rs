@@ -365,7 +365,8 @@ fn render_batches(
         let end = batch_end(all, base, BATCH_BYTES);
         let one = |k: usize| {
             let i = base + k;
-            render_message(&ctx, &all[i], i + 1, first_tool[i])
+            let html = render_message(&ctx, &all[i], i + 1, first_tool[i]);
+            rewound_around(&ctx, all, i, html)
         };
         let html: Vec<(String, i64)> = match &budget {
             Some(b) => b.in_order(end - base, &one),
@@ -605,6 +606,7 @@ struct TocEntry {
     anchor: String,
     text: String,
     time: Option<String>,
+    rewound: bool,
 }
 
 fn toc(s: &Session) -> Vec<TocEntry> {
@@ -634,6 +636,7 @@ fn toc(s: &Session) -> Vec<TocEntry> {
                 anchor: format!("m-{}", i + 1),
                 text: short,
                 time: m.time.map(|t| t.format("%H:%M").to_string()),
+                rewound: m.rewound,
             }
         })
         .collect()
@@ -735,6 +738,45 @@ fn role_label(m: &Message) -> &'static str {
     }
 }
 
+/// Whether every part of `m` is a notice hidden with the harness's (shown
+/// by the System filter). A teammate's message is not harness text, and
+/// errors, warnings and interruptions show too (see `part`).
+fn only_notices(m: &Message) -> bool {
+    m.parts.iter().all(|p| {
+        matches!(p, Part::Notice { kind, text } if *kind != NoticeKind::Teammate && !shown_notice(*kind) && !is_task_report(*kind, text))
+            || matches!(p, Part::StepStats { .. } | Part::Unknown { .. })
+    })
+}
+
+/// `html`, the message at `i` of `all`, inside the collapsed block of the
+/// rewound branch it is on: opened before the branch's first message,
+/// closed after its last.
+fn rewound_around(ctx: &Ctx, all: &[Message], i: usize, html: String) -> String {
+    if !all[i].rewound {
+        return html;
+    }
+    let starts = i == 0 || !all[i - 1].rewound;
+    let ends = i + 1 == all.len() || !all[i + 1].rewound;
+    let mut out = String::with_capacity(html.len() + 256);
+    if starts {
+        let run = &all[i..];
+        let len = run.iter().take_while(|m| m.rewound).count();
+        let shown = run[..len].iter().filter(|m| !only_notices(m)).count();
+        out.push_str(&format!(
+            "<details class=\"rewound\" id=\"{}rw-{}\"><summary><span class=\"rw\">Rewound</span> · {shown} message{} · the user went back to before {} and went on differently</summary>",
+            ctx.prefix,
+            i + 1,
+            if shown == 1 { "" } else { "s" },
+            if shown == 1 { "it" } else { "them" },
+        ));
+    }
+    out.push_str(&html);
+    if ends {
+        out.push_str("</details>");
+    }
+    out
+}
+
 fn render_message(ctx: &Ctx, m: &Message, index: usize, first_tool: usize) -> String {
     let anchor = format!("{}m-{index}", ctx.prefix);
     let role = match m.role {
@@ -742,12 +784,7 @@ fn render_message(ctx: &Ctx, m: &Message, index: usize, first_tool: usize) -> St
         Role::Assistant => "assistant",
         Role::System => "system",
     };
-    // A teammate's message is not harness text, and errors, warnings and
-    // interruptions show too (see `part`).
-    let only_notices = m.parts.iter().all(|p| {
-        matches!(p, Part::Notice { kind, text } if *kind != NoticeKind::Teammate && !shown_notice(*kind) && !is_task_report(*kind, text))
-            || matches!(p, Part::StepStats { .. } | Part::Unknown { .. })
-    });
+    let only_notices = only_notices(m);
     let mut out = String::with_capacity(512);
     out.push_str("<article class=\"msg ");
     out.push_str(role);

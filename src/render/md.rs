@@ -302,30 +302,61 @@ pub fn render_to(session: &Session, w: &mut dyn std::io::Write) -> std::io::Resu
 
 fn messages(w: &mut dyn std::io::Write, s: &Session, level: usize) -> std::io::Result<()> {
     let hashes = "#".repeat(level.min(6));
-    let mut out = String::new();
-    for m in &s.messages {
-        let body = message_body(m, s);
-        if body.trim().is_empty() {
+    let all = &s.messages;
+    let mut i = 0;
+    while i < all.len() {
+        if !all[i].rewound {
+            if let Some(text) = message(&all[i], s, &hashes) {
+                w.write_all(text.as_bytes())?;
+            }
+            i += 1;
             continue;
         }
-        let role = match m.role {
-            Role::User => "User",
-            Role::Assistant => "Assistant",
-            Role::System => "System",
-        };
-        out.clear();
-        let _ = write!(out, "{hashes} {role}");
-        if let Some(model) = &m.model {
-            let _ = write!(out, " · {}", inline(model));
+        // A branch the user rewound, folded away.
+        let end = i + all[i..].iter().take_while(|m| m.rewound).count();
+        let shown: Vec<String> = all[i..end]
+            .iter()
+            .filter_map(|m| message(m, s, &hashes))
+            .collect();
+        if !shown.is_empty() {
+            let n = shown.len();
+            let (s_, them) = if n == 1 { ("", "it") } else { ("s", "them") };
+            writeln!(
+                w,
+                "<details>\n<summary>Rewound · {n} message{s_} · the user went back to before {them} and went on differently</summary>\n"
+            )?;
+            for text in shown {
+                w.write_all(text.as_bytes())?;
+            }
+            w.write_all(b"</details>\n\n")?;
         }
-        if let Some(t) = m.time {
-            let _ = write!(out, " · {}", t.format("%Y-%m-%d %H:%M:%S"));
-        }
-        let _ = writeln!(out, "\n\n{}", body.trim_end());
-        out.push('\n');
-        w.write_all(out.as_bytes())?;
+        i = end;
     }
     Ok(())
+}
+
+/// One message with its heading, or `None` when it shows nothing.
+fn message(m: &Message, s: &Session, hashes: &str) -> Option<String> {
+    let body = message_body(m, s);
+    if body.trim().is_empty() {
+        return None;
+    }
+    let role = match m.role {
+        Role::User => "User",
+        Role::Assistant => "Assistant",
+        Role::System => "System",
+    };
+    let mut out = String::new();
+    let _ = write!(out, "{hashes} {role}");
+    if let Some(model) = &m.model {
+        let _ = write!(out, " · {}", inline(model));
+    }
+    if let Some(t) = m.time {
+        let _ = write!(out, " · {}", t.format("%Y-%m-%d %H:%M:%S"));
+    }
+    let _ = writeln!(out, "\n\n{}", body.trim_end());
+    out.push('\n');
+    Some(out)
 }
 
 fn message_body(m: &Message, s: &Session) -> String {

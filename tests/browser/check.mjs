@@ -92,9 +92,10 @@ function injectionFacts() {
   };
 }
 
-// Picks a word that occurs only in the body of a collapsed tool call (never
-// in a summary or anywhere visible), preferring one nested in two or more
-// closed <details>. Returns null when the page has none.
+// Picks a word that occurs only in the body of a collapsed tool call or
+// rewound branch (never in a summary or anywhere visible), preferring one
+// nested in two or more closed <details>. Returns null when the page has
+// none.
 function pickHiddenWord(preferred) {
   const main = document.getElementById("main");
   const inClosedBody = (n) => {
@@ -103,7 +104,7 @@ function pickHiddenWord(preferred) {
       if (p.tagName === "SUMMARY" && p.parentElement?.tagName === "DETAILS" && !p.parentElement.open) return { hidden: false };
       if (p.tagName === "DETAILS" && !p.open) {
         closed++;
-        if (p.classList.contains("tool")) tool = true;
+        if (p.classList.contains("tool") || p.classList.contains("rewound")) tool = true;
       }
     }
     return { hidden: closed > 0 && tool, closed };

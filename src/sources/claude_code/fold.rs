@@ -159,6 +159,7 @@ impl Fold {
                         let mut m = Message::new(Role::Assistant);
                         m.id = msg_id.clone().or(rec.uuid);
                         m.time = rec.time;
+                        m.rewound = rec.rewound;
                         m.model = model;
                         m.parts = parts;
                         let i = self.messages.len();
@@ -229,6 +230,7 @@ impl Fold {
                 let mut m = Message::new(if real { Role::User } else { Role::System });
                 m.id = rec.uuid;
                 m.time = rec.time;
+                m.rewound = rec.rewound;
                 m.parts = parts;
                 self.push(m);
                 false
@@ -240,6 +242,7 @@ impl Fold {
                 let mut m = Message::new(Role::System);
                 m.id = rec.uuid;
                 m.time = rec.time;
+                m.rewound = rec.rewound;
                 m.parts = parts;
                 self.push(m);
                 false

@@ -8,10 +8,10 @@
 //! lands before the end, it is still folded at once if everything after it
 //! in the walk is inert (see [`Fold::apply`]): that is what parallel tool
 //! calls leave, a result branch that ends while the conversation goes on
-//! from its sibling. Anything else (a branch off an earlier point, a uuid
-//! written again, a record that earlier ones name as their parent, a
-//! sidechain) makes the transcript be read and folded again from the
-//! start. Transcripts with sidechains or parent cycles are built from all
+//! from its sibling. Anything else (a branch off an earlier point, a
+//! prompt beside another one, which is a rewind, a uuid written again, a
+//! record that earlier ones name as their parent, a sidechain) makes the
+//! transcript be read and folded again from the start. Transcripts with sidechains or parent cycles are built from all
 //! their records on each load, as `export` does.
 
 use super::fold::Fold;
@@ -77,6 +77,10 @@ struct Node {
     inert: bool,
     /// The ids of the tool results it holds.
     results: Vec<String>,
+    /// A prompt the user typed, and whether it is on a rewound branch
+    /// (see [`parse::order`]).
+    prompt: bool,
+    rewound: bool,
 }
 
 impl Node {
@@ -91,6 +95,8 @@ impl Node {
             time: r.time,
             inert: false,
             results: result_ids(r),
+            prompt: r.is_prompt(),
+            rewound: r.rewound,
         }
     }
 }
@@ -123,6 +129,30 @@ impl Walk {
                 (j, 0)
             }
         }
+    }
+
+    /// Whether `r` would change which branches are rewound (see
+    /// [`parse::order`]): it is a prompt beside another prompt, or lands
+    /// on a rewound branch.
+    fn rewinds(&self, r: &Rec) -> bool {
+        let parent = r
+            .parent
+            .as_deref()
+            .filter(|p| r.uuid.as_deref() != Some(*p))
+            .and_then(|p| self.at.get(p).copied());
+        let Some(ip) = parent else {
+            return false;
+        };
+        if self.nodes[ip].rewound {
+            return true;
+        }
+        if !r.is_prompt() {
+            return false;
+        }
+        let d = self.nodes[ip].depth + 1;
+        (ip + 1..self.subtree_end(ip)).any(|j| {
+            self.nodes[j].depth == d && self.nodes[j].prompt && self.nodes[j].uuid.is_some()
+        })
     }
 
     /// The end of the subtree that starts at `i`.
@@ -183,6 +213,8 @@ impl Walk {
                 time: n.time,
                 inert: n.inert,
                 results: n.results.clone(),
+                prompt: n.prompt,
+                rewound: n.rewound,
             });
         }
         Some(out)
@@ -342,6 +374,9 @@ impl Folded {
         {
             return false;
         }
+        if self.walk.rewinds(&r) {
+            return false;
+        }
         let (x, depth) = self.walk.landing(&r);
         // Records that named it as their parent before it came.
         let mut adopted = Vec::new();
@@ -353,7 +388,7 @@ impl Folded {
                 let end = self.walk.subtree_end(i);
                 let n = &self.walk.nodes[i];
                 if n.depth == 0 && n.parent.as_deref() == Some(u) {
-                    if i < x {
+                    if i < x || n.prompt {
                         return false;
                     }
                     adopted.push((i, end));

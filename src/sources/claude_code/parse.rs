@@ -79,6 +79,31 @@ pub(super) struct Rec {
     pub time: Option<DateTime<Utc>>,
     pub sidechain: bool,
     pub body: Body,
+    /// On a branch the user rewound (set by [`order`]).
+    pub rewound: bool,
+}
+
+impl Rec {
+    /// Whether this is a prompt the user typed (not a tool result, meta
+    /// text or a compaction summary).
+    pub fn is_prompt(&self) -> bool {
+        match &self.body {
+            Body::User {
+                parts,
+                results,
+                meta,
+                compact_summary,
+            } => {
+                !meta
+                    && !compact_summary
+                    && results.is_empty()
+                    && parts
+                        .iter()
+                        .any(|p| matches!(p, Part::Text { .. } | Part::File(_)))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// What a file says about its session besides messages.
@@ -351,6 +376,7 @@ fn line_to_rec(
         time,
         sidechain,
         body,
+        rewound: false,
     })
 }
 
@@ -840,7 +866,8 @@ fn attachment_body(v: &Value) -> Body {
 /// children in timestamp order (file order breaks ties). A uuid written
 /// again with the same content keeps its first copy; a copy with other
 /// content is kept beside it. Orphans become roots; cycles are broken;
-/// every record appears exactly once.
+/// every record appears exactly once. Branches the user rewound are marked
+/// (see [`mark_rewound`]).
 pub(super) fn order(recs: Vec<Rec>) -> Vec<Rec> {
     order_checked(recs).0
 }
@@ -923,12 +950,54 @@ pub(super) fn order_checked(mut recs: Vec<Rec>) -> (Vec<Rec>, bool) {
             visit(i, &mut stack, &mut seen, &mut out_idx);
         }
     }
+    mark_rewound(&mut recs, &children, &out_idx);
     let mut slots: Vec<Option<Rec>> = recs.into_iter().map(Some).collect();
     let ordered = out_idx
         .into_iter()
         .filter_map(|i| slots[i].take())
         .collect();
     (ordered, cyclic)
+}
+
+/// Marks the branches the user rewound. A record with two or more prompts
+/// among its children is where the user went back (Claude Code's rewind,
+/// or an edited prompt): the prompt whose branch holds the newest record
+/// is the one the conversation went on from, and the others' branches are
+/// rewound. Other forks (parallel tool results, progress side branches) are
+/// left as they are. `order` is a walk in which parents come before their
+/// children.
+fn mark_rewound(recs: &mut [Rec], children: &[Vec<usize>], order: &[usize]) {
+    let prompt: Vec<bool> = recs
+        .iter()
+        .map(|r| r.uuid.is_some() && r.is_prompt())
+        .collect();
+    let forks = |i: usize| children[i].iter().filter(|&&c| prompt[c]).count() >= 2;
+    if !(0..recs.len()).any(forks) {
+        return;
+    }
+    // The newest time in each record's subtree (children come after their
+    // parent in `order`).
+    let mut newest: Vec<Option<DateTime<Utc>>> = recs.iter().map(|r| r.time).collect();
+    for &i in order.iter().rev() {
+        for &c in &children[i] {
+            newest[i] = newest[i].max(newest[c]);
+        }
+    }
+    for &i in order {
+        if recs[i].rewound {
+            for &c in &children[i] {
+                recs[c].rewound = true;
+            }
+        } else if forks(i) {
+            let prompts: Vec<usize> = children[i].iter().copied().filter(|&c| prompt[c]).collect();
+            let kept = prompts.iter().copied().max_by_key(|&c| (newest[c], c));
+            for c in prompts {
+                if Some(c) != kept {
+                    recs[c].rewound = true;
+                }
+            }
+        }
+    }
 }
 
 /// Everything needed to build one session from ordered records.
