@@ -528,6 +528,63 @@ fn parallel_results_and_rewritten_copies_are_not_rewinds() {
     assert!(msgs.iter().all(|m| m.get("rewound").is_none()), "{msgs:#?}");
 }
 
+/// The hook notices of `session` (and its subagents), in order.
+fn hook_notices(session: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in session["messages"].as_array().unwrap() {
+        for p in m["parts"].as_array().unwrap() {
+            if p["type"] == "notice" && p["kind"] == "hook" {
+                out.push(p["text"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    for a in session["subagents"].as_array().into_iter().flatten() {
+        out.extend(hook_notices(&a["session"]));
+    }
+    out
+}
+
+#[test]
+fn hook_notices_say_which_hook_did_what() {
+    let got = hook_notices(&export(
+        &fixtures().join("focused/claude-code-log/hook_attachments.jsonl"),
+    ));
+    assert_eq!(
+        got,
+        [
+            // Context a hook added, as the model got it.
+            "UserPromptSubmit hook added context: clmail status: idle\nfocus: hook-fix-001",
+            // A blocking error given as an object, not as raw JSON.
+            "PostToolUse:Edit hook blocked: ruff check failed\n$ uv run ruff check",
+            "Stop hook failed (exit 1): Failed with non-blocking status code\n$ ./scripts/clmail.cmd actor idle",
+        ]
+    );
+    let got = hook_notices(&export(
+        &fixtures().join("focused/scriptorium/glosses.jsonl"),
+    ));
+    assert_eq!(
+        got,
+        [
+            // A session-start hook's output goes into the context; a hook
+            // that printed only to stderr says nothing.
+            "SessionStart:clear hook added context: Current git status:\n\n## wide-margins\n$ claude-git-status",
+            "Stop hook said: [claude-stop-finish] finishing pass triggered",
+            "Stop hook added context: You made these changes this session:\n\nM  rustfmt.toml\nM  src/gloss.rs\nBefore stopping, do a finishing pass on this change-set, working through\nthese in order.",
+            "Stop hook was cancelled: timed out after 600 s\n$ claude-stop",
+        ]
+    );
+    // Tool hooks that ran fine print for the transcript view only: a real
+    // session with one after every tool call shows none of them.
+    let got = hook_notices(&export(&fixtures().join(
+        "projects/-experiments-worktrees/ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl",
+    )));
+    assert!(!got.is_empty());
+    assert!(
+        got.iter().all(|t| !t.starts_with("PostToolUse")),
+        "{got:#?}"
+    );
+}
+
 #[test]
 fn lone_surrogates_and_malformed_lines_do_not_lose_the_session() {
     let tmp = tempfile::tempdir().unwrap();

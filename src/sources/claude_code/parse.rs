@@ -821,6 +821,98 @@ fn system_parts(v: &Value) -> Vec<Part> {
     }
 }
 
+/// What a hook attachment says, as a reader would want it: which hook,
+/// what happened, its message and the command it ran. `None` when it has
+/// nothing to say.
+fn hook_text(a: &Value) -> Option<String> {
+    let str_of = |x: &Value| -> Option<String> {
+        match x {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(items) => {
+                let lines: Vec<String> = items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect();
+                Some(lines.join("\n"))
+            }
+            Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    };
+    let field = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(str_of)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let kind = a.get("type").and_then(Value::as_str).unwrap_or("");
+    // A blocking error is a string, or an object holding the message and
+    // the command.
+    let nested = a.get("blockingError").filter(|b| b.is_object());
+    let message = match kind {
+        // A hook that ran fine matters only for what it put in the
+        // model's context: the output of session-start and prompt-submit
+        // hooks (other hooks' output only shows in Claude Code's
+        // transcript view).
+        "hook_success" => match field(a, "hookEvent").as_deref() {
+            Some("SessionStart" | "UserPromptSubmit") => Some(field(a, "content")?),
+            _ => return None,
+        },
+        "hook_cancelled" => a
+            .get("timedOut")
+            .and_then(Value::as_bool)
+            .filter(|t| *t)
+            .map(|_| match a.get("timeoutMs").and_then(Value::as_u64) {
+                Some(ms) => format!("timed out after {} s", ms / 1000),
+                None => "timed out".to_string(),
+            }),
+        _ => match nested {
+            Some(b) => field(b, "blockingError").or_else(|| field(b, "message")),
+            None => field(a, "blockingError"),
+        }
+        .or_else(|| field(a, "stderr"))
+        .or_else(|| field(a, "content"))
+        .or_else(|| field(a, "message"))
+        .or_else(|| field(a, "stdout")),
+    };
+    let what = match kind {
+        "hook_blocking_error" => "blocked",
+        "hook_non_blocking_error" => "failed",
+        "hook_additional_context" | "hook_success" => "added context",
+        "hook_cancelled" => "was cancelled",
+        _ => "said",
+    };
+    let message = match (message, nested) {
+        (Some(m), _) => Some(m),
+        // An object with fields sharegen does not know: shown whole.
+        (None, Some(b)) => Some(b.to_string()),
+        (None, None) if kind == "hook_cancelled" => None,
+        (None, None) => return None,
+    };
+    let name = field(a, "hookName").or_else(|| field(a, "hookEvent"));
+    let mut out = match name {
+        Some(n) => format!("{n} hook {what}"),
+        None => format!("Hook {what}"),
+    };
+    if let Some(code) = a.get("exitCode").and_then(Value::as_i64)
+        && code != 0
+    {
+        out.push_str(&format!(" (exit {code})"));
+    }
+    if let Some(m) = message {
+        out.push_str(": ");
+        out.push_str(&m);
+    }
+    if let Some(cmd) = nested
+        .and_then(|b| field(b, "command"))
+        .or_else(|| field(a, "command"))
+    {
+        out.push_str("\n$ ");
+        out.push_str(&cmd);
+    }
+    Some(out)
+}
+
 fn attachment_body(v: &Value) -> Body {
     let Some(a) = v.get("attachment") else {
         return Body::Chain;
@@ -841,23 +933,15 @@ fn attachment_body(v: &Value) -> Body {
                 compact_summary: false,
             }
         }
-        "hook_blocking_error" | "hook_non_blocking_error" | "hook_system_message" => {
-            let text = ["blockingError", "stderr", "content", "message"]
-                .iter()
-                .find_map(|k| {
-                    a.get(*k).and_then(|x| {
-                        x.as_str()
-                            .map(str::to_string)
-                            .or_else(|| (!x.is_null()).then(|| x.to_string()))
-                    })
-                })
-                .unwrap_or_default();
-            if text.trim().is_empty() {
-                Body::Chain
-            } else {
-                Body::System(vec![Part::notice(NoticeKind::Hook, text)])
-            }
-        }
+        "hook_blocking_error"
+        | "hook_non_blocking_error"
+        | "hook_system_message"
+        | "hook_additional_context"
+        | "hook_success"
+        | "hook_cancelled" => match hook_text(a) {
+            Some(text) => Body::System(vec![Part::notice(NoticeKind::Hook, text)]),
+            None => Body::Chain,
+        },
         _ => Body::Chain,
     }
 }
