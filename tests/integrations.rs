@@ -431,6 +431,18 @@ fn completions_for_five_shells_and_a_man_page() {
         .unwrap();
     assert!(out.status.success());
     assert!(dir.join("sharegen.1").is_file() && dir.join("sharegen-publish.1").is_file());
+    // Commands under commands get pages of their own, named for how they
+    // are typed.
+    for (page, typed) in [
+        ("sharegen-config-init.1", "sharegen config init"),
+        ("sharegen-config-show.1", "sharegen config show"),
+        ("sharegen-templates-eject.1", "sharegen templates eject"),
+        ("sharegen-redact-check.1", "sharegen redact\\-check"),
+    ] {
+        let text =
+            std::fs::read_to_string(dir.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(text.contains(&format!("\\fB{typed}\\fR")), "{page}: {text}");
+    }
 }
 
 #[test]

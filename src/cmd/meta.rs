@@ -475,10 +475,22 @@ pub fn man(out: Option<&Path>) -> anyhow::Result<()> {
                 written.push_str(&format!("{}\n", path.display()));
                 Ok(())
             };
-            for sub in cmd.get_subcommands() {
-                let name = format!("sharegen-{}", sub.get_name());
+            // A page per command at any depth (`sharegen-config-init.1`),
+            // whose synopsis shows it as typed (`sharegen config init`).
+            let mut todo: Vec<(String, String, clap::Command)> = cmd
+                .get_subcommands()
+                .map(|c| {
+                    let n = c.get_name();
+                    (format!("sharegen-{n}"), format!("sharegen {n}"), c.clone())
+                })
+                .collect();
+            while let Some((name, typed, sub)) = todo.pop() {
+                todo.extend(sub.get_subcommands().map(|c| {
+                    let n = c.get_name();
+                    (format!("{name}-{n}"), format!("{typed} {n}"), c.clone())
+                }));
                 let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
-                write(name, sub.clone().name(leaked))?;
+                write(name, sub.name(leaked).bin_name(typed))?;
             }
             write("sharegen".into(), cmd)?;
             emit(written.as_bytes())
