@@ -876,6 +876,34 @@ fn publish_tries_every_target_and_fails_on_a_share_it_cannot_render() {
     assert!(bucket.join(format!("s/{id}/index.html")).is_file());
 }
 
+/// Two targets behind one `site.base_url`: each share's address is
+/// printed once, not once per target.
+#[test]
+fn publish_prints_each_address_once_for_two_targets() {
+    let (tmp, id) = shared_home();
+    let home = tmp.path();
+    let repo = home.join("site.git");
+    let ok = std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(&repo)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    write(
+        &home.join("sg/config.toml"),
+        &format!(
+            "[site]\nbase_url = \"https://sessions.example\"\n[publish.git]\nurl = {:?}\n[publish.bucket]\nurl = \"file://{}\"\n",
+            repo.display().to_string(),
+            home.join("bucket").display()
+        ),
+    );
+    let (code, out, err) = run(home, &["publish"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, format!("https://sessions.example/s/{id}/\n"), "{err}");
+    // Both targets were published to.
+    assert_eq!(err.matches(": uploaded ").count(), 2, "{err}");
+}
+
 /// An empty SHAREGEN_SALT (an unset CI secret) is warned about, since
 /// share IDs then come from elsewhere.
 #[test]

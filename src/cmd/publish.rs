@@ -150,8 +150,14 @@ pub fn publish_to(
     Ok(report)
 }
 
-/// One line per target for people; URLs of changed shares on stdout.
-pub fn print_human(ctx: &Ctx, report: &PublishReport) -> anyhow::Result<()> {
+/// One line per target for people; URLs of changed shares on stdout, each
+/// once (`printed`: those printed for earlier targets of the run, which
+/// share a `site.base_url`).
+pub fn print_human(
+    ctx: &Ctx,
+    report: &PublishReport,
+    printed: &mut std::collections::HashSet<String>,
+) -> anyhow::Result<()> {
     let loud = ctx.diag.verbosity() > Verbosity::Quiet;
     for w in &report.warnings {
         eprintln!("{} {w}", crate::term::warning());
@@ -194,8 +200,10 @@ pub fn print_human(ctx: &Ctx, report: &PublishReport) -> anyhow::Result<()> {
     }
     let mut out = String::new();
     for u in &report.urls {
-        out.push_str(&u.url);
-        out.push('\n');
+        if printed.insert(u.url.clone()) {
+            out.push_str(&u.url);
+            out.push('\n');
+        }
     }
     emit(out.as_bytes())
 }
@@ -216,12 +224,13 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> anyhow::Result<()> {
     // fails at the end (each share's problem was warned about).
     let progress = !args.json && std::io::stderr().is_terminal();
     let mut reports = Vec::new();
+    let mut printed = std::collections::HashSet::new();
     let mut first_err = None;
     for t in &targets {
         match publish_to(ctx, t, &opts, args.dry_run, progress) {
             Ok(r) => {
                 if !args.json {
-                    print_human(ctx, &r)?;
+                    print_human(ctx, &r, &mut printed)?;
                 }
                 reports.push(r);
             }

@@ -22,10 +22,11 @@ struct SiteDriver<'a> {
 impl SiteDriver<'_> {
     fn publish(&mut self) {
         let loud = self.ctx.diag.verbosity() > crate::diag::Verbosity::Quiet;
+        let mut printed = std::collections::HashSet::new();
         for t in &self.targets {
             match publish_to(self.ctx, t, &self.opts, false, false) {
                 Ok(r) => {
-                    if loud && let Err(e) = print_human(self.ctx, &r) {
+                    if loud && let Err(e) = print_human(self.ctx, &r, &mut printed) {
                         eprintln!("{} {e}", crate::term::error());
                     }
                 }
