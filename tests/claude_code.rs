@@ -341,6 +341,57 @@ fn subagents_link_to_their_spawning_calls() {
 }
 
 #[test]
+fn a_workflows_agents_go_under_the_call_that_started_it() {
+    // claude-code-log's fixture: a Workflow call whose result names run
+    // wf_demo01; its three agents are in subagents/workflows/wf_demo01/,
+    // and workflows/wf_demo01.json names them.
+    let file = fixtures()
+        .join("focused/claude-code-log/workflow_basic/11110000-0000-4000-8000-000000000001.jsonl");
+    let session = export(&file);
+    let calls = calls_of(&session);
+    let wf = calls.values().find(|c| c["name"] == "Workflow").unwrap();
+    assert_eq!(wf["extras"]["child_session"], "wf_demo01");
+    let subs: Vec<(String, String, String)> = session["subagents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["tool_call_id"].as_str().unwrap_or("(none)").to_string(),
+                s["session"]["id"].as_str().unwrap().to_string(),
+                s["description"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let call = wf["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        subs,
+        [
+            ("ag000001", "demo-review · Map · review:loader"),
+            ("ag000002", "demo-review · Map · review:hierarchy"),
+            ("ag000003", "demo-review · Synthesize · synthesize"),
+        ]
+        .iter()
+        .map(|(id, d)| (call.clone(), id.to_string(), d.to_string()))
+        .collect::<Vec<_>>()
+    );
+    // The page nests all three in the call, none under "Other subagents".
+    let html = export_to(&file, "html");
+    let doc = scraper::Html::parse_document(&html);
+    let sel = scraper::Selector::parse("details.tool > .tbody > details.subagent").unwrap();
+    let nested: Vec<String> = doc
+        .select(&sel)
+        .map(|d| d.value().id().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(nested.len(), 3, "{nested:?}");
+    let unique: std::collections::BTreeSet<_> = nested.iter().collect();
+    assert_eq!(unique.len(), 3, "anchors must differ: {nested:?}");
+    assert!(!html.contains("Other subagents"));
+    let md = export_to(&file, "md");
+    assert!(md.contains("**Subagent** workflow-subagent — demo-review · Synthesize · synthesize"));
+}
+
+#[test]
 fn old_layout_and_teammates_link_by_id_or_prompt() {
     let team = fixtures()
         .join("focused/claude-code-log/teammates/ef000000-0000-4000-8000-000000000001.jsonl");

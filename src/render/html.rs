@@ -437,11 +437,16 @@ fn tool_offsets(messages: &[Message]) -> Vec<usize> {
     first_tool
 }
 
-fn subagents_by_call(subagents: &[Subagent]) -> HashMap<&str, &Subagent> {
-    subagents
-        .iter()
-        .filter_map(|a| a.tool_call_id.as_deref().map(|id| (id, a)))
-        .collect()
+/// The subagents each call spawned (a workflow's run spawns several), in
+/// order.
+fn subagents_by_call(subagents: &[Subagent]) -> HashMap<&str, Vec<&Subagent>> {
+    let mut by: HashMap<&str, Vec<&Subagent>> = HashMap::new();
+    for a in subagents {
+        if let Some(id) = a.tool_call_id.as_deref() {
+            by.entry(id).or_default().push(a);
+        }
+    }
+    by
 }
 
 /// How many bytes of code one page highlights: 1/24 of the session's
@@ -664,7 +669,7 @@ fn render_unlinked_subagents(s: &Session) -> String {
 struct Ctx<'a> {
     prefix: &'a str,
     depth: usize,
-    subagents: &'a HashMap<&'a str, &'a Subagent>,
+    subagents: &'a HashMap<&'a str, Vec<&'a Subagent>>,
 }
 
 /// Whether a notice is a background agent's report (`<result>`,
@@ -1181,9 +1186,12 @@ fn tool_call(ctx: &Ctx, c: &ToolCall, anchor: &str) -> String {
     }
     out.push_str("</summary>");
     out.push_str("<div class=\"tbody\">");
-    let sub = ctx.subagents.get(c.id.as_str());
+    let subs = ctx
+        .subagents
+        .get(c.id.as_str())
+        .map_or(&[][..], Vec::as_slice);
     // The subagent's conversation, nested below, opens with the prompt.
-    let prompt_below = sub.is_some_and(|s| {
+    let prompt_below = subs.first().is_some_and(|s| {
         let prompt = c.input.get("prompt").and_then(serde_json::Value::as_str);
         s.session.messages.first().is_some_and(|m| {
             m.role == Role::User
@@ -1193,8 +1201,14 @@ fn tool_call(ctx: &Ctx, c: &ToolCall, anchor: &str) -> String {
         })
     });
     out.push_str(&tools::body_opts(c, !prompt_below));
-    if let Some(sub) = sub {
-        out.push_str(&subagent_block(sub, &format!("{anchor}-"), ctx.depth + 1));
+    for (k, sub) in subs.iter().enumerate() {
+        // The first keeps the anchor a call with one subagent has.
+        let prefix = if k == 0 {
+            format!("{anchor}-")
+        } else {
+            format!("{anchor}-{}-", k + 1)
+        };
+        out.push_str(&subagent_block(sub, &prefix, ctx.depth + 1));
     }
     out.push_str("</div></details>");
     out

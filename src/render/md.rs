@@ -562,16 +562,18 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
             }
         }
     }
-    if let Some(sub) = s
+    for sub in s
         .subagents
         .iter()
-        .find(|a| a.tool_call_id.as_deref() == Some(c.id.as_str()))
+        .filter(|a| a.tool_call_id.as_deref() == Some(c.id.as_str()))
     {
-        let _ = write!(
-            out,
-            "**Subagent** {}\n\n",
-            inline(sub.agent_type.as_deref().unwrap_or(""))
-        );
+        let label = [sub.agent_type.as_deref(), sub.description.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(" — ");
+        let _ = write!(out, "**Subagent** {}\n\n", inline(&label));
         let mut inner = Vec::new();
         messages(&mut inner, &sub.session, 4).expect("writing to a vector does not fail");
         out.push_str(&String::from_utf8_lossy(&inner));

@@ -653,6 +653,11 @@ fn apply_structured(s: &Value, extras: &mut ToolExtras) {
     if let Some(id) = str_of(s, "agentId") {
         extras.child_session = Some(id);
     }
+    // A workflow's run: its subagents' files are in
+    // `subagents/workflows/<runId>/`.
+    if let Some(run) = str_of(s, "runId") {
+        extras.child_session = Some(run);
+    }
 }
 
 fn assistant_body(path: &Path, lineno: u64, v: &mut Value, diag: &Diag) -> Body {
@@ -1165,7 +1170,7 @@ pub(super) fn finish_call(call: &mut ToolCall, r: ToolResult, started: Option<Da
     if extras.todos.is_none() && call.name == "TodoWrite" {
         extras.todos = call.input.get("todos").and_then(todos_of);
     }
-    if !matches!(call.name.as_str(), "Task" | "Agent") {
+    if !matches!(call.name.as_str(), "Task" | "Agent" | "Workflow") {
         // `agentId:` in other tools' output is just text.
         if !r.names_agent {
             extras.child_session = None;
@@ -1228,11 +1233,21 @@ pub(super) fn load_session(path: &Path, diag: &Diag) -> Result<Session> {
 /// files.
 pub(super) fn load_agent_files(path: &Path, id: &str, diag: &Diag) -> Vec<SubagentOf> {
     let mut agents = Vec::new();
+    // Each workflow run's labels for its agents, by agent id.
+    let mut runs: HashMap<String, HashMap<String, String>> = HashMap::new();
     for file in subagent_files(path, id) {
         match parse_file(&file, diag) {
             Ok(p) => {
                 let aid = agent_file_id(&file);
-                let (agent_type, description) = read_agent_meta(&file, diag);
+                let (agent_type, mut description) = read_agent_meta(&file, diag);
+                if description.is_none()
+                    && let Some(run) = workflow_run_of(&file)
+                {
+                    description = runs
+                        .entry(run.to_string())
+                        .or_insert_with(|| workflow_labels(&file, run, diag))
+                        .remove(&aid);
+                }
                 let s = build(aid, p.recs, &p.meta, &file).session;
                 if is_warmup(&s) {
                     diag.info(format!(
@@ -1347,6 +1362,65 @@ fn agent_file_id(path: &Path) -> String {
     stem.strip_prefix("agent-")
         .map(str::to_string)
         .unwrap_or(stem)
+}
+
+/// The workflow run a subagent file belongs to: `<runId>` for
+/// `…/subagents/workflows/<runId>/agent-<id>.jsonl`.
+pub(super) fn workflow_run_of(path: &Path) -> Option<&str> {
+    let run = path.parent()?;
+    let workflows = run.parent()?;
+    let subagents = workflows.parent()?;
+    (workflows.file_name()? == "workflows" && subagents.file_name()? == "subagents")
+        .then(|| run.file_name()?.to_str())
+        .flatten()
+}
+
+/// What the record of workflow run `run` (`<session>/workflows/<run>.json`,
+/// beside `subagents/`) calls each of its agents, by agent id:
+/// "Map · review:loader" (phase and label).
+fn workflow_labels(agent_file: &Path, run: &str, diag: &Diag) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let Some(session_dir) = agent_file.ancestors().nth(4) else {
+        return out;
+    };
+    let record = session_dir.join("workflows").join(format!("{run}.json"));
+    if link_leaves(session_dir, &record) {
+        return out;
+    }
+    let Ok(text) = std::fs::read_to_string(&record) else {
+        return out;
+    };
+    let v: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            diag.warn(&record, None, "malformed", format!("invalid JSON: {e}"));
+            return out;
+        }
+    };
+    let name = str_of(&v, "workflowName");
+    for step in v
+        .get("workflowProgress")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(agent) = str_of(step, "agentId") else {
+            continue;
+        };
+        let label: Vec<String> = [
+            name.clone(),
+            str_of(step, "phaseTitle"),
+            str_of(step, "label"),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+        if !label.is_empty() {
+            out.insert(agent, label.join(" · "));
+        }
+    }
+    out
 }
 
 fn read_agent_meta(path: &Path, diag: &Diag) -> (Option<String>, Option<String>) {
@@ -1559,11 +1633,27 @@ pub(super) fn link_subagents_of(
     let mut linked: HashSet<String> = HashSet::new();
     let links = plan_links(messages, &pool, &by_prompt, &mut linked);
     attach(subagents, &links, &mut pool, &by_prompt, &mut linked);
+    // A workflow's agents go under the call that started the run.
+    let mut run_calls: HashMap<&str, &str> = HashMap::new();
+    for p in messages.iter().flat_map(|m| &m.parts) {
+        if let Part::ToolCall(c) = p
+            && c.name == "Workflow"
+            && let Some(run) = c.extras.child_session.as_deref()
+        {
+            run_calls.entry(run).or_insert(c.id.as_str());
+        }
+    }
     for id in order {
         if let Some((mut s, agent_type, description)) = pool.remove(&id) {
             link_calls(&mut s, &mut pool, &by_prompt, &mut linked);
+            let run_call = s
+                .source_paths
+                .first()
+                .and_then(|p| workflow_run_of(p))
+                .and_then(|run| run_calls.get(run))
+                .map(|c| c.to_string());
             subagents.push(Subagent {
-                tool_call_id: None,
+                tool_call_id: run_call,
                 agent_type,
                 description,
                 session: Box::new(s),
