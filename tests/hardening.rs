@@ -818,6 +818,28 @@ fn doctor_writes_nothing_and_finds_what_would_fail() {
         );
     }
     std::fs::remove_file(home.join("sg/config.toml")).unwrap();
+    // A bad value from a variable is blamed on it, not on config.toml.
+    for (var, value, said) in [
+        (
+            "SHAREGEN_RENDER_THEME",
+            "nosuch",
+            "$SHAREGEN_RENDER_THEME: unknown theme `nosuch`",
+        ),
+        (
+            "SHAREGEN_SITE_BASE_URL",
+            "ftp://x",
+            "$SHAREGEN_SITE_BASE_URL: site.base_url `ftp://x`",
+        ),
+    ] {
+        let o = sharegen(home)
+            .env(var, value)
+            .args(["doctor", "--json"])
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains(said), "{out}");
+        assert!(!out.contains("config.toml:"), "{out}");
+    }
     std::fs::remove_file(home.join(format!(".claude/projects/-work-project/{MAIN}.jsonl")))
         .unwrap();
     let p = problems(home);

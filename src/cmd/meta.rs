@@ -220,15 +220,27 @@ fn store_format(agent: Agent, location: &str) -> String {
 /// What would make commands fail although config.toml parses: patterns
 /// that do not compile, an unknown theme or templates folder, a base URL
 /// that is not one.
-fn config_problems(cfg: &Config, path: &std::path::Path) -> crate::Result<()> {
+fn config_problems(loaded: &crate::config::Loaded, path: &std::path::Path) -> crate::Result<()> {
+    let cfg = &loaded.config;
+    // A bad value from a `SHAREGEN_*` variable is blamed on the variable.
+    let blame = |keys: &[&str], message: String| {
+        let var = keys.iter().find_map(|k| match loaded.sources.get(*k) {
+            Some(crate::config::Source::Env(var)) => Some(var),
+            _ => None,
+        });
+        match var {
+            Some(var) => crate::Error::Usage(format!("${var}: {message}")),
+            None => crate::Error::parse(path, message),
+        }
+    };
     crate::redact::Redactor::new(&cfg.redact, b"doctor", path)?;
     crate::render::Renderer::new(cfg, Vec::new(), None, None)
-        .map_err(|e| crate::Error::parse(path, e.to_string()))?;
+        .map_err(|e| blame(&["render.theme", "render.templates"], e.to_string()))?;
     if let Some(u) = &cfg.site.base_url
         && !(u.starts_with("https://") || u.starts_with("http://"))
     {
-        return Err(crate::Error::parse(
-            path,
+        return Err(blame(
+            &["site.base_url"],
             format!("site.base_url `{u}` is not an http(s) URL"),
         ));
     }
@@ -277,7 +289,7 @@ pub fn doctor(ctx: &Ctx, json: bool) -> anyhow::Result<()> {
     }
     let path = ctx.home.config_path();
     match Config::load_with_sources(&path, &crate::diag::Diag::silent())
-        .and_then(|l| config_problems(&l.config, &path).map(|()| l))
+        .and_then(|l| config_problems(&l, &path).map(|()| l))
     {
         Ok(_) if path.exists() => add("config", "ok", format!("{} is valid", path.display())),
         Ok(_) => add(
