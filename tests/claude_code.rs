@@ -391,6 +391,60 @@ fn a_workflows_agents_go_under_the_call_that_started_it() {
     assert!(md.contains("**Subagent** workflow-subagent — demo-review · Synthesize · synthesize"));
 }
 
+/// A run's record written after its agents' files reaches the site on the
+/// next build; a record reached through a link leading out of the session's
+/// folder is not read.
+#[test]
+fn a_workflow_record_is_watched_and_not_followed_out() {
+    let src = fixtures().join("focused/claude-code-log/workflow_basic");
+    let id = "11110000-0000-4000-8000-000000000001";
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let project = home.join(".claude/projects/-repo");
+    copy_tree(&src, &project);
+    let record = project.join(id).join("workflows/wf_demo01.json");
+    let kept = std::fs::read(&record).unwrap();
+    std::fs::remove_file(&record).unwrap();
+    let share_id = share(home, id);
+    let site = home.join("site");
+    let descriptions = || -> Vec<Value> {
+        let v: Value = serde_json::from_slice(
+            &std::fs::read(site.join(format!("s/{share_id}/session.json"))).unwrap(),
+        )
+        .unwrap();
+        v["session"]["subagents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["description"].clone())
+            .collect()
+    };
+    let site_arg = site.display().to_string();
+    run_ok(home, &["build", "-o", &site_arg]);
+    assert!(descriptions().iter().all(Value::is_null));
+    std::fs::write(&record, &kept).unwrap();
+    run_ok(home, &["build", "-o", &site_arg]);
+    assert_eq!(descriptions()[0], "demo-review · Map · review:loader");
+
+    // The same record behind a link to a folder outside: not read.
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(
+        outside.join("wf_demo01.json"),
+        String::from_utf8(kept)
+            .unwrap()
+            .replace("review:loader", "OUTSIDE"),
+    )
+    .unwrap();
+    let runs = project.join(id).join("workflows");
+    std::fs::remove_dir_all(&runs).unwrap();
+    std::os::unix::fs::symlink(&outside, &runs).unwrap();
+    let doc: Value =
+        serde_json::from_str(&export_to(&project.join(format!("{id}.jsonl")), "json")).unwrap();
+    let text = doc.to_string();
+    assert!(!text.contains("OUTSIDE"), "{text}");
+}
+
 #[test]
 fn old_layout_and_teammates_link_by_id_or_prompt() {
     let team = fixtures()
@@ -555,30 +609,6 @@ fn a_rewound_branch_is_marked_and_the_one_continued_is_not() {
     );
 }
 
-#[test]
-fn parallel_results_and_rewritten_copies_are_not_rewinds() {
-    let tmp = tempfile::tempdir().unwrap();
-    let f = tmp.path().join("c.jsonl");
-    let line = |v: &str| format!("{v}\n");
-    let text = [
-        line(r#"{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"2026-01-01T10:00:00Z","message":{"role":"user","content":"first"}}"#),
-        line(r#"{"type":"assistant","uuid":"a1","parentUuid":"u1","timestamp":"2026-01-01T10:00:01Z","message":{"id":"msg1","role":"assistant","model":"m","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"ls"}},{"type":"tool_use","id":"t2","name":"Bash","input":{"command":"pwd"}}]}}"#),
-        // Two results beside each other: a fork, not a rewind.
-        line(r#"{"type":"user","uuid":"r1","parentUuid":"a1","timestamp":"2026-01-01T10:00:02Z","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"x"}]}}"#),
-        line(r#"{"type":"user","uuid":"r2","parentUuid":"a1","timestamp":"2026-01-01T10:00:03Z","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t2","content":"/"}]}}"#),
-        line(r#"{"type":"assistant","uuid":"a2","parentUuid":"r2","timestamp":"2026-01-01T10:00:04Z","message":{"id":"msg2","role":"assistant","model":"m","content":[{"type":"text","text":"done"}]}}"#),
-        line(r#"{"type":"user","uuid":"u2","parentUuid":"a2","timestamp":"2026-01-01T10:00:05Z","message":{"role":"user","content":"second"}}"#),
-        // The same uuid written again with other content: kept beside the
-        // first copy, not taken for a rewind.
-        line(r#"{"type":"user","uuid":"u2","parentUuid":"a2","timestamp":"2026-01-01T10:00:05Z","message":{"role":"user","content":"second, again"}}"#),
-    ]
-    .concat();
-    std::fs::write(&f, text).unwrap();
-    let session = export(&f);
-    let msgs = session["messages"].as_array().unwrap();
-    assert!(msgs.iter().all(|m| m.get("rewound").is_none()), "{msgs:#?}");
-}
-
 /// The hook notices of `session` (and its subagents), in order.
 fn hook_notices(session: &Value) -> Vec<String> {
     let mut out = Vec::new();
@@ -633,6 +663,62 @@ fn hook_notices_say_which_hook_did_what() {
     assert!(
         got.iter().all(|t| !t.starts_with("PostToolUse")),
         "{got:#?}"
+    );
+}
+
+/// Exports `lines` (one record each) as a transcript of its own.
+fn export_lines(lines: &[&str]) -> Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("c.jsonl");
+    std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+    export(&f)
+}
+
+#[test]
+fn copies_and_late_records_do_not_make_or_move_a_rewind() {
+    // The same uuid written again with other content is kept beside the
+    // first copy; it is not a second prompt typed there.
+    let session = export_lines(&[
+        r#"{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"2026-01-01T10:00:00Z","message":{"role":"user","content":"first"}}"#,
+        r#"{"type":"assistant","uuid":"a1","parentUuid":"u1","timestamp":"2026-01-01T10:00:01Z","message":{"id":"m1","role":"assistant","model":"m","content":[{"type":"text","text":"done"}]}}"#,
+        r#"{"type":"user","uuid":"u2","parentUuid":"a1","timestamp":"2026-01-01T10:00:05Z","message":{"role":"user","content":"second"}}"#,
+        r#"{"type":"user","uuid":"u2","parentUuid":"a1","timestamp":"2026-01-01T10:00:05Z","message":{"role":"user","content":"second, again"}}"#,
+    ]);
+    let rewound = |s: &Value| -> Vec<bool> {
+        s["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["rewound"] == true)
+            .collect()
+    };
+    assert!(rewound(&session).iter().all(|r| !r), "{session:#}");
+    // A replay (fresh uuids, the same times) is not a rewind either.
+    let session = export_lines(&[
+        r#"{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"2026-01-01T10:00:00Z","message":{"role":"user","content":"start"}}"#,
+        r#"{"type":"assistant","uuid":"a1","parentUuid":"u1","timestamp":"2026-01-01T10:00:01Z","message":{"id":"m1","role":"assistant","model":"x","content":[{"type":"text","text":"ok"}]}}"#,
+        r#"{"type":"user","uuid":"u2","parentUuid":"a1","timestamp":"2026-01-01T10:00:02Z","message":{"role":"user","content":"do the thing"}}"#,
+        r#"{"type":"assistant","uuid":"a2","parentUuid":"u2","timestamp":"2026-01-01T10:00:03Z","message":{"id":"m2","role":"assistant","model":"x","content":[{"type":"text","text":"done the thing"}]}}"#,
+        r#"{"type":"user","uuid":"u2r","parentUuid":"a1","timestamp":"2026-01-01T10:00:02Z","message":{"role":"user","content":"do the thing"}}"#,
+        r#"{"type":"assistant","uuid":"a2r","parentUuid":"u2r","timestamp":"2026-01-01T10:00:03Z","message":{"id":"m2","role":"assistant","model":"x","content":[{"type":"text","text":"done the thing"}]}}"#,
+        r#"{"type":"user","uuid":"u3","parentUuid":"a2r","timestamp":"2026-01-01T11:00:00Z","message":{"role":"user","content":"next after compaction"}}"#,
+    ]);
+    assert!(rewound(&session).iter().all(|r| !r), "{session:#}");
+    // A record that shows nothing, written late on the abandoned branch,
+    // does not make it the kept one.
+    let session = export_lines(&[
+        r#"{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"2026-01-01T10:00:00Z","message":{"role":"user","content":"start"}}"#,
+        r#"{"type":"assistant","uuid":"a1","parentUuid":"u1","timestamp":"2026-01-01T10:00:01Z","message":{"id":"m1","role":"assistant","model":"x","content":[{"type":"text","text":"ok"}]}}"#,
+        r#"{"type":"user","uuid":"p1","parentUuid":"a1","timestamp":"2026-01-01T10:01:00Z","message":{"role":"user","content":"abandoned attempt"}}"#,
+        r#"{"type":"assistant","uuid":"b1","parentUuid":"p1","timestamp":"2026-01-01T10:01:05Z","message":{"id":"m2","role":"assistant","model":"x","content":[{"type":"text","text":"abandoned answer"}]}}"#,
+        r#"{"type":"user","uuid":"p2","parentUuid":"a1","timestamp":"2026-01-01T10:05:00Z","message":{"role":"user","content":"the real prompt"}}"#,
+        r#"{"type":"assistant","uuid":"b2","parentUuid":"p2","timestamp":"2026-01-01T10:05:05Z","message":{"id":"m3","role":"assistant","model":"x","content":[{"type":"text","text":"real answer"}]}}"#,
+        r#"{"type":"progress","uuid":"g1","parentUuid":"b1","timestamp":"2026-01-01T10:06:00Z","data":{"type":"hook_progress"}}"#,
+    ]);
+    assert_eq!(
+        rewound(&session),
+        [false, false, true, true, false, false],
+        "{session:#}"
     );
 }
 

@@ -88,8 +88,16 @@ fn render(r: &Renderer, s: &Session, format: Format) -> String {
 /// page and JSON against fresh renders. Returns the messages reused at
 /// each step.
 fn grow(fixture: &str, redact: bool, steps: usize) -> Vec<(usize, usize)> {
+    grow_file(&Path::new(PROJECTS).join(fixture), redact, steps, false)
+}
+
+/// [`grow`] for a transcript anywhere; `rewinds`: it has rewinds, which
+/// make the source read the transcript whole again (the page still reuses
+/// what did not change).
+fn grow_file(file: &Path, redact: bool, steps: usize, rewinds: bool) -> Vec<(usize, usize)> {
+    let fixture = file.display().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let (g, main) = Growing::new(&Path::new(PROJECTS).join(fixture), dir.path());
+    let (g, main) = Growing::new(file, dir.path());
     let r = renderer();
     let red = redact.then(|| {
         Redactor::new(&RedactConfig::default(), b"key", Path::new("config.toml")).unwrap()
@@ -114,7 +122,7 @@ fn grow(fixture: &str, redact: bool, steps: usize) -> Vec<(usize, usize)> {
         // holds.
         let since = cache.generation("share", "key", red.is_some());
         let load = source.load_live(&session_ref, &diag, since).unwrap();
-        if step > 1 {
+        if step > 1 && !rewinds {
             assert!(
                 load.unchanged.is_some(),
                 "{fixture} step {step}: a whole load"
@@ -172,6 +180,54 @@ fn incremental_pages_match_fresh_ones_with_injected_text_stripped() {
     let f =
         "-Users-dain-workspace-claude-code-log-sample/71c9afe9-d9cc-4583-86b3-e62ba682b83a.jsonl";
     check_reuse(&grow(f, true, 24));
+}
+
+/// Rewinds: the block of a rewound run depends on the messages after it
+/// (its count, where it closes), so a page grown through them must still
+/// be the fresh one. A real session with a rewind, and the same point
+/// rewound twice (the second attempt joins the first one's block).
+#[test]
+fn incremental_pages_match_fresh_ones_through_rewinds() {
+    let f =
+        Path::new(PROJECTS).join("-experiments-ideas/03eb5929-52b3-4b13-ada3-b93ae35806b8.jsonl");
+    let reused = grow_file(&f, false, 30, true);
+    assert!(reused.iter().any(|&(r, _)| r > 0), "{reused:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir
+        .path()
+        .join("aaaaaaaa-0000-4000-8000-000000000001.jsonl");
+    let line = |kind: &str, u: &str, p: &str, min: u32, text: &str| {
+        let parent = if p.is_empty() {
+            "null".to_string()
+        } else {
+            format!("\"{p}\"")
+        };
+        let message = if kind == "user" {
+            format!(r#"{{"role":"user","content":"{text}"}}"#)
+        } else {
+            format!(
+                r#"{{"id":"msg-{u}","role":"assistant","model":"m","content":[{{"type":"text","text":"{text}"}}]}}"#
+            )
+        };
+        format!(
+            r#"{{"type":"{kind}","uuid":"{u}","parentUuid":{parent},"sessionId":"aaaaaaaa-0000-4000-8000-000000000001","timestamp":"2026-01-01T10:{min:02}:00Z","message":{message}}}"#
+        ) + "\n"
+    };
+    let text = [
+        line("user", "u1", "", 0, "hello"),
+        line("assistant", "a1", "u1", 1, "hi"),
+        line("user", "u2", "a1", 2, "first try"),
+        line("assistant", "a2", "u2", 3, "first reply"),
+        line("user", "u3", "a1", 4, "second try"),
+        line("assistant", "a3", "u3", 5, "second reply"),
+        line("user", "u4", "a1", 6, "third try"),
+        line("assistant", "a4", "u4", 7, "third reply"),
+        line("user", "u5", "a4", 8, "and on"),
+    ]
+    .concat();
+    std::fs::write(&file, text).unwrap();
+    let reused = grow_file(&file, false, 9, true);
+    assert!(reused.iter().any(|&(r, _)| r > 0), "{reused:?}");
 }
 
 #[test]

@@ -363,7 +363,13 @@ fn incremental(
         .count();
     let k = reusable_prefix(&old, &loaded, same);
     let changed_subs: HashSet<usize> = changed_subagents(&old, &loaded).into_iter().collect();
-    let reuse = prev_kept.get(k).copied().unwrap_or(0).min(frags.len());
+    let mut reuse = prev_kept.get(k).copied().unwrap_or(0).min(frags.len());
+    // A rewound message's HTML depends on the messages after it (the
+    // block it opens counts the run; the last one closes it): the run that
+    // reaches the first changed message is rendered again, whole.
+    while reuse > 0 && prev_session.messages[reuse - 1].rewound {
+        reuse -= 1;
+    }
     let mut kept = prev_kept;
     let keep_redacted = kept[same];
     kept.truncate(same + 1);

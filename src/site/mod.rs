@@ -157,8 +157,8 @@ fn stamp(p: &Path) -> String {
 }
 
 /// The files and folders to watch for a loaded session: its sources, the
-/// folder it lives in (new subagent files), the per-session folder, and a
-/// database's `-wal` file.
+/// folder it lives in (new subagent files), the per-session folder, its
+/// workflow runs' records, and a database's `-wal` file.
 pub fn watched_paths(session: &Session, share_path: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = session.source_paths.clone();
     fn collect(s: &Session, v: &mut Vec<PathBuf>) {
@@ -178,6 +178,16 @@ pub fn watched_paths(session: &Session, share_path: &Path) -> Vec<PathBuf> {
             let dir = p.with_extension("");
             if dir.is_dir() {
                 extra.push(dir.join("subagents"));
+                // Workflow runs' records, which name their agents.
+                let runs = dir.join("workflows");
+                if let Ok(rd) = std::fs::read_dir(&runs) {
+                    extra.extend(
+                        rd.flatten()
+                            .map(|e| e.path())
+                            .filter(|f| f.extension().is_some_and(|e| e == "json")),
+                    );
+                    extra.push(runs);
+                }
             }
         }
         if p.extension().is_some_and(|e| e == "db") {

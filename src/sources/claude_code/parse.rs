@@ -655,7 +655,9 @@ fn apply_structured(s: &Value, extras: &mut ToolExtras) {
     }
     // A workflow's run: its subagents' files are in
     // `subagents/workflows/<runId>/`.
-    if let Some(run) = str_of(s, "runId") {
+    if extras.child_session.is_none()
+        && let Some(run) = str_of(s, "runId")
+    {
         extras.child_session = Some(run);
     }
 }
@@ -868,7 +870,8 @@ fn hook_text(a: &Value) -> Option<String> {
             .and_then(Value::as_bool)
             .filter(|t| *t)
             .map(|_| match a.get("timeoutMs").and_then(Value::as_u64) {
-                Some(ms) => format!("timed out after {} s", ms / 1000),
+                Some(ms) if ms >= 1000 => format!("timed out after {} s", ms / 1000),
+                Some(ms) => format!("timed out after {ms} ms"),
                 None => "timed out".to_string(),
             }),
         _ => match nested {
@@ -1049,24 +1052,46 @@ pub(super) fn order_checked(mut recs: Vec<Rec>) -> (Vec<Rec>, bool) {
 }
 
 /// Marks the branches the user rewound. A record with two or more prompts
-/// among its children is where the user went back (Claude Code's rewind,
-/// or an edited prompt): the prompt whose branch holds the newest record
-/// is the one the conversation went on from, and the others' branches are
-/// rewound. Other forks (parallel tool results, progress side branches) are
-/// left as they are. `order` is a walk in which parents come before their
-/// children.
+/// among its children, written at different times, is where the user went
+/// back (Claude Code's rewind, or an edited prompt): the prompt whose
+/// branch holds the newest prompt or answer is the one the conversation
+/// went on from, and the others' branches are rewound. Prompts written at
+/// the same time are copies (a compaction's replay), not a rewind; other
+/// forks (parallel tool results, progress side branches) are left as they
+/// are, and so are records that show nothing or come late (progress, hook
+/// output, a late tool result): they do not choose the branch. `order` is
+/// a walk in which parents come before their children.
 fn mark_rewound(recs: &mut [Rec], children: &[Vec<usize>], order: &[usize]) {
     let prompt: Vec<bool> = recs
         .iter()
         .map(|r| r.uuid.is_some() && r.is_prompt())
         .collect();
-    let forks = |i: usize| children[i].iter().filter(|&&c| prompt[c]).count() >= 2;
+    let time: Vec<Option<DateTime<Utc>>> = recs.iter().map(|r| r.time).collect();
+    let forks = |i: usize| {
+        let times: Vec<_> = children[i]
+            .iter()
+            .filter(|&&c| prompt[c])
+            .map(|&c| time[c])
+            .collect();
+        times.len() >= 2
+            && times
+                .iter()
+                .all(|t| times.iter().filter(|u| *u == t).count() == 1)
+    };
     if !(0..recs.len()).any(forks) {
         return;
     }
-    // The newest time in each record's subtree (children come after their
-    // parent in `order`).
-    let mut newest: Vec<Option<DateTime<Utc>>> = recs.iter().map(|r| r.time).collect();
+    // The newest prompt or answer in each record's subtree (children come
+    // after their parent in `order`).
+    let mut newest: Vec<Option<DateTime<Utc>>> = recs
+        .iter()
+        .zip(&prompt)
+        .map(|(r, &p)| {
+            (p || matches!(r.body, Body::Assistant { .. }))
+                .then_some(r.time)
+                .flatten()
+        })
+        .collect();
     for &i in order.iter().rev() {
         for &c in &children[i] {
             newest[i] = newest[i].max(newest[c]);
@@ -1384,7 +1409,8 @@ fn workflow_labels(agent_file: &Path, run: &str, diag: &Diag) -> HashMap<String,
         return out;
     };
     let record = session_dir.join("workflows").join(format!("{run}.json"));
-    if link_leaves(session_dir, &record) {
+    // Neither the file nor the folder may lead out of the session's.
+    if !resolves_within(session_dir, &record) {
         return out;
     }
     let Ok(text) = std::fs::read_to_string(&record) else {
