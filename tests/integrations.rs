@@ -443,6 +443,24 @@ fn completions_for_five_shells_and_a_man_page() {
             std::fs::read_to_string(dir.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
         assert!(text.contains(&format!("\\fB{typed}\\fR")), "{page}: {text}");
     }
+    // Every page a page refers to is there.
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path())
+            .unwrap()
+            .replace('\\', "");
+        for (at, _) in text.match_indices("(1)") {
+            let name = text[..at]
+                .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .next()
+                .unwrap();
+            if name.starts_with("sharegen") {
+                assert!(
+                    dir.join(format!("{name}.1")).is_file(),
+                    "{name}(1) has no page"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -469,7 +469,9 @@ pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
 }
 
 pub fn man(out: Option<&Path>) -> anyhow::Result<()> {
-    let cmd = Cli::command();
+    let mut cmd = Cli::command();
+    // Built, so that the `help` commands the pages list get pages too.
+    cmd.build();
     match out {
         None => {
             let mut buf = Vec::new();
@@ -497,12 +499,26 @@ pub fn man(out: Option<&Path>) -> anyhow::Result<()> {
                 })
                 .collect();
             while let Some((name, typed, sub)) = todo.pop() {
-                todo.extend(sub.get_subcommands().map(|c| {
+                // `help` lists the commands beside it again: one page.
+                let subs = sub.get_subcommands().filter(|_| sub.get_name() != "help");
+                todo.extend(subs.map(|c| {
                     let n = c.get_name();
                     (format!("{name}-{n}"), format!("{typed} {n}"), c.clone())
                 }));
                 let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
-                write(name, sub.name(leaked).bin_name(typed))?;
+                let sub = if sub.get_name() == "help" {
+                    // Without the copies of the other commands clap gives it.
+                    clap::Command::new(leaked)
+                        .about(sub.get_about().cloned().unwrap_or_default())
+                        .arg(
+                            clap::Arg::new("COMMAND")
+                                .num_args(0..)
+                                .help("The command (and subcommand) whose help to print"),
+                        )
+                } else {
+                    sub.name(leaked)
+                };
+                write(name, sub.bin_name(typed))?;
             }
             write("sharegen".into(), cmd)?;
             emit(written.as_bytes())
