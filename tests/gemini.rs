@@ -1013,3 +1013,32 @@ fn warnings_are_not_errors() {
         "{page}"
     );
 }
+
+/// A prompt recorded with `displayContent` (what the user typed) keeps the
+/// image attached to what was sent.
+#[test]
+fn typed_text_does_not_hide_an_attached_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("session-2026-05-01T10-00-a1b2c3d4.jsonl");
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+    std::fs::write(
+        &f,
+        format!(
+            "{}\n{}\n",
+            r#"{"sessionId":"a1b2c3d4-0000-4000-8000-000000000001","projectHash":"ab","startTime":"2026-05-01T10:00:00.000Z","lastUpdated":"2026-05-01T10:00:00.000Z","kind":"main"}"#,
+            serde_json::json!({
+                "id": "u1", "timestamp": "2026-05-01T10:00:01.000Z", "type": "user",
+                "content": [{"text": "What is in this picture? (with the file's text expanded)"},
+                            {"inlineData": {"mimeType": "image/png", "data": png}}],
+                "displayContent": [{"text": "What is in this picture?"}]
+            })
+        ),
+    )
+    .unwrap();
+    let doc: Value = serde_json::from_str(&export_to(&f, "json")).unwrap();
+    let parts = &doc["session"]["messages"][0]["parts"];
+    assert_eq!(parts[0]["text"], "What is in this picture?");
+    assert_eq!(parts[1]["type"], "file");
+    assert_eq!(parts[1]["mime"], "image/png");
+    assert_eq!(parts.as_array().unwrap().len(), 2, "{parts:#}");
+}

@@ -481,12 +481,19 @@ fn message(path: &Path, m: &Value, diag: &Diag) -> Option<Message> {
         "user" => {
             // What the user typed, when the CLI recorded it apart from
             // what the model was sent (expanded @file references).
-            let shown = m
-                .get("displayContent")
-                .filter(|d| !d.is_null())
-                .unwrap_or(m.get("content").unwrap_or(&Value::Null));
+            let content = m.get("content").unwrap_or(&Value::Null);
+            let display = m.get("displayContent").filter(|d| !d.is_null());
             let mut msg = Message::new(Role::User);
-            msg.parts = content_parts(path, shown, diag);
+            msg.parts = content_parts(path, display.unwrap_or(content), diag);
+            if display.is_some() {
+                // The typed text stands for the text sent, not for the
+                // images and files attached to it.
+                for p in content_parts(path, content, &Diag::silent()) {
+                    if matches!(p, Part::File(_)) && !msg.parts.contains(&p) {
+                        msg.parts.push(p);
+                    }
+                }
+            }
             if msg.parts.is_empty() {
                 return None;
             }
