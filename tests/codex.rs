@@ -943,3 +943,45 @@ fn a_subagent_filed_under_the_next_day_still_belongs_to_its_parent() {
     let sub_paths = &doc["session"]["subagents"][0]["session"]["source_paths"];
     assert!(sub_paths[0].as_str().unwrap().contains("2025/11/13"));
 }
+
+/// A patch Codex could not apply (its answer: "apply_patch verification
+/// failed: …", with no exit code) is a failed call, and the page says its
+/// diff may not have been made; Markdown keeps the reason.
+#[test]
+fn a_patch_codex_refused_is_a_failed_call() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp
+        .path()
+        .join("rollout-2026-01-05T10-00-00-0199a1b2-0000-7000-8000-000000000001.jsonl");
+    let lines = [
+        r#"{"timestamp":"2026-01-05T10:00:00.000Z","type":"session_meta","payload":{"id":"0199a1b2-0000-7000-8000-000000000001","timestamp":"2026-01-05T10:00:00.000Z","cwd":"/w","originator":"codex_cli_rs","cli_version":"0.80.0"}}"#,
+        r#"{"timestamp":"2026-01-05T10:00:02.000Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"patch it"}]}}"#,
+        r#"{"timestamp":"2026-01-05T10:00:03.000Z","type":"response_item","payload":{"type":"custom_tool_call","status":"completed","call_id":"A","name":"apply_patch","input":"*** Begin Patch\n*** Update File: a.txt\n@@\n-OLD_A\n+NEW_A\n*** End Patch"}}"#,
+        r#"{"timestamp":"2026-01-05T10:00:04.000Z","type":"response_item","payload":{"type":"custom_tool_call_output","call_id":"A","output":"apply_patch verification failed: Failed to find expected lines in a.txt"}}"#,
+        r#"{"timestamp":"2026-01-05T10:00:05.000Z","type":"response_item","payload":{"type":"function_call","name":"shell","arguments":"{\"command\":[\"grep\",\"-r\",\"a b\",\".\"]}","call_id":"B"}}"#,
+        r#"{"timestamp":"2026-01-05T10:00:06.000Z","type":"response_item","payload":{"type":"function_call_output","call_id":"B","output":"{\"output\":\"x\",\"metadata\":{\"exit_code\":0,\"duration_seconds\":0.1}}"}}"#,
+    ];
+    std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+    let doc: Value = serde_json::from_str(&export_to(&f, "json")).unwrap();
+    let calls = calls_of(&doc["session"]);
+    assert_eq!(calls[0]["status"], "error", "{calls:#?}");
+    assert_eq!(calls[1]["status"], "completed");
+    let page = export_to(&f, "html");
+    assert!(
+        page.contains(
+            "This edit failed (see its output): the changes shown may not have been made."
+        )
+    );
+    let md = export_to(&f, "md");
+    assert!(
+        md.contains("apply_patch: <code>a.txt</code> (error)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("apply_patch verification failed: Failed to find expected lines"),
+        "{md}"
+    );
+    // An argument list shows as a shell would read it.
+    assert!(md.contains("$ grep -r 'a b' ."), "{md}");
+    assert!(html_text(&page).contains("grep -r 'a b' ."));
+}

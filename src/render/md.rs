@@ -502,15 +502,7 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
     let output = c.output.as_deref().map(strip_ansi).unwrap_or_default();
     match kind {
         ToolKind::Shell => {
-            if let Some(cmd) = c.input.get("command").or_else(|| c.input.get("cmd")) {
-                let cmd = match cmd {
-                    serde_json::Value::Array(a) => a
-                        .iter()
-                        .filter_map(|v| v.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    other => other.as_str().unwrap_or("").to_string(),
-                };
+            if let Some(cmd) = super::tools::shell_command(&c.input) {
                 out.push_str(&fence(&format!("$ {cmd}"), "sh"));
             }
             // A shell call that ran `apply_patch` (Codex).
@@ -533,6 +525,10 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
                 let _ = writeln!(out, "{}\n", code_span(&d.path));
                 out.push_str(&fence(&hunks_text(&super::diff::hunks_for(d)), "diff"));
             }
+            // Why the edit failed, which says what became of the diff.
+            if c.status == ToolStatus::Error && !output.is_empty() {
+                out.push_str(&fence(&output, ""));
+            }
         }
         ToolKind::Read => match &c.extras.file {
             Some(f) => out.push_str(&fence(&f.content, &lang_of(Some(&f.path)))),
@@ -543,7 +539,12 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
             if let Some(todos) = &c.extras.todos {
                 for t in todos {
                     let mark = if t.status == "completed" { "x" } else { " " };
-                    let _ = writeln!(out, "- [{mark}] {}", inline(&t.content));
+                    let doing = match t.status.as_str() {
+                        "in_progress" => " *(in progress)*",
+                        "cancelled" => " *(cancelled)*",
+                        _ => "",
+                    };
+                    let _ = writeln!(out, "- [{mark}] {}{doing}", inline(&t.content));
                 }
                 out.push('\n');
             } else if !output.is_empty() {

@@ -92,17 +92,8 @@ pub fn key_arg(call: &ToolCall) -> String {
     let input = &call.input;
     let kind = ToolKind::of(&call.name);
     let found = match kind {
-        ToolKind::Shell => match input.get("command").or_else(|| input.get("cmd")) {
-            Some(Value::Array(parts)) => Some(
-                parts
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-            Some(Value::String(s)) => Some(s.clone()),
-            _ => arg(input, &["bash_id", "shell_id", "description"]).map(str::to_string),
-        },
+        ToolKind::Shell => shell_command(input)
+            .or_else(|| arg(input, &["bash_id", "shell_id", "description"]).map(str::to_string)),
         ToolKind::Read | ToolKind::Edit | ToolKind::Write => path_arg(input).map(str::to_string),
         ToolKind::Search => {
             let pat = arg(input, &["pattern", "query"]);
@@ -516,6 +507,14 @@ pub fn body_opts(call: &ToolCall, prompt: bool) -> String {
         out.push_str(
             "<p class=\"note interrupted\">Rejected by the user: this call did not run.</p>",
         );
+    } else if call.status == ToolStatus::Error
+        && (matches!(kind, ToolKind::Edit | ToolKind::Patch | ToolKind::Write)
+            || !call.extras.diffs.is_empty())
+    {
+        // A diff reads as done: say that it may not be.
+        out.push_str(
+            "<p class=\"note interrupted\">This edit failed (see its output): the changes shown may not have been made.</p>",
+        );
     }
     let output = call.output.as_deref().unwrap_or("");
     match kind {
@@ -716,24 +715,55 @@ fn collapsed_output(out: &mut String, output: &str) {
 
 /// The full command of a shell call.
 fn key_arg_full(call: &ToolCall) -> String {
-    match call.input.get("command").or_else(|| call.input.get("cmd")) {
-        Some(Value::Array(parts)) => {
+    shell_command(&call.input).unwrap_or_default()
+}
+
+/// The command a shell call ran, as one would type it: a string as it is;
+/// an argument list (Codex) quoted for a POSIX shell, except that
+/// `["bash", "-lc", SCRIPT]` shows as the script.
+pub fn shell_command(input: &Value) -> Option<String> {
+    match input.get("command").or_else(|| input.get("cmd"))? {
+        Value::Array(parts) => {
             let parts: Vec<&str> = parts.iter().filter_map(Value::as_str).collect();
-            // ["bash", "-lc", "cmd"] shows as the command itself.
-            if parts.len() == 3 && parts[1].starts_with('-') && parts[0].ends_with("sh") {
-                parts[2].to_string()
-            } else {
-                parts.join(" ")
+            if parts.len() == 3
+                && parts[0].ends_with("sh")
+                && parts[1].starts_with('-')
+                && parts[1].contains('c')
+            {
+                return Some(parts[2].to_string());
             }
+            // Quoting fails only on a NUL byte, which no shell can pass.
+            Some(shlex::try_join(parts.iter().copied()).unwrap_or_else(|_| parts.join(" ")))
         }
-        Some(Value::String(s)) => s.clone(),
-        _ => String::new(),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_argument_list_reads_as_a_shell_command() {
+        let cmd = |v: Value| shell_command(&serde_json::json!({ "command": v }));
+        assert_eq!(
+            cmd(serde_json::json!(["bash", "-lc", "grep -r 'a b' ."])).as_deref(),
+            Some("grep -r 'a b' .")
+        );
+        assert_eq!(
+            cmd(serde_json::json!(["grep", "-r", "a b", "."])).as_deref(),
+            Some("grep -r 'a b' .")
+        );
+        let quoted = cmd(serde_json::json!(["echo", "it's $HOME"])).unwrap();
+        assert_eq!(
+            shlex::split(&quoted).unwrap(),
+            ["echo", "it's $HOME"],
+            "{quoted}"
+        );
+        assert_eq!(cmd(serde_json::json!("ls -la")).as_deref(), Some("ls -la"));
+        assert_eq!(cmd(serde_json::json!(null)), None);
+    }
 
     #[test]
     fn a_subagents_run_lines_are_not_its_answer() {

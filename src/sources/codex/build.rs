@@ -217,8 +217,11 @@ fn placeholder(id: String, name: &str) -> ToolCall {
 }
 
 fn apply_result(c: &mut ToolCall, r: CallResult) {
+    // Codex's answer to a patch it could not apply (nothing was changed):
+    // a plain string, with no exit code.
+    let refused = r.output.starts_with("apply_patch verification failed");
     c.output = Some(r.output);
-    c.status = if r.error {
+    c.status = if r.error || refused {
         ToolStatus::Error
     } else {
         ToolStatus::Completed
