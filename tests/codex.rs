@@ -985,3 +985,22 @@ fn a_patch_codex_refused_is_a_failed_call() {
     assert!(md.contains("$ grep -r 'a b' ."), "{md}");
     assert!(html_text(&page).contains("grep -r 'a b' ."));
 }
+
+/// A rate limit says when it lifts: why the session stopped, and until when.
+#[test]
+fn a_rate_limit_says_when_it_lifts() {
+    let f = Path::new("tests/fixtures/codex/codex_053_rate_limit.jsonl");
+    let doc: Value = serde_json::from_str(&export_to(f, "json")).unwrap();
+    let notices: Vec<String> = doc["session"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["parts"].as_array().unwrap())
+        .filter(|p| p["kind"] == "error")
+        .map(|p| p["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        notices,
+        ["Rate limit exceeded (resets at 2025-10-31 13:05 UTC)"]
+    );
+}

@@ -139,7 +139,10 @@ pub fn key_arg(call: &ToolCall) -> String {
         .map(str::to_string)
         .or_else(|| scalar_summary(input)),
     };
-    let s = found.or_else(|| call.title.clone()).unwrap_or_default();
+    let s = found
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| call.title.clone())
+        .unwrap_or_default();
     let first = s.lines().next().unwrap_or("");
     let mut out: String = first.chars().take(160).collect();
     if first.chars().count() > 160 || s.lines().nth(1).is_some() {
@@ -743,6 +746,21 @@ pub fn shell_command(input: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_with_no_arguments_is_summed_up_by_its_title() {
+        let call = ToolCall {
+            id: "c".into(),
+            name: "apply_patch".into(),
+            input: Value::Null,
+            output: None,
+            status: ToolStatus::Pending,
+            title: Some("Fixing typo".into()),
+            duration_ms: None,
+            extras: Default::default(),
+        };
+        assert_eq!(key_arg(&call), "Fixing typo");
+    }
 
     #[test]
     fn an_argument_list_reads_as_a_shell_command() {

@@ -1297,10 +1297,21 @@ fn event_msg(
             ));
         }
         "error" | "stream_error" | "warning" => {
-            let msg = str_of(&p, "message")
+            let mut msg = str_of(&p, "message")
                 .or_else(|| p.get("error").and_then(|e| str_of(e, "message")))
                 .or_else(|| p.get("error").and_then(Value::as_str).map(str::to_string))
                 .unwrap_or_else(|| ptype.clone());
+            // When a rate limit lifts: why the session stopped, and until when.
+            if let Some(reset) = p
+                .get("error")
+                .and_then(|e| str_of(e, "resetAt").or_else(|| str_of(e, "reset_at")))
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            {
+                msg.push_str(&format!(
+                    " (resets at {})",
+                    reset.with_timezone(&Utc).format("%Y-%m-%d %H:%M UTC")
+                ));
+            }
             out.push(Rec::new(
                 time,
                 Ev::System(vec![Part::notice(
