@@ -722,6 +722,77 @@ fn copies_and_late_records_do_not_make_or_move_a_rewind() {
     );
 }
 
+/// Claude Code records no exit code: a Bash call that did not fail is
+/// taken to have exited 0, but not when its result says the code was
+/// interpreted (grep finding nothing exits 1) or the command went on in the
+/// background.
+#[test]
+fn bash_exit_codes_are_not_invented() {
+    let exit_of = |file: &Path, needle: &str| -> Vec<Value> {
+        calls_of(&export(file))
+            .values()
+            .filter(|c| {
+                c["name"] == "Bash" && c["output"].as_str().is_some_and(|o| o.contains(needle))
+            })
+            .map(|c| c["extras"]["exit_code"].clone())
+            .collect()
+    };
+    let f = fixtures().join(
+        "projects/-Users-dain-workspace-claude-code-log-sample/37f83ec9-f2ea-42a9-925e-0d5c105cb6e8.jsonl",
+    );
+    // `git log … | grep`, interpreted as "No matches found".
+    let got = exit_of(&f, "fatal: ambiguous argument");
+    assert!(!got.is_empty() && got.iter().all(Value::is_null), "{got:?}");
+    let f = fixtures().join("focused/claude-code-log/task_id_linking.jsonl");
+    let got = exit_of(&f, "");
+    assert!(!got.is_empty() && got.iter().all(Value::is_null), "{got:?}");
+    // A plain call that ran fine still shows exit 0.
+    let f =
+        fixtures().join("projects/-experiments-ideas/03eb5929-52b3-4b13-ada3-b93ae35806b8.jsonl");
+    assert_eq!(exit_of(&f, "work-and-dev-docs.md"), [Value::from(0)]);
+}
+
+/// What the harness gave the model besides the prompt is in the page (with
+/// the system notices): plan mode on and off, a file the user edited, an
+/// instructions file, the task list. Repeated plan-mode reminders and
+/// empty task lists are not.
+#[test]
+fn context_the_harness_gave_the_model_is_kept() {
+    let notices = |file: &Path| -> Vec<String> {
+        export(file)["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|m| m["parts"].as_array().unwrap().clone())
+            .filter(|p| p["type"] == "notice")
+            .map(|p| p["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let got = notices(&fixtures().join("focused/scriptorium/glosses.jsonl"));
+    for want in [
+        "Instructions from claude/rules/rust.md:\n\n# Rust Style Guide",
+        "Plan mode on: the agent plans and changes no files (plan file: /home/jtk/.claude/plans/",
+        "Plan mode off",
+        "The user edited /home/jtk/projects/scriptorium/rustfmt.toml:\n1\tunstable_features = true",
+    ] {
+        assert_eq!(
+            got.iter().filter(|t| t.starts_with(want)).count(),
+            1,
+            "{want:?} in {got:#?}"
+        );
+    }
+    assert!(!got.iter().any(|t| t.starts_with("Task list")));
+    let got = notices(
+        &fixtures()
+            .join("projects/-experiments-worktrees/ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl"),
+    );
+    let list = got
+        .iter()
+        .find(|t| t.starts_with("Task list:"))
+        .expect("a task list");
+    assert!(list.contains("\n✓ Research plan mode (alice)\n"), "{list}");
+}
+
 #[test]
 fn lone_surrogates_and_malformed_lines_do_not_lose_the_session() {
     let tmp = tempfile::tempdir().unwrap();

@@ -48,6 +48,11 @@ pub(super) struct ToolResult {
     /// JSON trees until the session is built took more memory than the
     /// session itself.
     pub names_agent: bool,
+    /// Whether the structured result says the command's exit code is not
+    /// known to be 0 although the call did not fail: it was interpreted
+    /// (`returnCodeInterpretation`, grep finding nothing) or still runs in
+    /// the background (`backgroundTaskId`).
+    pub exit_unknown: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -542,7 +547,14 @@ fn tool_result(
         is_error,
         extras,
         time,
-        names_agent: structured.is_some_and(|s| s.get("agentId").is_some()),
+        names_agent: structured
+            .as_ref()
+            .is_some_and(|s| s.get("agentId").is_some()),
+        exit_unknown: structured.is_some_and(|s| {
+            ["returnCodeInterpretation", "backgroundTaskId"]
+                .iter()
+                .any(|k| s.get(*k).is_some_and(|v| !v.is_null() && v != ""))
+        }),
     }
 }
 
@@ -828,6 +840,72 @@ fn system_parts(v: &Value) -> Vec<Part> {
     }
 }
 
+/// What an attachment the harness gave the model as context says, for a
+/// reader: plan mode turned on (its first, full reminder) or off, a file
+/// the user edited between turns, an instructions file, the task list.
+/// `None` when it repeats itself or holds nothing.
+fn context_attachment(a: &Value) -> Option<(NoticeKind, String)> {
+    let text = |k: &str| str_of(a, k).filter(|s| !s.trim().is_empty());
+    match a.get("type").and_then(Value::as_str)? {
+        "plan_mode" => (str_of(a, "reminderType").as_deref() != Some("sparse")).then(|| {
+            let mut t = "Plan mode on: the agent plans and changes no files".to_string();
+            if let Some(p) = text("planFilePath") {
+                t.push_str(&format!(" (plan file: {p})"));
+            }
+            (NoticeKind::SystemReminder, t)
+        }),
+        "plan_mode_exit" => Some((NoticeKind::SystemReminder, "Plan mode off".to_string())),
+        "edited_text_file" => {
+            let file = text("filename")?;
+            let mut t = format!("The user edited {file}");
+            if let Some(snippet) = text("snippet") {
+                t.push_str(":\n");
+                t.push_str(&snippet);
+            }
+            Some((NoticeKind::Injected, t))
+        }
+        "nested_memory" => {
+            let path = text("displayPath").or_else(|| text("path"))?;
+            let body = a
+                .get("content")
+                .and_then(|c| c.get("content").or(Some(c)))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let mut t = format!("Instructions from {path}");
+            if !body.trim().is_empty() {
+                t.push_str(":\n\n");
+                t.push_str(body.trim());
+            }
+            Some((NoticeKind::Injected, t))
+        }
+        "task_reminder" => {
+            let items = a.get("content")?.as_array()?;
+            if items.is_empty() {
+                return None;
+            }
+            let mut t = "Task list:".to_string();
+            for i in items {
+                let mark = match str_of(i, "status").as_deref() {
+                    Some("completed") => "✓",
+                    Some("in_progress") => "◐",
+                    _ => "☐",
+                };
+                let subject = str_of(i, "subject")
+                    .or_else(|| str_of(i, "content"))
+                    .unwrap_or_default();
+                t.push_str(&format!("\n{mark} {subject}"));
+                if let Some(o) =
+                    str_of(i, "owner").filter(|o| !o.is_empty() && !subject.contains(o.as_str()))
+                {
+                    t.push_str(&format!(" ({o})"));
+                }
+            }
+            Some((NoticeKind::SystemReminder, t))
+        }
+        _ => None,
+    }
+}
+
 /// What a hook attachment says, as a reader would want it: which hook,
 /// what happened, its message and the command it ran. `None` when it has
 /// nothing to say.
@@ -939,6 +1017,12 @@ fn attachment_body(v: &Value) -> Body {
                 results: Vec::new(),
                 meta: false,
                 compact_summary: false,
+            }
+        }
+        "plan_mode" | "plan_mode_exit" | "edited_text_file" | "nested_memory" | "task_reminder" => {
+            match context_attachment(a) {
+                Some((kind, text)) => Body::System(vec![Part::notice(kind, text)]),
+                None => Body::Chain,
             }
         }
         "hook_blocking_error"
@@ -1188,7 +1272,9 @@ pub(super) fn finish_call(call: &mut ToolCall, r: ToolResult, started: Option<Da
                 .strip_prefix("Exit code ")
                 .and_then(|s| s.split_whitespace().next())
                 .and_then(|n| n.parse().ok());
-        } else if call.name == "Bash" && extras.interrupted != Some(true) {
+        } else if call.name == "Bash" && extras.interrupted != Some(true) && !r.exit_unknown {
+            // Claude Code records no exit code: a call that did not fail
+            // exited 0, unless its result says otherwise.
             extras.exit_code = Some(0);
         }
     }
