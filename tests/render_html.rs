@@ -922,3 +922,45 @@ fn a_rewound_branch_is_one_collapsed_block() {
         branch.matches("</details>").count()
     );
 }
+
+/// What a reader needs of tools without a view of their own, in Markdown
+/// too: a subagent's prompt (when its conversation does not open with it),
+/// what was asked of a fetched page, a plan as text rather than a JSON
+/// string; and the commands a user typed show on the page unasked.
+#[test]
+fn prompts_plans_and_typed_commands_are_readable() {
+    let projects = fixtures().join("projects");
+    let md = export_to(
+        &projects.join("-src-deep-manifest/a7da6a22-facc-4fcd-8bab-f83c87862004.jsonl"),
+        "md",
+    );
+    assert!(md.contains("**Prompt**\n\nExplore the deep-manifest codebase"));
+    let md = export_to(
+        &projects.join("-experiments-worktrees/ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl"),
+        "md",
+    );
+    assert!(md.contains("\n> Extract details about Claude Code plan mode"));
+    let md = export_to(
+        &projects.join(
+            "-Users-dain-workspace-coderabbit-review-helper/cb2e607c-c758-415a-8b45-c49e4631906a.jsonl",
+        ),
+        "md",
+    );
+    assert!(md.contains("`plan`\n\n```\n## Plan: Make Project Installable as UV Tool\n"));
+    assert!(!md.contains("\"plan\": \"## Plan"));
+
+    let html = export_to(
+        &fixtures().join("focused/scriptorium/glosses.jsonl"),
+        "html",
+    );
+    let doc = Html::parse_document(&html);
+    let sel = Selector::parse("article.msg:not(.notice-only) .notice.n-command.keep").unwrap();
+    let shown: Vec<String> = doc
+        .select(&sel)
+        .map(|n| collapse_ws(&n.text().collect::<String>()))
+        .collect();
+    assert!(
+        shown.iter().any(|t| t == "Command /review this pr"),
+        "{shown:?}"
+    );
+}

@@ -704,12 +704,17 @@ fn task_report(text: &str) -> (String, String, String) {
 }
 
 /// Notices shown while the others are hidden (class `keep`): what went
-/// wrong, the user stopping the agent, and the shell commands the user ran
-/// (`!` in Claude Code) with their output.
+/// wrong, the user stopping the agent, the shell commands the user ran
+/// (`!` in Claude Code) with their output, and the commands the user typed
+/// (`/review this pr`: often the request the work answers).
 fn shown_notice(kind: NoticeKind) -> bool {
     matches!(
         kind,
-        NoticeKind::Error | NoticeKind::Warning | NoticeKind::Interrupted | NoticeKind::Shell
+        NoticeKind::Error
+            | NoticeKind::Warning
+            | NoticeKind::Interrupted
+            | NoticeKind::Shell
+            | NoticeKind::Command
     )
 }
 

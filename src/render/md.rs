@@ -551,12 +551,36 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
                 out.push_str(&fence(&output, ""));
             }
         }
+        ToolKind::WebFetch => {
+            if let Some(p) = c.input.get("prompt").and_then(|v| v.as_str()) {
+                let _ = write!(out, "> {}\n\n", inline(p.trim()).replace('\n', "\n> "));
+            }
+            if !output.is_empty() {
+                out.push_str(&fence(&output, ""));
+            }
+        }
+        ToolKind::Task => {
+            // The prompt, unless the subagent nested below opens with it.
+            let prompt = c
+                .input
+                .get("prompt")
+                .and_then(|v| v.as_str())
+                .map(str::trim);
+            let below = s
+                .subagents
+                .iter()
+                .find(|a| a.tool_call_id.as_deref() == Some(c.id.as_str()))
+                .and_then(|a| crate::model::first_prompt(a.session.messages.iter().take(1)));
+            if let Some(p) = prompt.filter(|p| !p.is_empty() && below.map(str::trim) != Some(*p)) {
+                let _ = write!(out, "**Prompt**\n\n{}\n\n", neutralize(p).trim_end());
+            }
+            if !output.is_empty() {
+                out.push_str(&fence(&output, ""));
+            }
+        }
         _ => {
             if !c.input.is_null() && kind == ToolKind::Other {
-                out.push_str(&fence(
-                    &serde_json::to_string_pretty(&c.input).unwrap_or_default(),
-                    "json",
-                ));
+                fields(out, &c.input);
             }
             if !output.is_empty() {
                 out.push_str(&fence(&output, ""));
@@ -580,6 +604,33 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
         out.push_str(&String::from_utf8_lossy(&inner));
     }
     out.push_str("</details>\n\n");
+}
+
+/// The input of a tool without a view of its own: JSON, with each
+/// multi-line string taken out and shown as text under its key (in JSON it
+/// is one long line of `\n`s: a plan, a message).
+fn fields(out: &mut String, v: &serde_json::Value) {
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    let Some(obj) = v.as_object() else {
+        out.push_str(&fence(&pretty(v), "json"));
+        return;
+    };
+    let long: Vec<(&String, &str)> = obj
+        .iter()
+        .filter_map(|(k, v)| v.as_str().filter(|s| s.contains('\n')).map(|s| (k, s)))
+        .collect();
+    let rest: serde_json::Map<String, serde_json::Value> = obj
+        .iter()
+        .filter(|(k, _)| !long.iter().any(|(l, _)| l == k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !rest.is_empty() || long.is_empty() {
+        out.push_str(&fence(&pretty(&serde_json::Value::Object(rest)), "json"));
+    }
+    for (k, text) in long {
+        let _ = writeln!(out, "{}\n", code_span(k));
+        out.push_str(&fence(text, ""));
+    }
 }
 
 #[cfg(test)]
