@@ -99,6 +99,17 @@ fn run(home: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// An empty bare git repository at `path`.
+fn bare_repo(path: &Path) -> PathBuf {
+    let ok = std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    path.to_path_buf()
+}
+
 /// Every file below `dir`.
 fn files(dir: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)
@@ -718,13 +729,7 @@ fn git_publish_checks_the_remote_path_and_the_prefix_first() {
     assert!(err.contains("missing.git does not exist"), "{err}");
     assert_eq!(err.matches("publishing to").count(), 1, "{err}");
     assert!(!home.join("sg/cache/publish-git").exists());
-    let bare = home.join("remote.git");
-    let ok = std::process::Command::new("git")
-        .args(["init", "-q", "--bare"])
-        .arg(&bare)
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    let bare = bare_repo(&home.join("remote.git"));
     for prefix in ["../x", "a/../b", "./a"] {
         let (code, _, err) = run(
             home,
@@ -904,13 +909,7 @@ fn publish_tries_every_target_and_fails_on_a_share_it_cannot_render() {
 fn publish_prints_each_address_once_for_two_targets() {
     let (tmp, id) = shared_home();
     let home = tmp.path();
-    let repo = home.join("site.git");
-    let ok = std::process::Command::new("git")
-        .args(["init", "-q", "--bare"])
-        .arg(&repo)
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    let repo = bare_repo(&home.join("site.git"));
     write(
         &home.join("sg/config.toml"),
         &format!(
