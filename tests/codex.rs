@@ -959,12 +959,13 @@ fn a_patch_codex_refused_is_a_failed_call() {
         r#"{"timestamp":"2026-01-05T10:00:03.000Z","type":"response_item","payload":{"type":"custom_tool_call","status":"completed","call_id":"A","name":"apply_patch","input":"*** Begin Patch\n*** Update File: a.txt\n@@\n-OLD_A\n+NEW_A\n*** End Patch"}}"#,
         r#"{"timestamp":"2026-01-05T10:00:04.000Z","type":"response_item","payload":{"type":"custom_tool_call_output","call_id":"A","output":"apply_patch verification failed: Failed to find expected lines in a.txt"}}"#,
         r#"{"timestamp":"2026-01-05T10:00:05.000Z","type":"response_item","payload":{"type":"function_call","name":"shell","arguments":"{\"command\":[\"grep\",\"-r\",\"a b\",\".\"]}","call_id":"B"}}"#,
-        r#"{"timestamp":"2026-01-05T10:00:06.000Z","type":"response_item","payload":{"type":"function_call_output","call_id":"B","output":"{\"output\":\"x\",\"metadata\":{\"exit_code\":0,\"duration_seconds\":0.1}}"}}"#,
+        r#"{"timestamp":"2026-01-05T10:00:06.000Z","type":"response_item","payload":{"type":"function_call_output","call_id":"B","output":"{\"output\":\"apply_patch verification failed: quoted from a log\",\"metadata\":{\"exit_code\":0,\"duration_seconds\":0.1}}"}}"#,
     ];
     std::fs::write(&f, lines.join("\n") + "\n").unwrap();
     let doc: Value = serde_json::from_str(&export_to(&f, "json")).unwrap();
     let calls = calls_of(&doc["session"]);
     assert_eq!(calls[0]["status"], "error", "{calls:#?}");
+    // The same words in another command's output are just text.
     assert_eq!(calls[1]["status"], "completed");
     let page = export_to(&f, "html");
     assert!(

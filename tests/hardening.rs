@@ -845,6 +845,21 @@ fn doctor_writes_nothing_and_finds_what_would_fail() {
         assert!(out.contains(said), "{out}");
         assert!(!out.contains("config.toml:"), "{out}");
     }
+    // A good theme from a variable is not blamed for the file's bad
+    // templates folder.
+    write(
+        &home.join("sg/config.toml"),
+        "[render]\ntemplates = \"/nonexistent-templates\"\n",
+    );
+    let o = sharegen(home)
+        .env("SHAREGEN_RENDER_THEME", "default")
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("config.toml:"), "{out}");
+    assert!(!out.contains("$SHAREGEN_RENDER_THEME"), "{out}");
+    std::fs::remove_file(home.join("sg/config.toml")).unwrap();
     std::fs::remove_file(home.join(format!(".claude/projects/-work-project/{MAIN}.jsonl")))
         .unwrap();
     let p = problems(home);

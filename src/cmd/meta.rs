@@ -234,8 +234,16 @@ fn config_problems(loaded: &crate::config::Loaded, path: &std::path::Path) -> cr
         }
     };
     crate::redact::Redactor::new(&cfg.redact, b"doctor", path)?;
-    crate::render::Renderer::new(cfg, Vec::new(), None, None)
-        .map_err(|e| blame(&["render.theme", "render.templates"], e.to_string()))?;
+    crate::render::Renderer::new(cfg, Vec::new(), None, None).map_err(|e| {
+        // A theme that is not there, or the templates folder.
+        let message = e.to_string();
+        let key = if message.contains("unknown theme") {
+            "render.theme"
+        } else {
+            "render.templates"
+        };
+        blame(&[key], message)
+    })?;
     if let Some(u) = &cfg.site.base_url
         && !(u.starts_with("https://") || u.starts_with("http://"))
     {

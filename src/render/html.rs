@@ -1195,16 +1195,9 @@ fn tool_call(ctx: &Ctx, c: &ToolCall, anchor: &str) -> String {
         .subagents
         .get(c.id.as_str())
         .map_or(&[][..], Vec::as_slice);
-    // The subagent's conversation, nested below, opens with the prompt.
-    let prompt_below = subs.first().is_some_and(|s| {
-        let prompt = c.input.get("prompt").and_then(serde_json::Value::as_str);
-        s.session.messages.first().is_some_and(|m| {
-            m.role == Role::User
-                && m.parts.iter().any(
-                    |p| matches!(p, Part::Text { text } if Some(text.trim()) == prompt.map(str::trim)),
-                )
-        })
-    });
+    let prompt_below = subs
+        .first()
+        .is_some_and(|s| tools::opens_with_prompt(c, &s.session));
     out.push_str(&tools::body_opts(c, !prompt_below));
     for (k, sub) in subs.iter().enumerate() {
         // The first keeps the anchor a call with one subagent has.

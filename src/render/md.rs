@@ -553,7 +553,8 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
         }
         ToolKind::WebFetch => {
             if let Some(p) = c.input.get("prompt").and_then(|v| v.as_str()) {
-                let _ = write!(out, "> {}\n\n", inline(p.trim()).replace('\n', "\n> "));
+                // One line: `inline` joins the prompt's lines.
+                let _ = write!(out, "> {}\n\n", inline(p.trim()));
             }
             if !output.is_empty() {
                 out.push_str(&fence(&output, ""));
@@ -570,8 +571,8 @@ fn tool(out: &mut String, c: &ToolCall, s: &Session) {
                 .subagents
                 .iter()
                 .find(|a| a.tool_call_id.as_deref() == Some(c.id.as_str()))
-                .and_then(|a| crate::model::first_prompt(a.session.messages.iter().take(1)));
-            if let Some(p) = prompt.filter(|p| !p.is_empty() && below.map(str::trim) != Some(*p)) {
+                .is_some_and(|a| super::tools::opens_with_prompt(c, &a.session));
+            if let Some(p) = prompt.filter(|p| !p.is_empty() && !below) {
                 let _ = write!(out, "**Prompt**\n\n{}\n\n", neutralize(p).trim_end());
             }
             if !output.is_empty() {

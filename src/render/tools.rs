@@ -3,7 +3,7 @@
 
 use super::markdown::escape_into;
 use super::{ansi, diff, highlight};
-use crate::model::{FileDiff, ToolCall, ToolStatus};
+use crate::model::{FileDiff, Part, Role, Session, ToolCall, ToolStatus};
 use serde_json::Value;
 
 /// Lines shown before "show all".
@@ -714,6 +714,20 @@ fn collapsed_output(out: &mut String, output: &str) {
         out.push_str(&output_block(output));
         out.push_str("</details>");
     }
+}
+
+/// Whether the subagent `session`, spawned by `call`, opens with the
+/// call's prompt (which then need not show twice).
+pub fn opens_with_prompt(call: &ToolCall, session: &Session) -> bool {
+    let Some(prompt) = call.input.get("prompt").and_then(Value::as_str) else {
+        return false;
+    };
+    session.messages.first().is_some_and(|m| {
+        m.role == Role::User
+            && m.parts
+                .iter()
+                .any(|p| matches!(p, Part::Text { text } if text.trim() == prompt.trim()))
+    })
 }
 
 /// The full command of a shell call.

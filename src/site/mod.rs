@@ -186,8 +186,8 @@ pub fn watched_paths(session: &Session, share_path: &Path) -> Vec<PathBuf> {
                             .map(|e| e.path())
                             .filter(|f| f.extension().is_some_and(|e| e == "json")),
                     );
-                    extra.push(runs);
                 }
+                extra.push(runs);
             }
         }
         if p.extension().is_some_and(|e| e == "db") {

@@ -89,8 +89,9 @@ pub(super) struct Rec {
 }
 
 impl Rec {
-    /// Whether this is a prompt the user typed (not a tool result, meta
-    /// text or a compaction summary).
+    /// Whether this is a prompt the user typed, a command (`/review`) or
+    /// a shell line (`!ls`) included (not a tool result, meta text or a
+    /// compaction summary).
     pub fn is_prompt(&self) -> bool {
         match &self.body {
             Body::User {
@@ -102,9 +103,17 @@ impl Rec {
                 !meta
                     && !compact_summary
                     && results.is_empty()
-                    && parts
-                        .iter()
-                        .any(|p| matches!(p, Part::Text { .. } | Part::File(_)))
+                    && parts.iter().any(|p| {
+                        matches!(
+                            p,
+                            Part::Text { .. }
+                                | Part::File(_)
+                                | Part::Notice {
+                                    kind: NoticeKind::Command | NoticeKind::Shell,
+                                    ..
+                                }
+                        )
+                    })
             }
             _ => false,
         }
@@ -857,7 +866,7 @@ fn context_attachment(a: &Value) -> Option<(NoticeKind, String)> {
         "plan_mode_exit" => Some((NoticeKind::SystemReminder, "Plan mode off".to_string())),
         "edited_text_file" => {
             let file = text("filename")?;
-            let mut t = format!("The user edited {file}");
+            let mut t = format!("{file} changed outside the agent (by the user or a tool)");
             if let Some(snippet) = text("snippet") {
                 t.push_str(":\n");
                 t.push_str(&snippet);
@@ -969,10 +978,9 @@ fn hook_text(a: &Value) -> Option<String> {
         _ => "said",
     };
     let message = match (message, nested) {
-        (Some(m), _) => Some(m),
+        (Some(m), _) => m,
         // An object with fields sharegen does not know: shown whole.
-        (None, Some(b)) => Some(b.to_string()),
-        (None, None) if kind == "hook_cancelled" => None,
+        (None, Some(b)) => b.to_string(),
         (None, None) => return None,
     };
     let name = field(a, "hookName").or_else(|| field(a, "hookEvent"));
@@ -985,10 +993,8 @@ fn hook_text(a: &Value) -> Option<String> {
     {
         out.push_str(&format!(" (exit {code})"));
     }
-    if let Some(m) = message {
-        out.push_str(": ");
-        out.push_str(&m);
-    }
+    out.push_str(": ");
+    out.push_str(&message);
     if let Some(cmd) = nested
         .and_then(|b| field(b, "command"))
         .or_else(|| field(a, "command"))

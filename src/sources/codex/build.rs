@@ -218,8 +218,17 @@ fn placeholder(id: String, name: &str) -> ToolCall {
 
 fn apply_result(c: &mut ToolCall, r: CallResult) {
     // Codex's answer to a patch it could not apply (nothing was changed):
-    // a plain string, with no exit code.
-    let refused = r.output.starts_with("apply_patch verification failed");
+    // a plain string, with no exit code, to an `apply_patch` call (its own
+    // tool, or run through the shell).
+    let runs_patch = c.name == "apply_patch"
+        || match c.input.get("command") {
+            Some(Value::Array(a)) => a.first().and_then(Value::as_str) == Some("apply_patch"),
+            Some(Value::String(s)) => s.trim_start().starts_with("apply_patch"),
+            _ => false,
+        };
+    let refused = runs_patch
+        && r.exit_code.is_none()
+        && r.output.starts_with("apply_patch verification failed");
     c.output = Some(r.output);
     c.status = if r.error || refused {
         ToolStatus::Error

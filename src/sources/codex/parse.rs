@@ -1302,14 +1302,21 @@ fn event_msg(
                 .or_else(|| p.get("error").and_then(Value::as_str).map(str::to_string))
                 .unwrap_or_else(|| ptype.clone());
             // When a rate limit lifts: why the session stopped, and until when.
-            if let Some(reset) = p
+            // An RFC 3339 time, or seconds since the epoch.
+            let reset = p
                 .get("error")
-                .and_then(|e| str_of(e, "resetAt").or_else(|| str_of(e, "reset_at")))
-                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-            {
+                .and_then(|e| e.get("resetAt").or_else(|| e.get("reset_at")))
+                .and_then(|t| match t {
+                    Value::String(s) => DateTime::parse_from_rfc3339(s)
+                        .ok()
+                        .map(|d| d.with_timezone(&Utc)),
+                    Value::Number(n) => n.as_i64().and_then(|s| DateTime::from_timestamp(s, 0)),
+                    _ => None,
+                });
+            if let Some(reset) = reset {
                 msg.push_str(&format!(
                     " (resets at {})",
-                    reset.with_timezone(&Utc).format("%Y-%m-%d %H:%M UTC")
+                    reset.format("%Y-%m-%d %H:%M UTC")
                 ));
             }
             out.push(Rec::new(
