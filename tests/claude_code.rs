@@ -720,21 +720,13 @@ fn copies_and_late_records_do_not_make_or_move_a_rewind() {
         [false, false, true, true, false, false],
         "{session:#}"
     );
-    // A command the user typed is a prompt too: rewinding past it is a
+    // A real transcript with a `/clear` and, minutes later, a `!` line
+    // after the same record: commands are not prompts, and this is no
     // rewind.
-    let session = export_lines(&[
-        r#"{"type":"user","uuid":"u1","parentUuid":null,"timestamp":"2026-01-01T10:00:00Z","message":{"role":"user","content":"start"}}"#,
-        r#"{"type":"assistant","uuid":"a1","parentUuid":"u1","timestamp":"2026-01-01T10:00:01Z","message":{"id":"m1","role":"assistant","model":"x","content":[{"type":"text","text":"ok"}]}}"#,
-        r#"{"type":"user","uuid":"c1","parentUuid":"a1","timestamp":"2026-01-01T10:02:00Z","message":{"role":"user","content":"<command-name>/review</command-name>\n<command-message>review</command-message>\n<command-args>this pr</command-args>"}}"#,
-        r#"{"type":"assistant","uuid":"b1","parentUuid":"c1","timestamp":"2026-01-01T10:02:05Z","message":{"id":"m2","role":"assistant","model":"x","content":[{"type":"text","text":"reviewing"}]}}"#,
-        r#"{"type":"user","uuid":"p2","parentUuid":"a1","timestamp":"2026-01-01T10:10:00Z","message":{"role":"user","content":"do something else"}}"#,
-        r#"{"type":"assistant","uuid":"b2","parentUuid":"p2","timestamp":"2026-01-01T10:10:05Z","message":{"id":"m3","role":"assistant","model":"x","content":[{"type":"text","text":"done"}]}}"#,
-    ]);
-    assert_eq!(
-        rewound(&session),
-        [false, false, true, true, false, false],
-        "{session:#}"
-    );
+    let session = export(&fixtures().join(
+        "projects/-Users-dain-workspace-claude-code-log-sample/71c9afe9-d9cc-4583-86b3-e62ba682b83a.jsonl",
+    ));
+    assert!(rewound(&session).iter().all(|r| !r));
 }
 
 /// Claude Code records no exit code: a Bash call that did not fail is

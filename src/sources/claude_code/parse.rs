@@ -89,9 +89,10 @@ pub(super) struct Rec {
 }
 
 impl Rec {
-    /// Whether this is a prompt the user typed, a command (`/review`) or
-    /// a shell line (`!ls`) included (not a tool result, meta text or a
-    /// compaction summary).
+    /// Whether this is a prompt the user typed (not a tool result, meta
+    /// text or a compaction summary). Commands (`/clear`) and shell lines
+    /// (`!ls`) are not: a real transcript has a `/clear` and a later `!`
+    /// line after one record, which is no rewind.
     pub fn is_prompt(&self) -> bool {
         match &self.body {
             Body::User {
@@ -103,17 +104,9 @@ impl Rec {
                 !meta
                     && !compact_summary
                     && results.is_empty()
-                    && parts.iter().any(|p| {
-                        matches!(
-                            p,
-                            Part::Text { .. }
-                                | Part::File(_)
-                                | Part::Notice {
-                                    kind: NoticeKind::Command | NoticeKind::Shell,
-                                    ..
-                                }
-                        )
-                    })
+                    && parts
+                        .iter()
+                        .any(|p| matches!(p, Part::Text { .. } | Part::File(_)))
             }
             _ => false,
         }
