@@ -429,7 +429,9 @@ pub struct ToolExtras {
     pub stderr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<bool>,
-    /// Id of the child (subagent) session this call spawned.
+    /// Id of the child (subagent) session this call spawned; for a
+    /// Claude Code `Workflow` call, the id of the run whose agents it
+    /// spawned (several subagents then name this call).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child_session: Option<String>,
     /// Files or images attached to the result.

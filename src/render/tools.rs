@@ -761,17 +761,25 @@ pub fn shell_command(input: &Value) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A call of `name` with `input`, pending, with nothing else recorded.
+    fn call_of(name: &str, input: Value) -> ToolCall {
+        ToolCall {
+            id: "t".into(),
+            name: name.into(),
+            input,
+            output: None,
+            status: ToolStatus::Pending,
+            title: None,
+            duration_ms: None,
+            extras: Default::default(),
+        }
+    }
+
     #[test]
     fn a_call_with_no_arguments_is_summed_up_by_its_title() {
         let call = ToolCall {
-            id: "c".into(),
-            name: "apply_patch".into(),
-            input: Value::Null,
-            output: None,
-            status: ToolStatus::Pending,
             title: Some("Fixing typo".into()),
-            duration_ms: None,
-            extras: Default::default(),
+            ..call_of("apply_patch", Value::Null)
         };
         assert_eq!(key_arg(&call), "Fixing typo");
     }
@@ -821,14 +829,12 @@ mod tests {
     #[test]
     fn an_unplaced_edit_has_no_line_numbers() {
         let call = ToolCall {
-            id: "t".into(),
-            name: "Edit".into(),
-            input: serde_json::json!({"file_path": "/x.md", "old_string": "a\nb\nc", "new_string": "a\nB\nc"}),
             output: Some("ok".into()),
             status: ToolStatus::Completed,
-            title: None,
-            duration_ms: None,
-            extras: Default::default(),
+            ..call_of(
+                "Edit",
+                serde_json::json!({"file_path": "/x.md", "old_string": "a\nb\nc", "new_string": "a\nB\nc"}),
+            )
         };
         let html = body(&call);
         let gutter = "<pre class=\"gutter\" aria-hidden=\"true\">";
@@ -849,17 +855,15 @@ mod tests {
     #[test]
     fn a_rejected_call_says_it_did_not_run() {
         let call = ToolCall {
-            id: "t".into(),
-            name: "Edit".into(),
-            input: serde_json::json!({"file_path": "/x.rs", "old_string": "a", "new_string": "b"}),
             output: Some(
                 "The user doesn't want to proceed with this tool use. The tool use was rejected."
                     .into(),
             ),
             status: ToolStatus::Error,
-            title: None,
-            duration_ms: None,
-            extras: Default::default(),
+            ..call_of(
+                "Edit",
+                serde_json::json!({"file_path": "/x.rs", "old_string": "a", "new_string": "b"}),
+            )
         };
         assert!(rejected(&call));
         assert!(body(&call).starts_with("<p class=\"note interrupted\">Rejected by the user"));
